@@ -1,0 +1,3 @@
+"""Command modules imported for their side effect of registering commands on `cli`."""
+
+from replykit import cli_rubrics  # noqa: F401

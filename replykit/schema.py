@@ -1,0 +1,202 @@
+"""The database schema as ordered migrations. `schema_version` records each one applied;
+a migration and its record commit together, so a crash never leaves a half-migrated file.
+
+Add a migration by appending to MIGRATIONS (never edit or reorder a released one). Version
+numbers are blocks per area so areas never collide: 1-99 suggest (library, conversations,
+index), 100-199 rubrics (reviews, speed), 200-299 web (users, sessions, tokens). Each
+migration not yet recorded is applied, in version order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from replykit.db import write_transaction
+from rubrics.schema import m100_reviews
+
+
+def _m001_library(db: sqlite_utils.Database) -> None:
+    for sql in (
+        """CREATE TABLE saved_replies (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT '[]',
+            language TEXT NOT NULL DEFAULT 'en',
+            status TEXT NOT NULL DEFAULT 'approved'
+                CHECK (status IN ('draft', 'approved', 'archived')),
+            folder TEXT NOT NULL DEFAULT '',
+            teams TEXT NOT NULL DEFAULT '[]',
+            author TEXT NOT NULL DEFAULT '',
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            team_id TEXT
+        )""",
+        """CREATE TABLE saved_reply_versions (
+            reply_id TEXT NOT NULL REFERENCES saved_replies(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            language TEXT NOT NULL,
+            status TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            teams TEXT NOT NULL,
+            questions TEXT NOT NULL DEFAULT '[]',
+            author TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (reply_id, version)
+        )""",
+        """CREATE TABLE reply_questions (
+            id INTEGER PRIMARY KEY,
+            reply_id TEXT NOT NULL REFERENCES saved_replies(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            question TEXT NOT NULL
+        )""",
+        "CREATE INDEX reply_questions_reply ON reply_questions(reply_id)",
+        """CREATE TABLE attachments (
+            id INTEGER PRIMARY KEY,
+            reply_id TEXT NOT NULL REFERENCES saved_replies(id) ON DELETE CASCADE,
+            filename TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            content_type TEXT NOT NULL DEFAULT 'application/octet-stream',
+            created_at TEXT NOT NULL,
+            UNIQUE (reply_id, filename)
+        )""",
+    ):
+        db.execute(sql)
+
+
+def _m002_conversations(db: sqlite_utils.Database) -> None:
+    for sql in (
+        """CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            subject TEXT NOT NULL DEFAULT '',
+            channel TEXT NOT NULL DEFAULT '',
+            priority TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT '',
+            csat INTEGER,
+            customer_id TEXT NOT NULL DEFAULT '',
+            customer_name TEXT NOT NULL DEFAULT '',
+            customer_email TEXT NOT NULL DEFAULT '',
+            team TEXT NOT NULL DEFAULT '',
+            resolved_at TEXT,
+            first_message_at TEXT,
+            team_id TEXT
+        )""",
+        """CREATE TABLE messages (
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            message_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('customer', 'agent')),
+            author TEXT NOT NULL DEFAULT '',
+            channel TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            body TEXT NOT NULL,
+            clean_body TEXT NOT NULL,
+            saved_reply_id TEXT,
+            PRIMARY KEY (conversation_id, message_id)
+        )""",
+        "CREATE INDEX messages_time ON messages(conversation_id, created_at, seq)",
+        """CREATE TABLE past_replies (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            message_id TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            agent TEXT NOT NULL DEFAULT '',
+            asked_at TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            saved_reply_id TEXT,
+            team_id TEXT,
+            FOREIGN KEY (conversation_id, message_id)
+                REFERENCES messages(conversation_id, message_id) ON DELETE CASCADE
+        )""",
+        "CREATE INDEX past_replies_conversation ON past_replies(conversation_id)",
+    ):
+        db.execute(sql)
+
+
+def _m003_search_documents(db: sqlite_utils.Database) -> None:
+    for sql in (
+        # Every text the suggester can match. AUTOINCREMENT: an id is never reused, so a vector
+        # index holding exactly the same id set as this table is in sync with it.
+        """CREATE TABLE documents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('reply', 'question', 'past')),
+            ref TEXT NOT NULL,
+            saved_reply_id TEXT,
+            text TEXT NOT NULL,
+            lexical_text TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            script TEXT NOT NULL DEFAULT 'latin'
+        )""",
+        "CREATE INDEX documents_ref ON documents(kind, ref)",
+        """CREATE VIRTUAL TABLE documents_fts USING fts5(
+            lexical_text, content='documents', content_rowid='id', tokenize='trigram')""",
+        """CREATE TRIGGER documents_ai AFTER INSERT ON documents BEGIN
+            INSERT INTO documents_fts(rowid, lexical_text) VALUES (new.id, new.lexical_text);
+        END""",
+        """CREATE TRIGGER documents_ad AFTER DELETE ON documents BEGIN
+            INSERT INTO documents_fts(documents_fts, rowid, lexical_text)
+            VALUES ('delete', old.id, old.lexical_text);
+        END""",
+        """CREATE TABLE embedding_cache (
+            model TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (model, text_hash)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE suggestion_feedback (
+            id INTEGER PRIMARY KEY,
+            suggestion_kind TEXT NOT NULL CHECK (suggestion_kind IN ('saved', 'past')),
+            suggestion_id TEXT NOT NULL,
+            event TEXT NOT NULL CHECK (event IN ('shown', 'inserted', 'edited', 'dismissed')),
+            query TEXT NOT NULL DEFAULT '',
+            user TEXT NOT NULL DEFAULT '',
+            edit_ratio REAL,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX feedback_suggestion ON suggestion_feedback(suggestion_kind, suggestion_id)",
+    ):
+        db.execute(sql)
+
+
+MIGRATIONS = (
+    (1, "saved-reply library", _m001_library),
+    (2, "conversations and past replies", _m002_conversations),
+    (3, "search documents, FTS5 trigram index, embedding cache, feedback", _m003_search_documents),
+    (100, "rubric versions, reviews, drafts, assignments, disputes", m100_reviews),
+)
+
+
+def applied_versions(db: sqlite_utils.Database) -> set[int]:
+    """Versions of the migrations recorded in the file."""
+    if "schema_version" not in db.table_names():
+        return set()
+    return {row[0] for row in db.execute("SELECT version FROM schema_version")}
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply every migration not yet recorded, each in its own transaction; return the newest."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied = applied_versions(db)
+    for version, name, apply in sorted(MIGRATIONS):
+        if version in applied:
+            continue
+        with write_transaction(db):
+            # Re-check under the write lock: another process may have migrated meanwhile.
+            if version in applied_versions(db):
+                continue
+            apply(db)
+            db["schema_version"].insert(
+                {"version": version, "name": name, "applied_at": datetime.now(UTC).isoformat()}
+            )
+    return max(applied_versions(db))
