@@ -1,0 +1,70 @@
+"""Embedding cache in SQLite, keyed by (model name, sha256 of the text): a rebuild re-encodes
+only texts that are new or changed."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import sqlite_utils
+
+from index.embedders import Embedder
+from replykit.db import write_transaction
+
+TABLE = "embedding_cache"
+_LOOKUP_CHUNK = 500
+
+
+def text_hash(text: str) -> str:
+    """sha256 hex digest of the UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _lookup(db: sqlite_utils.Database, model: str, hashes: list[str]) -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for start in range(0, len(hashes), _LOOKUP_CHUNK):
+        chunk = hashes[start : start + _LOOKUP_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT text_hash, vector FROM {TABLE} WHERE model = ? AND text_hash IN ({marks})",
+            [model, *chunk],
+        )
+        found.update(dict(rows.fetchall()))
+    return found
+
+
+def embed_passages_cached(
+    db: sqlite_utils.Database, embedder: Embedder, texts: list[str], batch: int = 2048
+) -> tuple[np.ndarray, int]:
+    """Vectors for `texts` as passages, (n, dim) float32, encoding only cache misses.
+    Returns the vectors and how many texts were encoded."""
+    hashes = [text_hash(t) for t in texts]
+    cached = _lookup(db, embedder.name, sorted(set(hashes)))
+    missing: dict[str, str] = {}
+    for h, t in zip(hashes, texts, strict=True):
+        if h not in cached:
+            missing.setdefault(h, t)
+    items = list(missing.items())
+    for start in range(0, len(items), batch):
+        part = items[start : start + batch]
+        vectors = embedder.embed_passages([t for _, t in part])
+        rows = [
+            {"model": embedder.name, "text_hash": h, "vector": v.tobytes()}
+            for (h, _), v in zip(part, vectors, strict=True)
+        ]
+        with write_transaction(db):
+            db[TABLE].insert_all(rows, replace=True)
+        cached.update({r["text_hash"]: r["vector"] for r in rows})
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        out[i] = np.frombuffer(cached[h], dtype=np.float32)
+    return out, len(items)
+
+
+def forget(db: sqlite_utils.Database, hashes: list[str]) -> None:
+    """Drop cached vectors of these texts, for every model (privacy: forgetting a customer)."""
+    for start in range(0, len(hashes), _LOOKUP_CHUNK):
+        chunk = hashes[start : start + _LOOKUP_CHUNK]
+        db.execute(
+            f"DELETE FROM {TABLE} WHERE text_hash IN ({','.join('?' * len(chunk))})", chunk
+        )

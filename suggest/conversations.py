@@ -1,0 +1,223 @@
+"""Import of past conversations (CSV or JSONL, one message a row) and their past replies.
+
+Required fields: conversation_id, message_id, role (customer|agent), author, channel,
+created_at (ISO 8601 with a timezone), body. Optional: subject, priority, status, csat (1-5),
+customer_id, customer_email, resolved_at, team (conversation-level; the last non-empty value
+wins), saved_reply_id (agent rows sent from a saved reply). docs/conversations.md has the
+format with an example.
+
+The file is streamed: rows go straight into the database inside one transaction, so a bad row
+anywhere rolls everything back and nothing is half-written. Re-importing a message that is
+already there (same conversation and message id, same content) adds nothing. Afterwards each
+touched conversation's past replies are rebuilt: an agent reply paired with all customer
+messages since the previous agent reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from replykit.db import write_transaction
+from replykit.errors import InputError
+from replykit.textio import file_format, read_csv, read_jsonl
+from suggest import documents
+from suggest.cleaning import clean_body
+
+REQUIRED = ("conversation_id", "message_id", "role", "author", "channel", "created_at", "body")
+CONVERSATION_FIELDS = (
+    "subject",
+    "channel",
+    "priority",
+    "status",
+    "csat",
+    "customer_id",
+    "customer_email",
+    "resolved_at",
+    "team",
+)
+ROLES = ("customer", "agent")
+MAX_FIELD = 100_000
+
+
+def parse_timestamp(value, where: str) -> str:
+    """ISO 8601 with a timezone -> UTC ISO text ('2026-01-02T03:04:05+00:00')."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError("is required: an ISO 8601 time with a timezone", where)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"{value!r} is not an ISO 8601 time", where) from exc
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InputError(f"{value!r} has no timezone (add Z or an offset like +07:00)", where)
+    return moment.astimezone(UTC).isoformat()
+
+
+def _text(record: dict, field: str, where: str, required: bool) -> str:
+    value = record.get(field)
+    if value is None or value == "":
+        if required:
+            raise InputError("is required", f"{where}field {field}")
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InputError("must be text", f"{where}field {field}")
+    if len(value) > MAX_FIELD:
+        raise InputError(f"is longer than {MAX_FIELD} characters", f"{where}field {field}")
+    return value
+
+
+def validate_message(record: dict, where: str) -> tuple[dict, dict]:
+    """(message row, conversation fields) from one input record, or InputError."""
+    message = {f: _text(record, f, where, f not in ("author", "channel", "body")) for f in REQUIRED}
+    message["body"] = _text(record, "body", where, False)
+    if message["role"] not in ROLES:
+        raise InputError(
+            f"{message['role']!r} is not a role: use customer or agent", f"{where}field role"
+        )
+    message["created_at"] = parse_timestamp(record.get("created_at"), f"{where}field created_at")
+    saved_reply_id = _text(record, "saved_reply_id", where, False)
+    message["saved_reply_id"] = saved_reply_id or None
+    conversation = {f: _text(record, f, where, False) for f in CONVERSATION_FIELDS}
+    if conversation["csat"]:
+        try:
+            csat = int(conversation["csat"])
+        except ValueError:
+            csat = 0
+        if not 1 <= csat <= 5:
+            raise InputError(f"{conversation['csat']!r} is not a score from 1 to 5", f"{where}field csat")
+        conversation["csat"] = csat
+    if conversation["resolved_at"]:
+        conversation["resolved_at"] = parse_timestamp(
+            conversation["resolved_at"], f"{where}field resolved_at"
+        )
+    return message, {k: v for k, v in conversation.items() if v not in ("", None)}
+
+
+def _records(path: Path, on_bytes):
+    if file_format(path) == "jsonl":
+        return read_jsonl(path, on_bytes)
+    return read_csv(path, set(REQUIRED), on_bytes)
+
+
+def _store_message(db, message: dict, conversation: dict, seq: int, where: str) -> bool:
+    conv_id = message["conversation_id"]
+    existing = db.execute(
+        "SELECT role, created_at, body FROM messages WHERE conversation_id = ? AND message_id = ?",
+        [conv_id, message["message_id"]],
+    ).fetchone()
+    if existing:
+        if existing != (message["role"], message["created_at"], message["body"]):
+            raise InputError(
+                f"message {message['message_id']!r} of conversation {conv_id!r} is already "
+                "stored with different content",
+                f"{where}field message_id",
+            )
+        return False
+    row = db.execute("SELECT 1 FROM conversations WHERE id = ?", [conv_id]).fetchone()
+    if not row:
+        db["conversations"].insert({"id": conv_id, "first_message_at": message["created_at"]})
+    updates = dict(conversation)
+    if message["role"] == "customer" and message["author"]:
+        updates["customer_name"] = message["author"]
+    if updates:
+        assignments = ", ".join(f"{k} = ?" for k in updates)
+        if "customer_name" in updates:
+            # the first customer author names the customer; later ones don't overwrite it
+            assignments = assignments.replace(
+                "customer_name = ?", "customer_name = CASE customer_name WHEN '' THEN ? ELSE customer_name END"
+            )
+        db.execute(f"UPDATE conversations SET {assignments} WHERE id = ?", [*updates.values(), conv_id])
+    db.execute(
+        "UPDATE conversations SET first_message_at = MIN(COALESCE(first_message_at, ?), ?) WHERE id = ?",
+        [message["created_at"], message["created_at"], conv_id],
+    )
+    db["messages"].insert({**message, "seq": seq, "clean_body": clean_body(message["body"])})
+    return True
+
+
+def past_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dict]:
+    """Pair each agent reply with the customer messages since the previous agent reply."""
+    pending: list[dict] = []
+    pasts = []
+    for message in db.query(
+        "SELECT message_id, role, author, created_at, clean_body, saved_reply_id FROM messages "
+        "WHERE conversation_id = ? ORDER BY created_at, seq",
+        [conversation_id],
+    ):
+        if message["role"] == "customer":
+            if message["clean_body"]:
+                pending.append(message)
+            continue
+        if pending and message["clean_body"]:
+            pasts.append(
+                {
+                    "id": f"{conversation_id}:{message['message_id']}",
+                    "conversation_id": conversation_id,
+                    "message_id": message["message_id"],
+                    "question": "\n".join(p["clean_body"] for p in pending),
+                    "answer": message["clean_body"],
+                    "agent": message["author"],
+                    "asked_at": pending[0]["created_at"],
+                    "answered_at": message["created_at"],
+                    "saved_reply_id": message["saved_reply_id"],
+                }
+            )
+        pending = []
+    return pasts
+
+
+def _rebuild_past_replies(db: sqlite_utils.Database, conversation_id: str) -> int:
+    wanted = {p["id"]: p for p in past_replies_of(db, conversation_id)}
+    existing = {
+        row["id"]: row
+        for row in db.query(
+            "SELECT id, question, answer, saved_reply_id FROM past_replies WHERE conversation_id = ?",
+            [conversation_id],
+        )
+    }
+    for past_id, past in wanted.items():
+        old = existing.pop(past_id, None)
+        if old == {k: past[k] for k in ("id", "question", "answer", "saved_reply_id")}:
+            continue
+        db["past_replies"].upsert(past, pk="id")
+        documents.replace(db, ("past",), past_id, [documents.past_document(past)])
+    for past_id in existing:
+        db.execute("DELETE FROM past_replies WHERE id = ?", [past_id])
+        documents.replace(db, ("past",), past_id, [])
+    return len(wanted)
+
+
+def import_conversations(
+    db: sqlite_utils.Database, path: Path, progress: Callable[[int], None] | None = None
+) -> dict:
+    """Import a CSV/JSONL message export, all or nothing. `progress(n_bytes)` is called as the
+    file is read. Returns counts: messages, skipped (already there), conversations, past_replies."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", str(path))
+    touched: set[str] = set()
+    added = skipped = 0
+    with write_transaction(db):
+        base = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
+        for number, record in _records(path, progress):
+            where = f"{path} line {number}, "
+            message, conversation = validate_message(record, where)
+            if _store_message(db, message, conversation, base + number, where):
+                added += 1
+                touched.add(message["conversation_id"])
+            else:
+                skipped += 1
+        past_count = sum(_rebuild_past_replies(db, c) for c in sorted(touched))
+    return {
+        "messages": added,
+        "skipped": skipped,
+        "conversations": len(touched),
+        "past_replies": past_count,
+    }

@@ -1,0 +1,218 @@
+"""The suggest engine: a home's embedders and their vector indexes, kept in step with the
+`documents` table. One FAISS index file per embedder under HOME/index/.
+
+The database is the source of truth: `sync()` adds and removes vectors until an index holds
+exactly the documents' ids (ids are never reused, so equal id sets mean equal content);
+`rebuild()` writes every index anew (cached embeddings make that cheap when little changed).
+A file lock serialises index writers across processes; a reader reloads an index whose file
+changed on disk."""
+
+from __future__ import annotations
+
+import fcntl
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.cache import embed_passages_cached
+from index.embedders import Embedder, EmbedderUnavailable, load_embedder
+from index.lexical import LexicalIndex
+from index.vectors import VectorIndex
+from replykit.config import Config
+from replykit.errors import IndexMismatch
+from replykit.home import Home
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-80:]
+
+
+@dataclass
+class _Loaded:
+    index: VectorIndex
+    mtime_ns: int
+
+
+@dataclass
+class SuggestEngine:
+    """Embedders + vector indexes + lexical index for one home."""
+
+    home: Home
+    _loaded: dict[str, _Loaded] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Config:
+        return self.home.config
+
+    @property
+    def db(self):
+        return self.home.db
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        lexical = LexicalIndex(self.db, "documents_fts")
+        lexical.ensure_vocab()
+        return lexical
+
+    def embedders(self) -> list[Embedder]:
+        """The primary embedder, then the multilingual one when configured and installed."""
+        found = [load_embedder(self.config.model)]
+        spec = self.config.multilingual_model
+        if spec and spec != self.config.model:
+            try:
+                found.append(load_embedder(spec))
+            except EmbedderUnavailable:
+                pass
+        return found
+
+    def index_path(self, embedder: Embedder) -> Path:
+        return self.config.index_dir / f"{_slug(embedder.name)}.rkvec"
+
+    @contextmanager
+    def _writer_lock(self):
+        self.config.index_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.config.index_dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _documents(self, ids: list[int] | None = None) -> list[tuple[int, str]]:
+        if ids is None:
+            return self.db.execute("SELECT id, text FROM documents ORDER BY id").fetchall()
+        rows = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += self.db.execute(
+                f"SELECT id, text FROM documents WHERE id IN ({marks})", chunk
+            ).fetchall()
+        return rows
+
+    def document_ids(self) -> set[int]:
+        return {row[0] for row in self.db.execute("SELECT id FROM documents")}
+
+    def vector_index(self, embedder: Embedder) -> VectorIndex | None:
+        """The embedder's index as on disk (reloaded if the file changed), or None if missing."""
+        path = self.index_path(embedder)
+        try:
+            mtime = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            self._loaded.pop(embedder.name, None)
+            return None
+        loaded = self._loaded.get(embedder.name)
+        if loaded is None or loaded.mtime_ns != mtime:
+            index = VectorIndex.load(path, model=embedder.name, dim=embedder.dim)
+            loaded = self._loaded[embedder.name] = _Loaded(index, mtime)
+        return loaded.index
+
+    def _save(self, embedder: Embedder, index: VectorIndex) -> None:
+        path = self.index_path(embedder)
+        index.save(path)
+        self._loaded[embedder.name] = _Loaded(index, path.stat().st_mtime_ns)
+
+    def _build(self, embedder: Embedder, rows: list[tuple[int, str]]) -> tuple[VectorIndex, int]:
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors, encoded = embed_passages_cached(self.db, embedder, [r[1] for r in rows])
+        index = VectorIndex.build(
+            embedder.name,
+            embedder.dim,
+            ids,
+            vectors,
+            exact_max=self.config.exact_search_max,
+            nprobe=self.config.ivf_nprobe,
+        )
+        return index, encoded
+
+    def rebuild(self) -> list[dict]:
+        """Write every embedder's index anew from the documents table."""
+        report = []
+        with self._writer_lock():
+            rows = self._documents()
+            for embedder in self.embedders():
+                started = time.perf_counter()
+                index, encoded = self._build(embedder, rows)
+                self._save(embedder, index)
+                report.append(
+                    {
+                        "model": embedder.name,
+                        "vectors": len(index),
+                        "encoded": encoded,
+                        "kind": index.kind,
+                        "seconds": round(time.perf_counter() - started, 3),
+                    }
+                )
+        return report
+
+    def sync(self) -> dict:
+        """Add/remove vectors so each index holds exactly the documents' ids; an index that
+        is missing or was built by another model is rebuilt. Returns counts per model."""
+        changes = {}
+        with self._writer_lock():
+            wanted = self.document_ids()
+            for embedder in self.embedders():
+                try:
+                    index = self.vector_index(embedder)
+                except IndexMismatch:
+                    index = None
+                if index is None:
+                    index, _ = self._build(embedder, self._documents())
+                    self._save(embedder, index)
+                    changes[embedder.name] = {"added": len(index), "removed": 0}
+                    continue
+                have = index.ids
+                extra = sorted(have - wanted)
+                missing = sorted(wanted - have)
+                if not extra and not missing:
+                    continue
+                index.remove(extra)
+                rows = self._documents(missing)
+                vectors, _ = embed_passages_cached(self.db, embedder, [r[1] for r in rows])
+                index.add(np.array([r[0] for r in rows], dtype=np.int64), vectors)
+                self._save(embedder, index)
+                changes[embedder.name] = {"added": len(rows), "removed": len(extra)}
+        return changes
+
+    def status(self) -> dict:
+        """Models, counts, size on disk and staleness of every index."""
+        wanted = self.document_ids()
+        kinds = dict(self.db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind"))
+        indexes = []
+        for embedder in self.embedders():
+            path = self.index_path(embedder)
+            entry = {"model": embedder.name, "dim": embedder.dim, "file": str(path)}
+            try:
+                index = self.vector_index(embedder)
+            except IndexMismatch as exc:
+                indexes.append({**entry, "state": "unusable", "problem": str(exc)})
+                continue
+            if index is None:
+                indexes.append({**entry, "state": "missing", "vectors": 0})
+                continue
+            have = index.ids
+            missing, extra = len(wanted - have), len(have - wanted)
+            indexes.append(
+                {
+                    **entry,
+                    **index.stamp(),
+                    "vectors": len(index),
+                    "size_bytes": path.stat().st_size,
+                    "missing": missing,
+                    "extra": extra,
+                    "state": "stale" if missing or extra else "ok",
+                }
+            )
+        return {
+            "home": str(self.config.home),
+            "documents": len(wanted),
+            "documents_by_kind": kinds,
+            "lexical_documents": self.lexical.document_count(),
+            "database_bytes": self.config.db_path.stat().st_size,
+            "indexes": indexes,
+            "stale": any(i["state"] != "ok" for i in indexes),
+        }

@@ -1,0 +1,143 @@
+"""Import and export of saved replies as JSONL or CSV (format by file extension).
+
+JSONL: one object a line, {"id", "title", "body", "tags", "language", "status", "folder",
+"teams", "questions", "author", "attachments"}; only id, title and body are required, status
+defaults to approved. CSV: the same columns; tags and teams are separated by '|', questions by
+new lines inside the cell, attachments are a JSON list. Attachments travel inline as
+{"filename", "content_type", "content_base64"}. Export then import round-trips exactly.
+
+An import is one transaction: any bad line aborts it with the file, line and field named,
+and nothing is written."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from replykit.db import write_transaction
+from replykit.errors import InputError
+from replykit.textio import file_format, read_csv, read_jsonl, write_atomically
+from suggest import attachments, library
+
+CSV_COLUMNS = (
+    "id",
+    "title",
+    "body",
+    "tags",
+    "language",
+    "status",
+    "folder",
+    "teams",
+    "questions",
+    "author",
+    "attachments",
+)
+
+
+def _split(value: str, sep: str) -> list[str]:
+    return [part.strip() for part in value.split(sep) if part.strip()]
+
+
+def read_records(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, record) of a JSONL or CSV library file, CSV list columns split."""
+    path = Path(path)
+    if file_format(path) == "jsonl":
+        yield from read_jsonl(path)
+        return
+    for number, record in read_csv(path, {"id", "title", "body"}):
+        for column, sep in (("tags", "|"), ("teams", "|"), ("questions", "\n")):
+            if column in record:
+                record[column] = _split(record[column], sep)
+        if record.get("attachments"):
+            try:
+                record["attachments"] = json.loads(record["attachments"])
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    "must be a JSON list", f"{path} line {number}, field attachments"
+                ) from exc
+        else:
+            record.pop("attachments", None)
+        yield number, record
+
+
+def import_replies(
+    db: sqlite_utils.Database, path: Path, attachments_dir: Path, author: str = ""
+) -> dict:
+    """Add or update every reply in the file, all or nothing. Returns counts by outcome."""
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    seen: dict[str, int] = {}
+    staged = attachments.Staging(attachments_dir)
+    try:
+        with write_transaction(db):
+            for number, record in read_records(path):
+                where = f"{path} line {number}, "
+                reply_id = record.get("id")
+                if isinstance(reply_id, str) and reply_id in seen:
+                    raise InputError(
+                        f"duplicate id {reply_id!r} (first on line {seen[reply_id]})", f"{where}field id"
+                    )
+                outcome = library.upsert_reply(db, record, author=author, where=where)
+                seen[record["id"]] = number
+                counts[outcome] += 1
+                files = record.get("attachments")
+                if files is not None:
+                    if attachments.replace_all(db, staged, record["id"], files, where):
+                        if outcome == "unchanged":
+                            counts["unchanged"] -= 1
+                            counts["updated"] += 1
+            staged.commit()
+    except BaseException:
+        staged.rollback()
+        raise
+    return counts
+
+
+def export_records(db: sqlite_utils.Database, attachments_dir: Path, status: str | None = None):
+    """Replies as export records, in id order."""
+    for reply in sorted(library.list_replies(db, status=status), key=lambda r: r["id"]):
+        yield {
+            "id": reply["id"],
+            "title": reply["title"],
+            "body": reply["body"],
+            "tags": reply["tags"],
+            "language": reply["language"],
+            "status": reply["status"],
+            "folder": reply["folder"],
+            "teams": reply["teams"],
+            "questions": reply["questions"],
+            "author": reply["author"],
+            "attachments": attachments.export(db, attachments_dir, reply["id"]),
+        }
+
+
+def _csv_row(record: dict) -> dict:
+    row = dict(record)
+    row["tags"] = "|".join(record["tags"])
+    row["teams"] = "|".join(record["teams"])
+    row["questions"] = "\n".join(record["questions"])
+    row["attachments"] = json.dumps(record["attachments"]) if record["attachments"] else ""
+    return row
+
+
+def export_replies(
+    db: sqlite_utils.Database, path: Path, attachments_dir: Path, status: str | None = None
+) -> int:
+    """Write every reply to `path` (format by extension) atomically; returns the count."""
+    path = Path(path)
+    fmt = file_format(path)
+    records = list(export_records(db, attachments_dir, status))
+    buffer = io.StringIO(newline="")
+    if fmt == "jsonl":
+        for record in records:
+            buffer.write(json.dumps(record, ensure_ascii=False) + "\n")
+    else:
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(_csv_row(r) for r in records)
+    write_atomically(path, buffer.getvalue())
+    return len(records)

@@ -1,0 +1,211 @@
+"""Ranked suggestions for a customer's question.
+
+1. The question is normalised like the documents; its script picks the dense embedder
+   (Latin -> primary model; Thai, Arabic script... -> multilingual model when installed).
+2. Candidates: the top documents by cosine similarity (FAISS) and by trigram bm25 (FTS5).
+3. Each candidate document gets two scores in 0-1: `dense` (cosine) and `lexical` (an
+   idf-weighted trigram overlap between question and document, see `suggest.ranking`).
+4. Documents are grouped into suggestions: a saved reply (its title/body and example
+   questions, plus past replies that were sent from it) or a past reply; near-identical past
+   answers collapse into one. A suggestion's scores are those of its best document.
+5. `hybrid` fuses the two with weights chosen by script (`suggest.ranking.fuse`); the result
+   is the `score`. Below the confidence threshold the answer is "no confident suggestion".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from index.normalize import clean_text, dominant_script, normalize_text
+from replykit.errors import InputError
+from suggest import ranking
+from suggest.engine import SuggestEngine
+
+MODES = ("dense", "lexical", "hybrid")
+MAX_QUERY_CHARS = 5000
+CANDIDATES = 60
+
+
+def _route(engine: SuggestEngine, script: str):
+    embedders = engine.embedders()
+    if script != "latin" and len(embedders) > 1:
+        return embedders[1]
+    return embedders[0]
+
+
+def _dense_candidates(engine, query: str, script: str, limit: int) -> dict[int, float]:
+    embedder = _route(engine, script)
+    index = engine.vector_index(embedder)
+    if index is None:
+        return {}
+    vector = embedder.embed_queries([query])
+    return {doc_id: max(score, 0.0) for doc_id, score in index.search(vector, limit)[0]}
+
+
+def _load_documents(db, ids: list[int]) -> dict[int, dict]:
+    docs: dict[int, dict] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(
+            "SELECT id, kind, ref, saved_reply_id, text, lexical_text FROM documents "
+            f"WHERE id IN ({marks})",
+            chunk,
+        ):
+            docs[row["id"]] = row
+    return docs
+
+
+def _visible_replies(db, ids: set[str], tags, language, team, include_drafts) -> dict[str, dict]:
+    if not ids:
+        return {}
+    statuses = ("approved", "draft") if include_drafts else ("approved",)
+    marks = ",".join("?" * len(ids))
+    found = {}
+    for row in db.query(
+        f"SELECT id, title, body, tags, language, status, folder, teams FROM saved_replies "
+        f"WHERE id IN ({marks})",
+        sorted(ids),
+    ):
+        row["tags"], row["teams"] = json.loads(row["tags"]), json.loads(row["teams"])
+        if row["status"] not in statuses:
+            continue
+        if tags and not set(tags) & set(row["tags"]):
+            continue
+        if language and row["language"] != language:
+            continue
+        if team is not None and row["teams"] and team not in row["teams"]:
+            continue
+        found[row["id"]] = row
+    return found
+
+
+def _past_replies(db, ids: set[str]) -> dict[str, dict]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    return {
+        row["id"]: row
+        for row in db.query(
+            "SELECT p.id, p.conversation_id, p.question, p.answer, p.agent, p.saved_reply_id, "
+            "c.subject FROM past_replies p JOIN conversations c ON c.id = p.conversation_id "
+            f"WHERE p.id IN ({marks})",
+            sorted(ids),
+        )
+    }
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _answer_key(answer: str) -> str:
+    return _DIGITS.sub("#", normalize_text(answer))[:400]
+
+
+def suggest(
+    engine: SuggestEngine,
+    query: str,
+    k: int | None = None,
+    mode: str | None = None,
+    tags: list[str] | None = None,
+    language: str | None = None,
+    team: str | None = None,
+    include_drafts: bool = False,
+    include_past: bool = True,
+) -> dict:
+    """{'suggestions': [...], 'confident': bool}; each suggestion has id, kind ('saved' or
+    'past'), title, body, score (0-1), reason {type, text}, tags, language, saved_reply_id."""
+    config = engine.config
+    k = config.k if k is None else k
+    mode = mode or config.mode
+    if mode not in MODES:
+        raise InputError(f"must be one of {', '.join(MODES)}", "field mode")
+    if not isinstance(query, str) or not query.strip():
+        raise InputError("must be non-empty text", "field query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InputError(f"is longer than {MAX_QUERY_CHARS} characters", "field query")
+    if not isinstance(k, int) or not 1 <= k <= 50:
+        raise InputError("must be an integer from 1 to 50", "field k")
+    query = clean_text(query)
+    normalized = normalize_text(query)
+    script = dominant_script(query)
+    limit = max(CANDIDATES, 4 * k)
+
+    dense = _dense_candidates(engine, query, script, limit) if mode != "lexical" else {}
+    lexical_hits = engine.lexical.search(normalized, limit) if mode != "dense" else []
+    docs = _load_documents(engine.db, sorted(set(dense) | {i for i, _ in lexical_hits}))
+    lexical = (
+        ranking.lexical_scores(engine.lexical, normalized, docs, [i for i, _ in lexical_hits])
+        if mode != "dense"
+        else {}
+    )
+    weight = ranking.dense_weight(script, multilingual=len(engine.embedders()) > 1)
+
+    replies = _visible_replies(
+        engine.db,
+        {d["saved_reply_id"] for d in docs.values() if d["saved_reply_id"]},
+        tags,
+        language,
+        team,
+        include_drafts,
+    )
+    pasts = (
+        _past_replies(engine.db, {d["ref"] for d in docs.values() if d["kind"] == "past"})
+        if include_past and not tags and not language
+        else {}
+    )
+
+    units: dict[tuple[str, str], dict] = {}
+    for doc_id, doc in docs.items():
+        d, lex = dense.get(doc_id, 0.0), lexical.get(doc_id, 0.0)
+        score = {"dense": d, "lexical": lex, "hybrid": ranking.fuse(d, lex, weight)}[mode]
+        if doc["saved_reply_id"] in replies:
+            key = ("saved", doc["saved_reply_id"])
+        elif doc["kind"] == "past" and doc["ref"] in pasts:
+            key = ("past", _answer_key(pasts[doc["ref"]]["answer"]))
+        else:
+            continue
+        best = units.get(key)
+        if best is None or score > best["score"]:
+            units[key] = {"score": score, "doc": doc}
+
+    ranked = sorted(units.items(), key=lambda item: (-item[1]["score"], item[0]))[:k]
+    suggestions = [_suggestion(kind, unit, replies, pasts) for (kind, _), unit in ranked]
+    confident = bool(suggestions) and suggestions[0]["score"] >= config.confidence_threshold
+    return {"suggestions": suggestions, "confident": confident}
+
+
+_REASON = {"reply": "saved_reply", "question": "example_question", "past": "past_question"}
+
+
+def _suggestion(kind: str, unit: dict, replies: dict, pasts: dict) -> dict:
+    doc = unit["doc"]
+    reason = {"type": _REASON[doc["kind"]], "text": doc["text"]}
+    if kind == "saved":
+        reply = replies[doc["saved_reply_id"]]
+        return {
+            "id": reply["id"],
+            "kind": "saved",
+            "title": reply["title"],
+            "body": reply["body"],
+            "score": round(unit["score"], 4),
+            "reason": reason,
+            "tags": reply["tags"],
+            "language": reply["language"],
+            "folder": reply["folder"],
+            "saved_reply_id": reply["id"],
+        }
+    past = pasts[doc["ref"]]
+    return {
+        "id": past["id"],
+        "kind": "past",
+        "title": past["subject"] or past["question"].split("\n")[0][:80],
+        "body": past["answer"],
+        "score": round(unit["score"], 4),
+        "reason": reason,
+        "tags": [],
+        "language": dominant_script(past["answer"]),
+        "conversation_id": past["conversation_id"],
+        "saved_reply_id": past["saved_reply_id"],
+    }

@@ -1,0 +1,83 @@
+"""JSON API of the suggest engine: POST /api/suggest and suggestion feedback."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from replykit.errors import InputError
+from suggest import feedback
+from suggest.engine import SuggestEngine
+from suggest.suggester import suggest
+from web.app import get_home
+
+bp = Blueprint("api_suggest", __name__, url_prefix="/api")
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 400 naming the problem."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object (Content-Type: application/json)", "request body")
+    return data
+
+
+def engine() -> SuggestEngine:
+    """One engine per app: models and vector indexes stay loaded between requests."""
+    from flask import current_app
+
+    found = current_app.extensions.get("replykit.engine")
+    if found is None:
+        found = current_app.extensions["replykit.engine"] = SuggestEngine(get_home())
+    found.home = get_home()
+    return found
+
+
+def _optional_list(data: dict, field: str):
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError("must be a list of strings", f"field {field}")
+    return value
+
+
+@bp.post("/suggest")
+def api_suggest():
+    """Body {"query", "k"?, "tags"?, "language"?, "mode"?, "team"?} -> {"suggestions", "confident"}."""
+    data = json_body()
+    for field in ("language", "mode", "team"):
+        if data.get(field) is not None and not isinstance(data[field], str):
+            raise InputError("must be text", f"field {field}")
+    k = data.get("k")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int)):
+        raise InputError("must be an integer from 1 to 50", "field k")
+    result = suggest(
+        engine(),
+        data.get("query"),
+        k=k,
+        mode=data.get("mode"),
+        tags=_optional_list(data, "tags"),
+        language=data.get("language"),
+        team=data.get("team"),
+    )
+    return jsonify(result)
+
+
+@bp.post("/suggestions/<suggestion_id>/feedback")
+def api_feedback(suggestion_id: str):
+    """Body {"event": shown|inserted|edited|dismissed, "kind"?: saved|past, "query"?,
+    "edit_ratio"?} -> the stored event (201)."""
+    data = json_body()
+    for field in ("event", "kind", "query", "user"):
+        if data.get(field) is not None and not isinstance(data[field], str):
+            raise InputError("must be text", f"field {field}")
+    row = feedback.record(
+        get_home().db,
+        suggestion_id,
+        data.get("event"),
+        kind=data.get("kind") or "saved",
+        query=data.get("query") or "",
+        user=data.get("user") or "",
+        edit_ratio=data.get("edit_ratio"),
+    )
+    return jsonify(row), 201
