@@ -65,6 +65,7 @@ def m100_reviews(db: sqlite_utils.Database) -> None:
         """CREATE TABLE review_ratings (
             review_id INTEGER NOT NULL REFERENCES reviews(id) ON DELETE CASCADE,
             category TEXT NOT NULL,
+            rated INTEGER NOT NULL DEFAULT 0,
             rating INTEGER,
             comment TEXT NOT NULL DEFAULT '',
             team_id TEXT,

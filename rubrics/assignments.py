@@ -1,0 +1,100 @@
+"""Review assignments: sample N sent replies per agent from a period into reviewers' queues,
+reproducibly (a seed), skipping replies already reviewed or assigned, and never giving a
+reviewer their own reply."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime
+
+import sqlite_utils
+
+from replykit.db import write_transaction
+from replykit.errors import InputError
+from rubrics.calendar import parse_instant
+from rubrics.reviews import now_iso
+
+
+def _candidates(db: sqlite_utils.Database, start: datetime, end: datetime) -> dict[str, list]:
+    taken = {
+        (row["conversation_id"], row["message_id"])
+        for row in db.query(
+            "SELECT conversation_id, message_id FROM reviews WHERE target_kind = 'reply' "
+            "UNION SELECT conversation_id, message_id FROM review_assignments"
+        )
+    }
+    by_agent: dict[str, list] = {}
+    for row in db.query(
+        "SELECT conversation_id, message_id, author, created_at FROM messages "
+        "WHERE role = 'agent' AND author != ''"
+    ):
+        key = (row["conversation_id"], row["message_id"])
+        if key in taken or not start <= parse_instant(row["created_at"]) < end:
+            continue
+        by_agent.setdefault(row["author"], []).append(
+            (parse_instant(row["created_at"]), *key)
+        )
+    return {agent: sorted(items) for agent, items in by_agent.items()}
+
+
+def assign(
+    db: sqlite_utils.Database, start: datetime, end: datetime, period: str, per_agent: int,
+    reviewers: list[str], seed: str | None = None,
+) -> dict:
+    """Sample up to `per_agent` unreviewed, unassigned replies of each agent sent in
+    [start, end) and queue each for the least-loaded reviewer who is not its author (ties:
+    the order of `reviewers`). The same seed on the same data gives the same assignments.
+    Returns {"seed", "assigned": [...], "skipped": [{"agent", "reason"}]}."""
+    if per_agent < 1:
+        raise InputError("must be at least 1", "--per-agent")
+    reviewers = [r.strip() for r in reviewers if r.strip()]
+    if not reviewers:
+        raise InputError("name at least one reviewer", "--reviewers")
+    seed = seed or str(secrets.randbelow(10**9))
+    assigned, skipped = [], []
+    with write_transaction(db):
+        load = {r: 0 for r in reviewers}
+        for row in db.query(
+            "SELECT reviewer, COUNT(*) AS n FROM review_assignments WHERE state = 'open' "
+            "GROUP BY reviewer"
+        ):
+            if row["reviewer"] in load:
+                load[row["reviewer"]] = row["n"]
+        for agent, items in sorted(_candidates(db, start, end).items()):
+            eligible = [r for r in reviewers if r != agent]
+            if not eligible:
+                skipped.append({"agent": agent, "reason": "no reviewer other than the agent"})
+                continue
+            rng = random.Random(f"{seed}:{agent}")
+            picked = sorted(rng.sample(items, min(per_agent, len(items))))
+            for _sent, conversation_id, message_id in picked:
+                reviewer = min(eligible, key=lambda r: (load[r], eligible.index(r)))
+                load[reviewer] += 1
+                row = {
+                    "conversation_id": conversation_id, "message_id": message_id,
+                    "author": agent, "reviewer": reviewer, "period": period, "seed": seed,
+                    "state": "open", "created_at": now_iso(),
+                }
+                row["id"] = db["review_assignments"].insert(row).last_pk
+                assigned.append(row)
+    return {"seed": seed, "assigned": assigned, "skipped": skipped}
+
+
+def queue(db: sqlite_utils.Database, reviewer: str) -> dict:
+    """A reviewer's open work: assigned replies and drafts awaiting review (addressed to
+    them, or to nobody, and not their own)."""
+    assignments = [
+        dict(row) for row in db.query(
+            "SELECT a.id, a.conversation_id, a.message_id, a.author, a.period, "
+            "m.created_at AS sent_at, m.body FROM review_assignments a JOIN messages m "
+            "ON m.conversation_id = a.conversation_id AND m.message_id = a.message_id "
+            "WHERE a.reviewer = ? AND a.state = 'open' ORDER BY a.id", [reviewer])
+    ]
+    drafts = [
+        dict(row) for row in db.query(
+            "SELECT id, author, question, body, requested_at FROM review_drafts "
+            "WHERE state = 'requested' AND author != ? AND (reviewer IS NULL OR reviewer = ?) "
+            "ORDER BY id", [reviewer, reviewer])
+    ]
+    return {"reviewer": reviewer, "assignments": assignments, "drafts": drafts}

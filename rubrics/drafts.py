@@ -1,0 +1,82 @@
+"""Draft reviews: an agent who is unsure sends a draft reply for review before sending it;
+a reviewer scores it (a normal review whose target is the draft) and returns it with
+comments; the agent sees the result with `draft_result`."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from replykit.db import write_transaction
+from replykit.errors import Conflict, InputError, NotFound
+from rubrics.reviews import list_reviews, now_iso
+
+
+def request_draft(
+    db: sqlite_utils.Database, author: str, body: str, question: str = "",
+    reviewer: str | None = None, conversation_id: str | None = None, channel: str = "",
+) -> int:
+    """Store a draft awaiting review (optionally addressed to one reviewer); returns its id."""
+    author = (author or "").strip()
+    if not author:
+        raise InputError("is required", "author")
+    if not (body or "").strip():
+        raise InputError("the draft is empty", "body")
+    if reviewer is not None and reviewer.strip() == author:
+        raise InputError(f"nobody reviews their own reply: {author} wrote the draft")
+    with write_transaction(db):
+        if conversation_id is not None and db["conversations"].count_where(
+            "id = ?", [conversation_id]
+        ) == 0:
+            raise NotFound(f"no conversation {conversation_id!r}")
+        return db["review_drafts"].insert({
+            "author": author, "body": body, "question": question or "",
+            "conversation_id": conversation_id, "channel": channel or "",
+            "reviewer": reviewer.strip() if reviewer else None, "state": "requested",
+            "requested_at": now_iso(),
+        }).last_pk
+
+
+def _draft(db: sqlite_utils.Database, draft_id: int) -> dict:
+    rows = list(db.query("SELECT * FROM review_drafts WHERE id = ?", [draft_id]))
+    if not rows:
+        raise NotFound(f"no review draft {draft_id}")
+    return rows[0]
+
+
+def return_draft(db: sqlite_utils.Database, draft_id: int, reviewer: str, comment: str) -> None:
+    """Send a reviewed draft back to its author with the reviewer's comments."""
+    reviewer = (reviewer or "").strip()
+    if not reviewer:
+        raise InputError("is required", "reviewer")
+    with write_transaction(db):
+        draft = _draft(db, draft_id)
+        if draft["state"] == "returned":
+            raise Conflict(f"draft {draft_id} was already returned")
+        if reviewer == draft["author"]:
+            raise InputError(f"nobody reviews their own reply: {reviewer} wrote the draft")
+        if draft["reviewer"] and draft["reviewer"] != reviewer:
+            raise InputError(f"draft {draft_id} is addressed to {draft['reviewer']}")
+        db["review_drafts"].update(draft_id, {
+            "state": "returned", "reviewer": reviewer, "return_comment": comment or "",
+            "returned_at": now_iso(),
+        })
+
+
+def draft_result(db: sqlite_utils.Database, draft_id: int) -> dict:
+    """What the agent sees: the draft, its state, the return comment and its reviews."""
+    draft = dict(_draft(db, draft_id))
+    draft["reviews"] = [r for r in list_reviews(db) if r["draft_id"] == draft_id]
+    return draft
+
+
+def list_drafts(
+    db: sqlite_utils.Database, author: str | None = None, state: str | None = None
+) -> list[dict]:
+    """Drafts, newest first, optionally by author and state."""
+    where, params = [], []
+    for column, value in (("author", author), ("state", state)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = "SELECT * FROM review_drafts" + (" WHERE " + " AND ".join(where) if where else "")
+    return [dict(row) for row in db.query(sql + " ORDER BY id DESC", params)]
