@@ -4,15 +4,18 @@ combined). Each command calls one library function and formats its result."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import click
 
 from replykit.cli import cli, echo_json, json_option, pass_home
 from replykit.errors import InputError
-from rubrics import assignments, calibration, disputes, drafts, scoring, store
+from rubrics import assignments, calibration, disputes, drafts, reports, scoring, store
 from rubrics import reviews as reviews_mod
 from rubrics import rubric as rubric_mod
 from rubrics.calendar import parse_calendar
-from rubrics.periods import parse_bounds, parse_period
+from rubrics.periods import INTERVALS, parse_bounds, parse_period
 
 
 def _fmt(value) -> str:
@@ -444,3 +447,56 @@ def reviews_calibration(home, start, end, rubric_name, as_json):
         for name, r in entry["reviewers"].items():
             click.echo(f"  {name:<14} mean deviation {_fmt(r['mean_deviation'])} "
                        f"(abs {_fmt(r['mean_abs_deviation'])}) over {r['reviews']} reviews")
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+@cli.group()
+def report():
+    """Speed, quality and combined (quality x speed) reports."""
+
+
+def _report_command(name: str, build):
+    @report.command(name)
+    @click.option("--from", "start", help="YYYY-MM-DD or ISO datetime (default: 30 days ago).")
+    @click.option("--to", "end", help="YYYY-MM-DD (inclusive) or ISO datetime (default: now).")
+    @click.option("--agent", help="Only this agent.")
+    @click.option("--channel", help="Only this channel.")
+    @click.option("--interval", type=click.Choice(INTERVALS), default="month",
+                  show_default=True, help="Period buckets (by_period, trends).")
+    @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+                  default="table", show_default=True)
+    @pass_home
+    def command(home, start, end, agent, channel, interval, fmt):
+        sections = home.config.sections
+        lo, hi = parse_bounds(start, end, parse_calendar(sections.get("calendar")))
+        data = build(home.db, sections, lo, hi, agent=agent, channel=channel, interval=interval)
+        if fmt == "json":
+            echo_json(data)
+            return
+        columns, rows = reports.flatten_groups(data)
+        if fmt == "csv":
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            click.echo(out.getvalue(), nl=False)
+            return
+        click.echo(f"{name} report {data['from']} .. {data['to']} ({data['timezone']})")
+        names = [r["group"] for r in rows]
+        width = max(len(c) for c in columns)
+        cells = [[_fmt(r.get(c)) for r in rows] for c in columns[1:]]
+        sizes = [max(len(n), *(len(line[i]) for line in cells)) for i, n in enumerate(names)]
+        click.echo(" ".join([" " * width] + [n.rjust(s) for n, s in zip(names, sizes)]))
+        for column, line in zip(columns[1:], cells):
+            click.echo(" ".join([column.ljust(width)] + [v.rjust(s) for v, s in
+                                                         zip(line, sizes)]))
+
+    command.__doc__ = build.__doc__.split(".")[0] + "."
+    return command
+
+
+report_speed = _report_command("speed", reports.speed_report)
+report_quality = _report_command("quality", reports.quality_report)
+report_combined = _report_command("combined", reports.combined_report)

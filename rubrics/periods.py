@@ -78,3 +78,22 @@ def bucket_key(instant: datetime, interval: str, calendar: Calendar) -> str:
         year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
     return f"{day.year}-{day.month:02d}"
+
+
+def buckets(start: datetime, end: datetime, interval: str, calendar: Calendar) -> list[tuple]:
+    """[(key, lo, hi)] covering [start, end): local days, ISO weeks or months, clipped."""
+    if interval not in INTERVALS:
+        raise InputError(f"must be one of {', '.join(INTERVALS)}", "--interval")
+    result: list[tuple] = []
+    day = start.astimezone(calendar.zone).date()
+    while True:
+        lo = max(start, _local_midnight(day, calendar))
+        if lo >= end:
+            break
+        key = bucket_key(lo, interval, calendar)
+        nxt = day + timedelta(days=1)
+        while bucket_key(_local_midnight(nxt, calendar), interval, calendar) == key:
+            nxt += timedelta(days=1)
+        result.append((key, lo, min(end, _local_midnight(nxt, calendar))))
+        day = nxt
+    return result

@@ -37,9 +37,10 @@ def create_app(config: Config | dict | None = None) -> Flask:
     def replykit_error(exc: ReplykitError):
         return jsonify({"error": str(exc)}), exc.status
 
-    from web import api_suggest
+    from web import api_reports, api_suggest
 
     app.register_blueprint(api_suggest.bp)
+    app.register_blueprint(api_reports.bp)
     return app
 
 

@@ -1,0 +1,303 @@
+"""Speed, quality and combined (quality x speed) reports for a period, with optional agent and
+channel filters, broken down by agent, channel and period bucket. docs/metrics.md defines
+every figure. Each report is a JSON-ready dict; `flatten_groups` turns one into table rows."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from rubrics import scoring
+from rubrics.calendar import parse_calendar, parse_instant
+from rubrics.periods import buckets
+from rubrics.sla import parse_sla
+from rubrics.speed import load_facts, quantile, speed_metrics
+from rubrics.store import get_rubric
+
+WEAKEST = 3
+
+
+def _settings(sections: dict):
+    return parse_calendar(sections.get("calendar")), parse_sla(sections.get("sla"))
+
+
+def _header(kind: str, start: datetime, end: datetime, agent, channel, interval, calendar):
+    return {
+        "report": kind,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "filters": {"agent": agent, "channel": channel},
+        "interval": interval,
+        "timezone": calendar.timezone,
+    }
+
+
+def _round(value, digits=2):
+    return None if value is None else round(value, digits)
+
+
+# --- speed ---------------------------------------------------------------------------------
+
+
+def speed_report(
+    db: sqlite_utils.Database, sections: dict, start: datetime, end: datetime,
+    agent: str | None = None, channel: str | None = None, interval: str = "month",
+    now: datetime | None = None,
+) -> dict:
+    """Team speed metrics over [start, end) with by_agent, by_channel and by_period groups.
+    Backlog is counted at min(end, now)."""
+    calendar, targets = _settings(sections)
+    periods = buckets(start, end, interval, calendar)
+    now = now or datetime.now(UTC)
+    facts = load_facts(db, calendar, targets, end)
+    if channel is not None:
+        facts = [f for f in facts if f["channel"] == channel]
+
+    def metrics(lo, hi, who=None, chan=None):
+        return speed_metrics(facts, lo, hi, calendar, agent=who or agent, channel=chan,
+                             as_of=min(hi, now))
+
+    agents = sorted({r["author"] for f in facts for r in f["replies"]
+                     if start <= r["sent_at"] < end and r["author"]})
+    return dict(
+        _header("speed", start, end, agent, channel, interval, calendar),
+        overall=metrics(start, end),
+        by_agent={a: metrics(start, end, who=a) for a in agents if agent in (None, a)},
+        by_channel={c: metrics(start, end, chan=c)
+                    for c in sorted({f["channel"] for f in facts})},
+        by_period={key: metrics(lo, hi) for key, lo, hi in periods},
+    )
+
+
+# --- quality -------------------------------------------------------------------------------
+
+
+def reviewed_replies(db: sqlite_utils.Database, start: datetime, end: datetime) -> list[dict]:
+    """Sent agent replies from [start, end) with their submitted reviews, one entry per reply:
+    mean score, spread, pass verdict and per-category scores of every review."""
+    rows = list(db.query(
+        "SELECT r.id, r.conversation_id, r.message_id, r.author, r.reviewer, r.rubric_name, "
+        "r.rubric_version, r.score, r.auto_failed, m.created_at AS sent_at, c.channel "
+        "FROM reviews r JOIN messages m ON m.conversation_id = r.conversation_id AND "
+        "m.message_id = r.message_id JOIN conversations c ON c.id = r.conversation_id "
+        "WHERE r.target_kind = 'reply' AND r.state = 'submitted' ORDER BY r.id"
+    ))
+    ratings: dict[int, dict] = {}
+    for row in db.query("SELECT review_id, category, rating FROM review_ratings WHERE rated"):
+        ratings.setdefault(row["review_id"], {})[row["category"]] = row["rating"]
+    rubrics: dict[tuple, object] = {}
+    replies: dict[tuple, dict] = {}
+    for row in rows:
+        sent = parse_instant(row["sent_at"])
+        if not start <= sent < end:
+            continue
+        version = (row["rubric_name"], row["rubric_version"])
+        if version not in rubrics:
+            rubrics[version] = get_rubric(db, *version)
+        rubric = rubrics[version]
+        categories = {
+            key: float(scoring.category_score(rubric, key, value))
+            for key, value in ratings.get(row["id"], {}).items() if value is not None
+        }
+        entry = replies.setdefault((row["conversation_id"], row["message_id"]), {
+            "conversation_id": row["conversation_id"], "message_id": row["message_id"],
+            "author": row["author"], "channel": row["channel"], "sent_at": sent,
+            "reviews": [],
+        })
+        entry["reviews"].append({
+            "id": row["id"], "reviewer": row["reviewer"], "score": row["score"],
+            "auto_failed": bool(row["auto_failed"]), "rubric": f"{version[0]} v{version[1]}",
+            "pass_threshold": rubric.pass_threshold, "categories": categories,
+        })
+    for entry in replies.values():
+        scores = [r["score"] for r in entry["reviews"]]
+        entry["score"] = statistics.fmean(scores)
+        entry["spread"] = max(scores) - min(scores)
+        entry["pass_threshold"] = statistics.fmean(r["pass_threshold"] for r in entry["reviews"])
+        entry["good"] = entry["score"] >= entry["pass_threshold"]
+    return sorted(replies.values(), key=lambda e: (e["sent_at"], e["conversation_id"]))
+
+
+def quality_metrics(replies: list[dict]) -> dict:
+    """Quality figures of a set of reviewed replies (see `reviewed_replies`)."""
+    reviews = [r for e in replies for r in e["reviews"]]
+    scores = [e["score"] for e in replies]
+    multi = [e["spread"] for e in replies if len(e["reviews"]) >= 2]
+    per_category: dict[str, list[float]] = {}
+    for review in reviews:
+        for key, value in review["categories"].items():
+            per_category.setdefault(key, []).append(value)
+    categories = {key: _round(statistics.fmean(v)) for key, v in sorted(per_category.items())}
+    versions: dict[str, int] = {}
+    for review in reviews:
+        versions[review["rubric"]] = versions.get(review["rubric"], 0) + 1
+    return {
+        "replies": len(replies),
+        "reviews": len(reviews),
+        "mean_score": _round(statistics.fmean(scores)) if scores else None,
+        "median_score": _round(quantile(scores, 0.5)),
+        "pass_rate_pct": _round(100 * sum(e["good"] for e in replies) / len(replies))
+        if replies else None,
+        "auto_failed_reviews": sum(r["auto_failed"] for r in reviews),
+        "spread": {
+            "multi_reviewed_replies": len(multi),
+            "mean_range": _round(statistics.fmean(multi)) if multi else None,
+            "max_range": _round(max(multi)) if multi else None,
+        },
+        "categories": categories,
+        "weakest_categories": sorted(categories, key=lambda k: (categories[k], k))[:WEAKEST],
+        "rubric_versions": versions,
+    }
+
+
+def _filtered(replies, agent, channel):
+    return [e for e in replies if agent in (None, e["author"]) and channel in (None, e["channel"])]
+
+
+def _in(replies, lo, hi):
+    return [e for e in replies if lo <= e["sent_at"] < hi]
+
+
+def quality_report(
+    db: sqlite_utils.Database, sections: dict, start: datetime, end: datetime,
+    agent: str | None = None, channel: str | None = None, interval: str = "month",
+) -> dict:
+    """Review scores of replies sent in [start, end): overall, by agent, channel, period, and
+    the list of reviewed replies with their mean and spread."""
+    calendar, _targets = _settings(sections)
+    periods = buckets(start, end, interval, calendar)
+    replies = _filtered(reviewed_replies(db, start, end), agent, channel)
+    return dict(
+        _header("quality", start, end, agent, channel, interval, calendar),
+        overall=quality_metrics(replies),
+        by_agent={a: quality_metrics(_filtered(replies, a, None))
+                  for a in sorted({e["author"] for e in replies})},
+        by_channel={c: quality_metrics(_filtered(replies, None, c))
+                    for c in sorted({e["channel"] for e in replies})},
+        by_period={key: quality_metrics(_in(replies, lo, hi)) for key, lo, hi in periods},
+        replies=[
+            {"conversation_id": e["conversation_id"], "message_id": e["message_id"],
+             "author": e["author"], "channel": e["channel"], "sent_at": e["sent_at"].isoformat(),
+             "reviews": len(e["reviews"]), "score": _round(e["score"]),
+             "spread": _round(e["spread"]), "good": e["good"],
+             "scores": [r["score"] for r in e["reviews"]]}
+            for e in replies
+        ],
+    )
+
+
+# --- combined ------------------------------------------------------------------------------
+
+QUADRANTS = ("good_fast", "good_slow", "poor_fast", "poor_slow")
+
+
+def combined_metrics(replies: list[dict]) -> dict:
+    """Quadrant counts and the north-star share (good and fast) of reviewed replies that
+    have an SLA verdict; replies without one are counted as `no_sla`."""
+    judged = [e for e in replies if e["sla"] is not None]
+    counts = dict.fromkeys(QUADRANTS, 0)
+    for e in judged:
+        quadrant = ("good" if e["good"] else "poor") + "_" + (
+            "fast" if e["sla"]["within"] else "slow")
+        counts[quadrant] += 1
+    scores = [e["score"] for e in replies]
+    return {
+        "reviewed_replies": len(replies),
+        "with_sla": len(judged),
+        "no_sla": len(replies) - len(judged),
+        "quadrants": counts,
+        "north_star_pct": _round(100 * counts["good_fast"] / len(judged)) if judged else None,
+        "mean_score": _round(statistics.fmean(scores)) if scores else None,
+        "median_response_s": {
+            clock: _round(quantile([e["durations"][f"{clock}_s"] for e in judged], 0.5), 1)
+            for clock in ("calendar", "business")
+        },
+    }
+
+
+def combined_report(
+    db: sqlite_utils.Database, sections: dict, start: datetime, end: datetime,
+    agent: str | None = None, channel: str | None = None, interval: str = "month",
+) -> dict:
+    """The north star (share of reviewed replies both good and within SLA) with quadrants;
+    per agent also the quality and response-time trend by period and the weakest categories."""
+    calendar, targets = _settings(sections)
+    periods = buckets(start, end, interval, calendar)
+    facts = load_facts(db, calendar, targets, end)
+    verdicts = {
+        (r["conversation_id"], r["message_id"]): r for f in facts for r in f["replies"]
+    }
+    replies = _filtered(reviewed_replies(db, start, end), agent, channel)
+    for e in replies:
+        fact = verdicts.get((e["conversation_id"], e["message_id"]))
+        e["sla"] = fact["sla"] if fact else None
+        e["durations"] = fact["durations"] if fact else None
+    if channel is not None:
+        facts = [f for f in facts if f["channel"] == channel]
+
+    def trend(who):
+        rows = {}
+        for key, lo, hi in periods:
+            quality = quality_metrics(_in(_filtered(replies, who, None), lo, hi))
+            speed = speed_metrics(facts, lo, hi, calendar, agent=who)
+            rows[key] = {
+                "mean_score": quality["mean_score"],
+                "reviewed_replies": quality["replies"],
+                "response_median_s": {"calendar": speed["response"]["calendar"]["median"],
+                                      "business": speed["response"]["business"]["median"]},
+                "sla_compliance_pct": speed["sla"]["compliance_pct"],
+            }
+        return rows
+
+    by_agent = {}
+    for name in sorted({e["author"] for e in replies}):
+        mine = _filtered(replies, name, None)
+        by_agent[name] = dict(
+            combined_metrics(mine),
+            weakest_categories=quality_metrics(mine)["weakest_categories"],
+            trend=trend(name),
+        )
+    return dict(
+        _header("combined", start, end, agent, channel, interval, calendar),
+        overall=combined_metrics(replies),
+        by_agent=by_agent,
+        by_channel={c: combined_metrics(_filtered(replies, None, c))
+                    for c in sorted({e["channel"] for e in replies})},
+        by_period={key: combined_metrics(_in(replies, lo, hi)) for key, lo, hi in periods},
+        rubric_versions=quality_metrics(replies)["rubric_versions"],
+    )
+
+
+# --- tables --------------------------------------------------------------------------------
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        elif isinstance(value, list):
+            if key == "weakest_categories":
+                flat[name] = " ".join(value)
+        else:
+            flat[name] = value
+    return flat
+
+
+def flatten_groups(report: dict) -> tuple[list[str], list[dict]]:
+    """(columns, rows): one row per group (overall, agent:X, channel:Y, period:Z) with the
+    group's metrics flattened to dotted names; lists of rows and trends are left out."""
+    groups = [("overall", report["overall"])]
+    for kind in ("agent", "channel", "period"):
+        groups += [(f"{kind}:{k}", v) for k, v in report[f"by_{kind}"].items()]
+    rows, columns = [], ["group"]
+    for name, metrics in groups:
+        flat = _flatten({k: v for k, v in metrics.items() if k != "trend"})
+        for key in flat:
+            if key not in columns:
+                columns.append(key)
+        rows.append(dict(flat, group=name))
+    return columns, rows

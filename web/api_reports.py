@@ -1,0 +1,108 @@
+"""JSON API of the rubrics area: speed / quality / combined reports, rubrics and reviews
+(read-only), used by the web dashboards.
+
+    GET /api/reports/speed|quality|combined?from=&to=&agent=&channel=&interval=
+    GET /api/rubrics                      GET /api/rubrics/<name>?version=
+    GET /api/reviews?reviewer=&author=&state=      GET /api/reviews/<id>
+    GET /api/reviews/queue?reviewer=      GET /api/reviews/calibration?from=&to=&rubric=
+
+Authentication, roles and CSRF protection come with the web issue; until then these
+endpoints only read, and reviews are written through the CLI."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from replykit.errors import InputError
+from rubrics import assignments, calibration, reports, store
+from rubrics import reviews as reviews_mod
+from rubrics.calendar import parse_calendar
+from rubrics.periods import INTERVALS, parse_bounds
+from web.app import get_home
+
+bp = Blueprint("api_reports", __name__, url_prefix="/api")
+
+BUILDERS = {
+    "speed": reports.speed_report,
+    "quality": reports.quality_report,
+    "combined": reports.combined_report,
+}
+
+
+def _bounds(sections: dict):
+    calendar = parse_calendar(sections.get("calendar"))
+    return parse_bounds(request.args.get("from"), request.args.get("to"), calendar)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise InputError(f"must be an integer, got {value!r}", f"parameter {name}") from exc
+
+
+@bp.get("/reports/<kind>")
+def api_report(kind: str):
+    """A speed, quality or combined report (same JSON as `replykit report KIND --format
+    json`)."""
+    if kind not in BUILDERS:
+        raise InputError(f"unknown report {kind!r} (speed, quality, combined)", "path")
+    interval = request.args.get("interval", "month")
+    if interval not in INTERVALS:
+        raise InputError(f"must be one of {', '.join(INTERVALS)}", "parameter interval")
+    home = get_home()
+    sections = home.config.sections
+    start, end = _bounds(sections)
+    return jsonify(BUILDERS[kind](
+        home.db, sections, start, end, agent=request.args.get("agent"),
+        channel=request.args.get("channel"), interval=interval,
+    ))
+
+
+@bp.get("/rubrics")
+def api_rubrics():
+    """Stored rubrics with their versions."""
+    return jsonify(store.list_rubrics(get_home().db))
+
+
+@bp.get("/rubrics/<name>")
+def api_rubric(name: str):
+    """One stored rubric version (default: the newest)."""
+    return jsonify(store.show_rubric(get_home().db, name, _int_arg("version")))
+
+
+@bp.get("/reviews")
+def api_reviews():
+    """Reviews, newest first; filters reviewer, author, state."""
+    args = request.args
+    return jsonify(reviews_mod.list_reviews(
+        get_home().db, reviewer=args.get("reviewer"), author=args.get("author"),
+        state=args.get("state"),
+    ))
+
+
+@bp.get("/reviews/<int:review_id>")
+def api_review(review_id: int):
+    """One review with ratings, comments, disputes and history."""
+    return jsonify(reviews_mod.get_review(get_home().db, review_id))
+
+
+@bp.get("/reviews/queue")
+def api_queue():
+    """A reviewer's open assignments and drafts awaiting review."""
+    reviewer = request.args.get("reviewer")
+    if not reviewer:
+        raise InputError("is required", "parameter reviewer")
+    return jsonify(assignments.queue(get_home().db, reviewer))
+
+
+@bp.get("/reviews/calibration")
+def api_calibration():
+    """Reviewer agreement per rubric version for reviews submitted in the period."""
+    home = get_home()
+    start, end = _bounds(home.config.sections)
+    return jsonify(calibration.calibration_report(home.db, start, end,
+                                                  request.args.get("rubric")))
