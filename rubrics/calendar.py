@@ -34,20 +34,6 @@ class Calendar:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def to_dict(self) -> dict:
-        return {
-            "timezone": self.timezone,
-            "hours": {
-                day: [f"{_hhmm(a)}-{_hhmm(b)}" for a, b in self.hours[i]]
-                for i, day in enumerate(WEEKDAYS)
-            },
-            "holidays": sorted(d.isoformat() for d in self.holidays),
-        }
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
 
 def _parse_interval(text, where: str) -> tuple[int, int]:
     match = INTERVAL_RE.match(text) if isinstance(text, str) else None

@@ -13,7 +13,7 @@ from rubrics import scoring
 from rubrics.calendar import parse_calendar, parse_instant
 from rubrics.periods import buckets
 from rubrics.sla import parse_sla
-from rubrics.speed import load_facts, quantile, speed_metrics
+from rubrics.speed import load_facts, quantile, reply_rows, speed_metrics
 from rubrics.store import get_rubric
 
 WEAKEST = 3
@@ -46,8 +46,9 @@ def speed_report(
     agent: str | None = None, channel: str | None = None, interval: str = "month",
     now: datetime | None = None,
 ) -> dict:
-    """Team speed metrics over [start, end) with by_agent, by_channel and by_period groups.
-    Backlog is counted at min(end, now)."""
+    """Team speed metrics over [start, end) with by_agent, by_channel and by_period groups,
+    and every answering reply with its times and SLA verdict. Backlog is counted at
+    min(end, now)."""
     calendar, targets = _settings(sections)
     periods = buckets(start, end, interval, calendar)
     now = now or datetime.now(UTC)
@@ -68,6 +69,7 @@ def speed_report(
         by_channel={c: metrics(start, end, chan=c)
                     for c in sorted({f["channel"] for f in facts})},
         by_period={key: metrics(lo, hi) for key, lo, hi in periods},
+        replies=reply_rows(facts, start, end, agent=agent),
     )
 
 

@@ -183,7 +183,7 @@ def submit_review(db: sqlite_utils.Database, review_id: int, actor: str) -> dict
         _check_editable(review, actor)
         rubric = get_rubric(db, review["rubric_name"], review["rubric_version"])
         rated = {key: r["rating"] for key, r in _ratings(db, review_id).items() if r["rated"]}
-        unrated = [key for key in rubric.keys if key not in rated]
+        unrated = scoring.missing_categories(rubric, rated)
         if unrated:
             raise InputError(f"review {review_id} has no rating for: {', '.join(unrated)} "
                              "(rate them, or na where allowed)")

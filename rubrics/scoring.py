@@ -13,7 +13,6 @@ from fractions import Fraction
 from replykit.errors import InputError
 from rubrics.rubric import Rubric
 
-NA = None
 NA_WORDS = {"na", "n/a"}
 BINARY_WORDS = {"yes": 1, "no": 0, "pass": 1, "fail": 0, "true": 1, "false": 0}
 CRITICAL_FLOOR = 50

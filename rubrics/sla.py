@@ -46,15 +46,6 @@ class Target:
     response_s: int
     clock: str
 
-    def to_dict(self) -> dict:
-        return {
-            "channel": self.channel,
-            "priority": self.priority,
-            "first_response_s": self.first_response_s,
-            "response_s": self.response_s,
-            "clock": self.clock,
-        }
-
 
 def parse_duration(value, where: str) -> int:
     """'4h', '2m', '1h30m', '90s', '1d' or an integer number of seconds -> seconds (> 0)."""
