@@ -310,3 +310,17 @@ def test_cli_draft_assign_dispute_calibration(home):
     assert json.loads(home("reviews", "disputes", "--json").output)[0]["state"] == "rescore"
     report = home("reviews", "calibration", "--from", "2000-01-01", "--json")
     assert json.loads(report.output) == []
+
+
+def test_cli_assign_invalid_calendar_writes_nothing(home, tmp_path):
+    (tmp_path / "home" / "config.toml").write_text('[calendar]\ntimezone = "Mars/Olympus"\n')
+    result = home("reviews", "assign", "--per-agent", "1", "--period", "2024-05",
+                  "--reviewers", "carol")
+    assert (result.exit_code, result.output) == (
+        1, "Error: calendar.timezone: unknown IANA timezone 'Mars/Olympus'\n")
+    bad_period = home("reviews", "assign", "--per-agent", "1", "--period", "May",
+                      "--reviewers", "carol")
+    assert bad_period.exit_code == 1
+    db = home.db()
+    assert db["review_assignments"].count == 0
+    db.close()
