@@ -44,7 +44,8 @@ def normalize_text(text: str) -> str:
     # Only the Latin/Greek/Cyrillic accents (U+0300-U+036F) go: Thai and Arabic-script marks
     # live in their own blocks and carry meaning there.
     text = _LATIN_ACCENTS.sub("", unicodedata.normalize("NFD", text))
-    return unicodedata.normalize("NFC", text)
+    # a mark or tatweel standing alone between spaces leaves two spaces behind: collapse again
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
 _SCRIPT_RANGES = (
