@@ -148,13 +148,14 @@ class VectorIndex:
             (header_len,) = struct.unpack_from("<Q", data, pos)
             pos += 8
             stamp = json.loads(data[pos : pos + header_len])
+            stamp = {key: stamp[key] for key in ("model", "dim", "kind", "built_at")}
             pos += header_len
             (count,) = struct.unpack_from("<Q", data, pos)
             pos += 8
             ids = np.frombuffer(data, dtype=np.int64, count=count, offset=pos)
             pos += 8 * count
             index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8, offset=pos))
-        except (ValueError, struct.error, RuntimeError, KeyError) as exc:
+        except (ValueError, struct.error, RuntimeError, KeyError, TypeError) as exc:
             raise IndexMismatch(f"vector index {path} is unreadable ({exc}): {REBUILD_HINT}")
         if model is not None and stamp["model"] != model:
             raise IndexMismatch(
