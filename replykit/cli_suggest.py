@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from index.vectors import REBUILD_HINT
 from replykit.cli import cli, echo_json, json_option, pass_home
 from suggest import attachments, feedback, library, library_io
 from suggest.conversations import import_conversations
@@ -314,12 +315,18 @@ def index_status(home, as_json):
     click.echo(f"Documents: {status['documents']} ({kinds or 'none'}); lexical: {status['lexical_documents']}")
     for item in status["indexes"]:
         if item["state"] in ("missing", "unusable"):
-            click.echo(f"{item['model']}: {item['state']} {item.get('problem', '')} - run `replykit index rebuild`")
+            # an unusable index's problem already ends with the fix
+            problem = item.get("problem") or f"- {REBUILD_HINT}"
+            click.echo(f"{item['model']}: {item['state']} {problem}")
             continue
         click.echo(
             f"{item['model']}: {item['vectors']} vectors, dim {item['dim']}, {item['kind']}, "
             f"{item['size_bytes']} bytes, built {item['built_at']}, {item['state']}"
-            + (f" ({item['missing']} missing, {item['extra']} extra)" if item["state"] == "stale" else "")
+            + (
+                f" ({item['missing']} missing, {item['extra']} extra) - {REBUILD_HINT}"
+                if item["state"] == "stale"
+                else ""
+            )
         )
 
 
