@@ -4,13 +4,19 @@ FAISS) and a small saved-reply library in English, Thai and Persian taken from t
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
-import pytest
+# One torch thread: on a shared 2-core machine more threads make encoding several times slower.
+# Set before anything imports torch; subprocesses started by tests inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from replykit.config import load_config
-from replykit.home import Home
-from suggest import demo
+import pytest  # noqa: E402
+
+from replykit.config import load_config  # noqa: E402
+from replykit.home import Home  # noqa: E402
+from suggest import demo  # noqa: E402
 
 DEMO_LIBRARY = Path(demo.__file__).with_name("demo_data") / "saved_replies.jsonl"
 SMALL_LIBRARY_IDS = (
@@ -60,12 +66,28 @@ def engine(home):
     return SuggestEngine(home)
 
 
-@pytest.fixture
-def loaded_engine(engine, small_library):
-    """`engine` with the small library added and its vector index built."""
+@pytest.fixture(scope="session")
+def library_home_template(tmp_path_factory, small_library) -> Path:
+    """A closed home holding the small library and its MiniLM index, built once per session."""
     from suggest import library
+    from suggest.engine import SuggestEngine
 
+    root = tmp_path_factory.mktemp("template") / "home"
+    template = Home(load_config(root, multilingual_model=""))
     for record in small_library:
-        library.add_reply(engine.db, record, author="fixture")
-    engine.sync()
-    return engine
+        library.add_reply(template.db, record, author="fixture")
+    SuggestEngine(template).sync()
+    template.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    template.close()
+    return root
+
+
+@pytest.fixture
+def loaded_engine(config, library_home_template):
+    """An engine over a private copy of the template home (library added, index in sync)."""
+    from suggest.engine import SuggestEngine
+
+    shutil.copytree(library_home_template, config.home)
+    h = Home(config)
+    yield SuggestEngine(h)
+    h.close()
