@@ -75,7 +75,7 @@ def validate(data: dict, where: str = "", require_id: bool = True) -> dict:
     clean: dict = {}
     if require_id or data.get("id") is not None:
         reply_id = data.get("id")
-        if not isinstance(reply_id, str) or not _ID.match(reply_id):
+        if not isinstance(reply_id, str) or not _ID.fullmatch(reply_id):
             raise InputError(
                 "must be 1-200 characters: letters, digits, '.', '_', ':' or '-', starting "
                 "with a letter or digit",
@@ -87,7 +87,7 @@ def validate(data: dict, where: str = "", require_id: bool = True) -> dict:
     placeholders.validate(clean["body"], f"{where}field body")
     clean["tags"] = _string_list(data.get("tags"), "tags", where)
     language = data.get("language") or "en"
-    if not isinstance(language, str) or not _LANGUAGE.match(language):
+    if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
         raise InputError("must be a language code such as en, th or fa", f"{where}field language")
     clean["language"] = language
     status = data.get("status") or "approved"
