@@ -55,7 +55,10 @@ def parse_timestamp(value, where: str) -> str:
         raise InputError(f"{value!r} is not an ISO 8601 time", where) from exc
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InputError(f"{value!r} has no timezone (add Z or an offset like +07:00)", where)
-    return moment.astimezone(UTC).isoformat()
+    try:
+        return moment.astimezone(UTC).isoformat()
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+05:00 is before year 1 in UTC
+        raise InputError(f"{value!r} is out of range in UTC", where) from exc
 
 
 def _text(record: dict, field: str, where: str, required: bool) -> str:
