@@ -23,16 +23,24 @@ def test_suggest_happy_path_and_shape(client):
     assert set(data) == {"suggestions", "confident"} and data["confident"] is True
     assert len(data["suggestions"]) == 3
     top = data["suggestions"][0]
-    assert (top["id"], top["kind"], top["title"]) == ("refund-policy", "saved", "Refund policy (30 days)")
+    assert (top["id"], top["kind"], top["title"]) == (
+        "refund-policy",
+        "saved",
+        "Refund policy (30 days)",
+    )
     assert top["reason"] == {"type": "example_question", "text": "Can I get a refund?"}
     assert isinstance(top["score"], float) and isinstance(top["body"], str)
 
 
 def test_suggest_filters_and_modes(client):
-    data = client.post("/api/suggest", json={"query": "رمز عبور", "language": "fa", "mode": "lexical"}).get_json()
+    data = client.post(
+        "/api/suggest", json={"query": "رمز عبور", "language": "fa", "mode": "lexical"}
+    ).get_json()
     assert [s["id"] for s in data["suggestions"]][0] == "fa-password-reset"
     assert {s["language"] for s in data["suggestions"]} == {"fa"}
-    data = client.post("/api/suggest", json={"query": "reset my password", "tags": ["password"], "k": 10}).get_json()
+    data = client.post(
+        "/api/suggest", json={"query": "reset my password", "tags": ["password"], "k": 10}
+    ).get_json()
     found = [s["id"] for s in data["suggestions"]]
     assert found[0] == "password-reset"
     assert set(found) <= {"password-reset", "th-password-reset", "fa-password-reset"}
@@ -49,11 +57,22 @@ def test_suggest_filters_and_modes(client):
         ({"json": {"query": "refund", "k": 0}}, "field k: must be an integer from 1 to 50"),
         ({"json": {"query": "refund", "tags": "billing"}}, "field tags: must be a list of strings"),
         ({"json": {"query": "refund", "language": ["en"]}}, "field language: must be text"),
-        ({"json": {"query": "refund", "mode": "fuzzy"}}, "field mode: must be one of dense, lexical, hybrid"),
-        ({"json": ["refund"]}, "request body: expected a JSON object (Content-Type: application/json)"),
-        ({"data": "query=refund"}, "request body: expected a JSON object (Content-Type: application/json)"),
-        ({"data": "{not json", "content_type": "application/json"},
-         "request body: expected a JSON object (Content-Type: application/json)"),
+        (
+            {"json": {"query": "refund", "mode": "fuzzy"}},
+            "field mode: must be one of dense, lexical, hybrid",
+        ),
+        (
+            {"json": ["refund"]},
+            "request body: expected a JSON object (Content-Type: application/json)",
+        ),
+        (
+            {"data": "query=refund"},
+            "request body: expected a JSON object (Content-Type: application/json)",
+        ),
+        (
+            {"data": "{not json", "content_type": "application/json"},
+            "request body: expected a JSON object (Content-Type: application/json)",
+        ),
     ],
 )
 def test_suggest_bad_requests_are_400_with_an_error(client, kwargs, error):
@@ -64,19 +83,31 @@ def test_suggest_bad_requests_are_400_with_an_error(client, kwargs, error):
 
 def test_feedback_is_stored_and_drives_usage(client, loaded_engine):
     for _ in range(4):
-        response = client.post("/api/suggestions/refund-policy/feedback", json={"event": "shown", "query": "refund?"})
+        response = client.post(
+            "/api/suggestions/refund-policy/feedback", json={"event": "shown", "query": "refund?"}
+        )
         assert response.status_code == 201
     response = client.post(
-        "/api/suggestions/refund-policy/feedback", json={"event": "inserted", "user": "kim", "edit_ratio": 0.2}
+        "/api/suggestions/refund-policy/feedback",
+        json={"event": "inserted", "user": "kim", "edit_ratio": 0.2},
     )
     assert response.status_code == 201
     row = response.get_json()
-    assert (row["suggestion_id"], row["suggestion_kind"], row["event"], row["user"], row["edit_ratio"]) == (
-        "refund-policy", "saved", "inserted", "kim", 0.2
-    )
+    assert (
+        row["suggestion_id"],
+        row["suggestion_kind"],
+        row["event"],
+        row["user"],
+        row["edit_ratio"],
+    ) == ("refund-policy", "saved", "inserted", "kim", 0.2)
     client.post("/api/suggestions/password-reset/feedback", json={"event": "dismissed"})
     (usage,) = feedback.usage(loaded_engine.db, "refund-policy")
-    assert (usage["shown"], usage["used"], usage["dismissed"], usage["acceptance_rate"]) == (4, 1, 0, 0.25)
+    assert (usage["shown"], usage["used"], usage["dismissed"], usage["acceptance_rate"]) == (
+        4,
+        1,
+        0,
+        0.25,
+    )
     assert usage["last_used"] == row["created_at"]
     (never,) = feedback.usage(loaded_engine.db, "invoice-copy")
     assert (never["shown"], never["acceptance_rate"], never["last_used"]) == (0, None, None)
@@ -85,17 +116,42 @@ def test_feedback_is_stored_and_drives_usage(client, loaded_engine):
 @pytest.mark.parametrize(
     "url, body, status, error",
     [
-        ("/api/suggestions/nope/feedback", {"event": "shown"}, 404, "no saved reply with id 'nope'"),
-        ("/api/suggestions/refund-policy/feedback", {"event": "shown", "kind": "past"}, 404,
-         "no past reply with id 'refund-policy'"),
-        ("/api/suggestions/refund-policy/feedback", {"event": "liked"}, 400,
-         "field event: must be one of shown, inserted, edited, dismissed"),
-        ("/api/suggestions/refund-policy/feedback", {}, 400,
-         "field event: must be one of shown, inserted, edited, dismissed"),
-        ("/api/suggestions/refund-policy/feedback", {"event": "shown", "kind": "draft"}, 400,
-         "field kind: must be one of saved, past"),
-        ("/api/suggestions/refund-policy/feedback", {"event": "edited", "edit_ratio": 1.5}, 400,
-         "field edit_ratio: must be a number from 0 to 1"),
+        (
+            "/api/suggestions/nope/feedback",
+            {"event": "shown"},
+            404,
+            "no saved reply with id 'nope'",
+        ),
+        (
+            "/api/suggestions/refund-policy/feedback",
+            {"event": "shown", "kind": "past"},
+            404,
+            "no past reply with id 'refund-policy'",
+        ),
+        (
+            "/api/suggestions/refund-policy/feedback",
+            {"event": "liked"},
+            400,
+            "field event: must be one of shown, inserted, edited, dismissed",
+        ),
+        (
+            "/api/suggestions/refund-policy/feedback",
+            {},
+            400,
+            "field event: must be one of shown, inserted, edited, dismissed",
+        ),
+        (
+            "/api/suggestions/refund-policy/feedback",
+            {"event": "shown", "kind": "draft"},
+            400,
+            "field kind: must be one of saved, past",
+        ),
+        (
+            "/api/suggestions/refund-policy/feedback",
+            {"event": "edited", "edit_ratio": 1.5},
+            400,
+            "field edit_ratio: must be a number from 0 to 1",
+        ),
         ("/api/suggestions/refund-policy/feedback", {"event": 3}, 400, "field event: must be text"),
     ],
 )

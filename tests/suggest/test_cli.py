@@ -30,20 +30,48 @@ def ok(result):
 
 
 def test_replies_add_edit_show_list_history_restore_archive(run):
-    out = ok(run("replies", "add", "gift-cards", "--title", "Gift cards", "--body", "-",
-                 "--tags", "billing, gifts", "--folder", "Billing / Gifts/",
-                 "--question", "do gift cards expire?", "--author", "ana",
-                 input="Hi {{customer.first_name|there}}, they never expire.\n"))
-    assert out == "Added gift-cards  (approved, en, v1)  Billing/Gifts/ Gift cards [billing, gifts]\n"
-    out = ok(run("replies", "edit", "gift-cards", "--title", "Gift card expiry", "--note", "clearer"))
-    assert out == "Now gift-cards  (approved, en, v2)  Billing/Gifts/ Gift card expiry [billing, gifts]\n"
+    out = ok(
+        run(
+            "replies",
+            "add",
+            "gift-cards",
+            "--title",
+            "Gift cards",
+            "--body",
+            "-",
+            "--tags",
+            "billing, gifts",
+            "--folder",
+            "Billing / Gifts/",
+            "--question",
+            "do gift cards expire?",
+            "--author",
+            "ana",
+            input="Hi {{customer.first_name|there}}, they never expire.\n",
+        )
+    )
+    assert (
+        out == "Added gift-cards  (approved, en, v1)  Billing/Gifts/ Gift cards [billing, gifts]\n"
+    )
+    out = ok(
+        run("replies", "edit", "gift-cards", "--title", "Gift card expiry", "--note", "clearer")
+    )
+    assert (
+        out
+        == "Now gift-cards  (approved, en, v2)  Billing/Gifts/ Gift card expiry [billing, gifts]\n"
+    )
 
     shown = json.loads(ok(run("replies", "show", "gift-cards", "--json")))
     assert (shown["version"], shown["title"], shown["body"]) == (
-        2, "Gift card expiry", "Hi {{customer.first_name|there}}, they never expire.\n"
+        2,
+        "Gift card expiry",
+        "Hi {{customer.first_name|there}}, they never expire.\n",
     )
     assert shown["attachments"] == [] and shown["usage"]["shown"] == 0
-    assert json.loads(ok(run("replies", "show", "gift-cards", "--version", "1", "--json")))["title"] == "Gift cards"
+    assert (
+        json.loads(ok(run("replies", "show", "gift-cards", "--version", "1", "--json")))["title"]
+        == "Gift cards"
+    )
 
     listed = json.loads(ok(run("replies", "list", "--json", "--folder", "Billing")))
     assert [r["id"] for r in listed] == ["gift-cards"]
@@ -51,7 +79,9 @@ def test_replies_add_edit_show_list_history_restore_archive(run):
 
     history = json.loads(ok(run("replies", "history", "gift-cards", "--json")))
     assert [(v["version"], v["note"]) for v in history] == [(1, "created"), (2, "clearer")]
-    assert ok(run("replies", "restore", "gift-cards", "1")).startswith("Restored v1 as gift-cards  (approved, en, v3)")
+    assert ok(run("replies", "restore", "gift-cards", "1")).startswith(
+        "Restored v1 as gift-cards  (approved, en, v3)"
+    )
     assert ok(run("replies", "archive", "gift-cards")) == (
         "Archived gift-cards  (archived, en, v4)  Billing/Gifts/ Gift cards [billing, gifts]\n"
     )
@@ -64,10 +94,16 @@ def test_replies_add_edit_show_list_history_restore_archive(run):
     [
         (("replies", "show", "nope"), "Error: no saved reply with id 'nope'\n"),
         (("replies", "edit", "nope", "--title", "x"), "Error: no saved reply with id 'nope'\n"),
-        (("replies", "add", "x", "--title", "T"), "Error: field body: is required and must be non-empty text\n"),
-        (("replies", "add", "x", "--title", "T", "--body", "{{a"),
-         "Error: field body: malformed placeholder at line 1 of the text near '{{a': use {{name}} or "
-         "{{name|fallback}} with a dotted name such as customer.first_name\n"),
+        (
+            ("replies", "add", "x", "--title", "T"),
+            "Error: field body: is required and must be non-empty text\n",
+        ),
+        (
+            ("replies", "add", "x", "--title", "T", "--body", "{{a"),
+            "Error: field body: malformed placeholder at line 1 of the text near '{{a': "
+            "use {{name}} or "
+            "{{name|fallback}} with a dotted name such as customer.first_name\n",
+        ),
         (("replies", "history", "nope"), "Error: no saved reply with id 'nope'\n"),
         (("feedback", "nope", "shown"), "Error: no saved reply with id 'nope'\n"),
         (("suggest", "   "), "Error: field query: must be non-empty text\n"),
@@ -81,32 +117,56 @@ def test_errors_print_one_line_and_exit_1(run, args, error):
 
 def test_import_export_and_import_conversations(run, tmp_path, small_library):
     source = tmp_path / "library.jsonl"
-    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in small_library[:4]), "utf-8")
+    source.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in small_library[:4]), "utf-8"
+    )
     assert json.loads(ok(run("replies", "import", str(source), "--json"))) == {
-        "added": 4, "updated": 0, "unchanged": 0,
+        "added": 4,
+        "updated": 0,
+        "unchanged": 0,
     }
     assert ok(run("replies", "import", str(source))) == "0 added, 0 updated, 4 unchanged\n"
     out_path = tmp_path / "out.csv"
-    assert ok(run("replies", "export", str(out_path))) == f"Exported 4 saved replies to {out_path}\n"
+    assert (
+        ok(run("replies", "export", str(out_path))) == f"Exported 4 saved replies to {out_path}\n"
+    )
     assert out_path.read_bytes().startswith(b"id,title,body,")
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "title": "A", "body": "a", "status": "live"}\n', "utf-8")
     result = run("replies", "import", str(bad))
     assert (result.exit_code, result.output) == (
-        1, f"Error: {bad} line 1, field status: must be one of draft, approved, archived\n"
+        1,
+        f"Error: {bad} line 1, field status: must be one of draft, approved, archived\n",
     )
 
     conversations = tmp_path / "c.jsonl"
     rows = [
-        {"conversation_id": "c1", "message_id": "m1", "role": "customer", "author": "Dana",
-         "channel": "chat", "created_at": "2026-02-01T10:00:00Z", "body": "my parcel to Lyon is late"},
-        {"conversation_id": "c1", "message_id": "m2", "role": "agent", "author": "Kim",
-         "channel": "chat", "created_at": "2026-02-01T10:05:00Z", "body": "It ships Monday."},
+        {
+            "conversation_id": "c1",
+            "message_id": "m1",
+            "role": "customer",
+            "author": "Dana",
+            "channel": "chat",
+            "created_at": "2026-02-01T10:00:00Z",
+            "body": "my parcel to Lyon is late",
+        },
+        {
+            "conversation_id": "c1",
+            "message_id": "m2",
+            "role": "agent",
+            "author": "Kim",
+            "channel": "chat",
+            "created_at": "2026-02-01T10:05:00Z",
+            "body": "It ships Monday.",
+        },
     ]
     conversations.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
     assert json.loads(ok(run("import", "conversations", str(conversations), "--json"))) == {
-        "messages": 2, "skipped": 0, "conversations": 1, "past_replies": 1,
+        "messages": 2,
+        "skipped": 0,
+        "conversations": 1,
+        "past_replies": 1,
     }
     assert ok(run("import", "conversations", str(conversations))) == (
         "0 messages imported (2 already there), 0 conversations, 0 past replies\n"
@@ -115,20 +175,29 @@ def test_import_export_and_import_conversations(run, tmp_path, small_library):
     conversations.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
     result = run("import", "conversations", str(conversations))
     assert (result.exit_code, result.output) == (
-        1, f"Error: {conversations} line 1, field created_at: '2026-02-01 10:00' has no timezone "
-        "(add Z or an offset like +07:00)\n"
+        1,
+        f"Error: {conversations} line 1, field created_at: '2026-02-01 10:00' has no timezone "
+        "(add Z or an offset like +07:00)\n",
     )
 
     status = json.loads(ok(run("index", "status", "--json")))
     (entry,) = status["indexes"]
-    assert (entry["model"], entry["state"], entry["vectors"]) == ("all-MiniLM-L6-v2", "ok", status["documents"])
+    assert (entry["model"], entry["state"], entry["vectors"]) == (
+        "all-MiniLM-L6-v2",
+        "ok",
+        status["documents"],
+    )
     assert status["documents_by_kind"]["past"] == 1
 
     result = json.loads(ok(run("suggest", "Can I get a refund?", "--json")))
     assert set(result) == {"suggestions", "confident"} and result["confident"] is True
     top = result["suggestions"][0]
     assert {"id", "kind", "title", "body", "score", "reason"} <= set(top)
-    assert (top["id"], top["kind"], top["reason"]["type"]) == ("refund-policy", "saved", "example_question")
+    assert (top["id"], top["kind"], top["reason"]["type"]) == (
+        "refund-policy",
+        "saved",
+        "example_question",
+    )
     assert isinstance(top["score"], float)
 
     text = ok(run("suggest", "Can I get a refund?", "--k", "1"))
@@ -141,11 +210,16 @@ def test_import_export_and_import_conversations(run, tmp_path, small_library):
         "No confident suggestion; closest matches:\n1. "
     )
 
-    assert ok(run("feedback", "refund-policy", "shown")) == "Recorded shown for saved refund-policy\n"
+    assert (
+        ok(run("feedback", "refund-policy", "shown")) == "Recorded shown for saved refund-policy\n"
+    )
     assert ok(run("feedback", "refund-policy", "inserted", "--edit-ratio", "0.1")) == (
         "Recorded inserted for saved refund-policy\n"
     )
-    assert ok(run("feedback", "c1:m2", "dismissed", "--kind", "past")) == "Recorded dismissed for past c1:m2\n"
+    assert (
+        ok(run("feedback", "c1:m2", "dismissed", "--kind", "past"))
+        == "Recorded dismissed for past c1:m2\n"
+    )
     usage = json.loads(ok(run("replies", "show", "refund-policy", "--json")))["usage"]
     assert (usage["shown"], usage["used"], usage["acceptance_rate"]) == (1, 1, 1.0)
     result = run("feedback", "refund-policy", "loved")

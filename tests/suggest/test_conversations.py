@@ -15,14 +15,32 @@ from replykit.errors import InputError
 from suggest.cleaning import clean_body
 from suggest.conversations import import_conversations, parse_timestamp
 
-FIELDS = ("conversation_id", "message_id", "role", "author", "channel", "created_at", "body",
-          "subject", "csat", "resolved_at", "saved_reply_id")
+FIELDS = (
+    "conversation_id",
+    "message_id",
+    "role",
+    "author",
+    "channel",
+    "created_at",
+    "body",
+    "subject",
+    "csat",
+    "resolved_at",
+    "saved_reply_id",
+)
 
 
 def msg(conv, mid, role, at, body, **extra):
-    return {"conversation_id": conv, "message_id": mid, "role": role,
-            "author": "Dana" if role == "customer" else "Agent Kim", "channel": "email",
-            "created_at": at, "body": body, **extra}
+    return {
+        "conversation_id": conv,
+        "message_id": mid,
+        "role": role,
+        "author": "Dana" if role == "customer" else "Agent Kim",
+        "channel": "email",
+        "created_at": at,
+        "body": body,
+        **extra,
+    }
 
 
 def write(path, rows):
@@ -51,8 +69,16 @@ def pasts(db):
 BASIC = [
     msg("c1", "m1", "customer", "2026-03-01T09:00:00+07:00", "Hi, I was charged twice."),
     msg("c1", "m2", "customer", "2026-03-01T09:05:00+07:00", "Order A-1 also shows two payments"),
-    msg("c1", "m3", "agent", "2026-03-01T03:30:00Z", "Sorry! I refunded the second charge.",
-        subject="Double charge", csat=5, resolved_at="2026-03-01T04:00:00Z"),
+    msg(
+        "c1",
+        "m3",
+        "agent",
+        "2026-03-01T03:30:00Z",
+        "Sorry! I refunded the second charge.",
+        subject="Double charge",
+        csat=5,
+        resolved_at="2026-03-01T04:00:00Z",
+    ),
     msg("c1", "m4", "customer", "2026-03-01T04:10:00Z", "thanks"),
     msg("c1", "m5", "agent", "2026-03-01T04:12:00Z", "You're welcome."),
 ]
@@ -61,8 +87,11 @@ BASIC = [
 # ------------------------------------------------------------------ timestamps
 
 
-@given(st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31),
-                    timezones=st.timezones()))
+@given(
+    st.datetimes(
+        min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.timezones()
+    )
+)
 def test_any_aware_time_round_trips_to_the_same_utc_instant(moment):
     if moment.utcoffset() is None:  # a zone that cannot resolve this wall time
         return
@@ -98,7 +127,10 @@ def test_bad_timestamps_are_input_errors(value, message):
 
 def test_z_suffix_and_offsets_become_utc():
     assert parse_timestamp("2026-01-02T03:04:05z", "w") == "2026-01-02T03:04:05+00:00"
-    assert parse_timestamp(" 2026-01-02T10:04:05.250+07:00 ", "w") == "2026-01-02T03:04:05.250000+00:00"
+    assert (
+        parse_timestamp(" 2026-01-02T10:04:05.250+07:00 ", "w")
+        == "2026-01-02T03:04:05.250000+00:00"
+    )
 
 
 # ------------------------------------------------------------------ import
@@ -108,7 +140,10 @@ def test_z_suffix_and_offsets_become_utc():
 def test_two_customer_messages_before_a_reply_make_one_past_reply(home, tmp_path, suffix):
     path = write(tmp_path / f"conv{suffix}", BASIC)
     assert import_conversations(home.db, path) == {
-        "messages": 5, "skipped": 0, "conversations": 1, "past_replies": 2,
+        "messages": 5,
+        "skipped": 0,
+        "conversations": 1,
+        "past_replies": 2,
     }
     first, second = pasts(home.db)
     assert first["id"] == "c1:m3"
@@ -117,10 +152,17 @@ def test_two_customer_messages_before_a_reply_make_one_past_reply(home, tmp_path
     assert first["asked_at"] == "2026-03-01T02:00:00+00:00"  # the first customer message, in UTC
     assert first["answered_at"] == "2026-03-01T03:30:00+00:00"
     assert (first["agent"], first["saved_reply_id"]) == ("Agent Kim", None)
-    assert (second["id"], second["question"], second["answer"]) == ("c1:m5", "thanks", "You're welcome.")
+    assert (second["id"], second["question"], second["answer"]) == (
+        "c1:m5",
+        "thanks",
+        "You're welcome.",
+    )
     conv = home.db["conversations"].get("c1")
     assert (conv["subject"], conv["csat"], conv["resolved_at"], conv["customer_name"]) == (
-        "Double charge", 5, "2026-03-01T04:00:00+00:00", "Dana"
+        "Double charge",
+        5,
+        "2026-03-01T04:00:00+00:00",
+        "Dana",
     )
     assert conv["first_message_at"] == "2026-03-01T02:00:00+00:00"
     assert home.db.execute("SELECT COUNT(*) FROM documents WHERE kind = 'past'").fetchone()[0] == 2
@@ -158,7 +200,8 @@ def test_an_empty_agent_message_does_not_swallow_the_next_answer(home, tmp_path)
     ]
     import_conversations(home.db, write(tmp_path / "c.csv", rows))
     assert [(p["id"], p["question"]) for p in pasts(home.db)] == [
-        ("c3:m2", "where is my parcel"), ("c3:m5", "any news?"),
+        ("c3:m2", "where is my parcel"),
+        ("c3:m5", "any news?"),
     ]
 
 
@@ -175,7 +218,9 @@ def test_an_empty_agent_message_does_not_swallow_the_next_answer(home, tmp_path)
         ({"resolved_at": "2026-03-01"}, "resolved_at", "has no timezone"),
     ],
 )
-def test_a_bad_row_names_line_and_field_and_writes_nothing(home, tmp_path, suffix, change, field, message):
+def test_a_bad_row_names_line_and_field_and_writes_nothing(
+    home, tmp_path, suffix, change, field, message
+):
     import_conversations(home.db, write(tmp_path / f"before{suffix}", [BASIC[0]]))
     before = counts(home.db)
     rows = [dict(r) for r in BASIC]
@@ -194,7 +239,10 @@ def test_reimport_is_idempotent_and_a_conflicting_duplicate_is_an_error(home, tm
     import_conversations(home.db, path)
     before = counts(home.db)
     assert import_conversations(home.db, path) == {
-        "messages": 0, "skipped": 5, "conversations": 0, "past_replies": 0,
+        "messages": 0,
+        "skipped": 5,
+        "conversations": 0,
+        "past_replies": 0,
     }
     assert counts(home.db) == before
     # the same message twice in one file is fine too
@@ -242,13 +290,30 @@ def test_thai_and_persian_bodies_survive_import(home, tmp_path, suffix):
     rows = [
         msg("th1", "m1", "customer", "2026-03-01T09:00:00+07:00", "ขอคืนเงินได้ไหมคะ"),
         msg("th1", "m2", "agent", "2026-03-01T09:10:00+07:00", "ได้ค่ะ คืนเงินภายใน 5 วันทำการ"),
-        msg("fa1", "m1", "customer", "2026-03-01T09:00:00+03:30", "سلام، می\u200cخواهم پولم را پس بگیرم"),
-        msg("fa1", "m2", "agent", "2026-03-01T09:10:00+03:30", "بله، وجه شما ظرف ۵ روز برگشت داده می\u200cشود"),
+        msg(
+            "fa1",
+            "m1",
+            "customer",
+            "2026-03-01T09:00:00+03:30",
+            "سلام، می\u200cخواهم پولم را پس بگیرم",
+        ),
+        msg(
+            "fa1",
+            "m2",
+            "agent",
+            "2026-03-01T09:10:00+03:30",
+            "بله، وجه شما ظرف ۵ روز برگشت داده می\u200cشود",
+        ),
     ]
     import_conversations(home.db, write(tmp_path / f"c{suffix}", rows))
     got = {p["conversation_id"]: (p["question"], p["answer"]) for p in pasts(home.db)}
-    assert got == {"th1": (rows[0]["body"], rows[1]["body"]), "fa1": (rows[2]["body"], rows[3]["body"])}
-    scripts = dict(home.db.execute("SELECT ref, script FROM documents WHERE kind = 'past'").fetchall())
+    assert got == {
+        "th1": (rows[0]["body"], rows[1]["body"]),
+        "fa1": (rows[2]["body"], rows[3]["body"]),
+    }
+    scripts = dict(
+        home.db.execute("SELECT ref, script FROM documents WHERE kind = 'past'").fetchall()
+    )
     assert scripts == {"th1:m2": "thai", "fa1:m2": "arabic"}
 
 
@@ -257,7 +322,10 @@ EMAIL = (
     "<style>p {color: red}</style>\n"
     "--\nDana Smith\nAcme Corp\n"
 )
-QUOTED = "Still waiting!\n\n> Thanks for reaching out\n> we will reply soon\n\nOn Mon, 2 Mar 2026, Support <s@x.com> wrote:\n> old text"
+QUOTED = (
+    "Still waiting!\n\n> Thanks for reaching out\n> we will reply soon\n\n"
+    "On Mon, 2 Mar 2026, Support <s@x.com> wrote:\n> old text"
+)
 
 
 def test_clean_body_drops_html_quotes_and_signatures():
@@ -278,31 +346,62 @@ def test_import_cleans_for_search_but_keeps_the_original_body(home, tmp_path):
     assert stored["m1"]["clean_body"] == "Hi team,\nmy invoice is wrong & too high."
     (past,) = pasts(home.db)
     assert (past["question"], past["answer"]) == (
-        "Hi team,\nmy invoice is wrong & too high.", "I fixed the invoice."
+        "Hi team,\nmy invoice is wrong & too high.",
+        "I fixed the invoice.",
     )
 
 
 def test_first_customer_author_names_the_customer_and_saved_reply_id_is_kept(home, tmp_path):
     rows = [
         msg("c5", "m1", "customer", "2026-03-01T09:00:00Z", "refund please", author="Ana"),
-        msg("c5", "m2", "agent", "2026-03-01T09:05:00Z", "Refund sent.", saved_reply_id="refund-policy"),
-        msg("c5", "m3", "customer", "2026-03-01T09:06:00Z", "and the other one?", author="Ana's colleague"),
+        msg(
+            "c5",
+            "m2",
+            "agent",
+            "2026-03-01T09:05:00Z",
+            "Refund sent.",
+            saved_reply_id="refund-policy",
+        ),
+        msg(
+            "c5",
+            "m3",
+            "customer",
+            "2026-03-01T09:06:00Z",
+            "and the other one?",
+            author="Ana's colleague",
+        ),
         msg("c5", "m4", "agent", "2026-03-01T09:07:00Z", "Also sent.", csat="4"),
     ]
     import_conversations(home.db, write(tmp_path / "c.csv", rows))
     conv = home.db["conversations"].get("c5")
     assert (conv["customer_name"], conv["csat"]) == ("Ana", 4)
     assert [(p["id"], p["saved_reply_id"]) for p in pasts(home.db)] == [
-        ("c5:m2", "refund-policy"), ("c5:m4", None),
+        ("c5:m2", "refund-policy"),
+        ("c5:m4", None),
     ]
 
 
 def test_utc_times_are_imported_from_any_offset_consistently(home, tmp_path):
     moment = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
     rows = [
-        msg("c6", "m1", "customer", moment.astimezone(timezone(timedelta(hours=-5))).isoformat(), "hi"),
-        msg("c6", "m2", "agent", (moment + timedelta(minutes=1)).isoformat().replace("+00:00", "Z"), "hello"),
+        msg(
+            "c6",
+            "m1",
+            "customer",
+            moment.astimezone(timezone(timedelta(hours=-5))).isoformat(),
+            "hi",
+        ),
+        msg(
+            "c6",
+            "m2",
+            "agent",
+            (moment + timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
+            "hello",
+        ),
     ]
     import_conversations(home.db, write(tmp_path / "c.jsonl", rows))
     (past,) = pasts(home.db)
-    assert (past["asked_at"], past["answered_at"]) == ("2026-03-01T02:00:00+00:00", "2026-03-01T02:01:00+00:00")
+    assert (past["asked_at"], past["answered_at"]) == (
+        "2026-03-01T02:00:00+00:00",
+        "2026-03-01T02:01:00+00:00",
+    )

@@ -44,7 +44,9 @@ def test_normalize_text_is_idempotent(text):
     assert normalize_text(once) == once
 
 
-@pytest.mark.parametrize("text", ["a \u0640 b", "پول \u064e را", "cafe \u0301 x", "\u0640 ok \u064b"])
+@pytest.mark.parametrize(
+    "text", ["a \u0640 b", "پول \u064e را", "cafe \u0301 x", "\u0640 ok \u064b"]
+)
 def test_normalize_text_is_idempotent_when_a_lone_mark_stands_between_spaces(text):
     once = normalize_text(text)
     assert "  " not in once and once == once.strip()
@@ -220,7 +222,9 @@ def _layout(path):
 @pytest.mark.parametrize("where", ["empty", "magic", "header", "ids", "faiss", "last byte", "junk"])
 def test_truncated_or_corrupt_file_is_a_mismatch(tmp_path, where):
     path = tmp_path / "a.rkvec"
-    VectorIndex.build("m", 8, np.arange(20), unit_vectors(np.random.default_rng(5), 20, 8)).save(path)
+    VectorIndex.build("m", 8, np.arange(20), unit_vectors(np.random.default_rng(5), 20, 8)).save(
+        path
+    )
     data, ids_at, faiss_at = _layout(path)
     cut = {
         "empty": b"",
@@ -276,13 +280,19 @@ def test_sync_encodes_only_changed_texts(loaded_engine):
 
     library.add_reply(
         db,
-        {"id": "gift-cards", "title": "Gift cards", "body": "Gift cards never expire.",
-         "questions": ["do gift cards expire?", "Can I use two gift cards?"]},
+        {
+            "id": "gift-cards",
+            "title": "Gift cards",
+            "body": "Gift cards never expire.",
+            "questions": ["do gift cards expire?", "Can I use two gift cards?"],
+        },
     )
     assert engine.sync() == {DEFAULT_MODEL: {"added": 4, "removed": 0}}
     assert cache_rows(engine) == before + 5
 
-    library.edit_reply(db, "gift-cards", {"questions": ["do gift cards expire?", "gift card balance"]})
+    library.edit_reply(
+        db, "gift-cards", {"questions": ["do gift cards expire?", "gift card balance"]}
+    )
     assert engine.sync() == {DEFAULT_MODEL: {"added": 1, "removed": 1}}
     assert cache_rows(engine) == before + 6
 
@@ -345,16 +355,35 @@ def test_a_rebuild_killed_mid_way_leaves_the_previous_index_usable(tmp_path, sma
                 ("m1", "customer", "2026-01-05T10:00:00Z", f"parcel {i * 7919 % 100003}"),
                 ("m2", "agent", "2026-01-05T11:00:00Z", "It ships tomorrow."),
             ):
-                f.write(json.dumps({"conversation_id": f"c{i}", "message_id": mid, "role": role,
-                                    "author": "x", "channel": "chat", "created_at": at,
-                                    "body": body}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "conversation_id": f"c{i}",
+                            "message_id": mid,
+                            "role": role,
+                            "author": "x",
+                            "channel": "chat",
+                            "created_at": at,
+                            "body": body,
+                        }
+                    )
+                    + "\n"
+                )
     assert import_conversations(home.db, conversations)["past_replies"] == n_new
     home.close()
 
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from replykit.cli import cli; cli()",
-         "--home", str(home_dir), "index", "rebuild"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-c",
+            "from replykit.cli import cli; cli()",
+            "--home",
+            str(home_dir),
+            "index",
+            "rebuild",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         # wait until the rebuild holds the index writer lock, then give it a moment to encode

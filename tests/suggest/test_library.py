@@ -26,14 +26,21 @@ def doc_count(db, ref):
 
 def test_add_creates_version_1_with_defaults(home):
     reply = library.add_reply(home.db, REPLY, author="ana")
-    assert {k: reply[k] for k in ("id", "version", "status", "language", "folder", "teams", "author")} == {
-        "id": "gift-cards", "version": 1, "status": "approved", "language": "en", "folder": "",
-        "teams": [], "author": "ana",
+    assert {
+        k: reply[k] for k in ("id", "version", "status", "language", "folder", "teams", "author")
+    } == {
+        "id": "gift-cards",
+        "version": 1,
+        "status": "approved",
+        "language": "en",
+        "folder": "",
+        "teams": [],
+        "author": "ana",
     }
     assert reply["questions"] == ["do gift cards expire?"]
-    assert [(v["version"], v["author"], v["note"]) for v in library.history(home.db, "gift-cards")] == [
-        (1, "ana", "created")
-    ]
+    assert [
+        (v["version"], v["author"], v["note"]) for v in library.history(home.db, "gift-cards")
+    ] == [(1, "ana", "created")]
     # title doc, title+body doc, one question doc
     assert doc_count(home.db, "gift-cards") == 3
 
@@ -48,11 +55,18 @@ def test_adding_a_taken_id_is_an_error(home):
 
 def test_edit_adds_a_version_and_an_unchanged_edit_does_not(home):
     library.add_reply(home.db, REPLY, author="ana")
-    edited = library.edit_reply(home.db, "gift-cards", {"title": "Gift card expiry"}, "bo", "clearer")
+    edited = library.edit_reply(
+        home.db, "gift-cards", {"title": "Gift card expiry"}, "bo", "clearer"
+    )
     assert (edited["version"], edited["title"], edited["author"]) == (2, "Gift card expiry", "ana")
-    same = library.edit_reply(home.db, "gift-cards", {"title": "Gift card expiry", "tags": REPLY["tags"]})
+    same = library.edit_reply(
+        home.db, "gift-cards", {"title": "Gift card expiry", "tags": REPLY["tags"]}
+    )
     assert same["version"] == 2
-    assert [(v["version"], v["title"], v["author"], v["note"]) for v in library.history(home.db, "gift-cards")] == [
+    assert [
+        (v["version"], v["title"], v["author"], v["note"])
+        for v in library.history(home.db, "gift-cards")
+    ] == [
         (1, "Gift cards", "ana", "created"),
         (2, "Gift card expiry", "bo", "clearer"),
     ]
@@ -72,7 +86,9 @@ def test_restore_makes_an_old_version_current_as_a_new_version(home):
     restored = library.restore_version(home.db, "gift-cards", 1, author="cy")
     assert restored["version"] == 3
     assert (restored["body"], restored["questions"], restored["tags"]) == (
-        REPLY["body"], REPLY["questions"], REPLY["tags"]
+        REPLY["body"],
+        REPLY["questions"],
+        REPLY["tags"],
     )
     assert library.history(home.db, "gift-cards")[-1]["note"] == "restored version 1"
     assert library.get_version(home.db, "gift-cards", 2)["body"] == "Changed."
@@ -125,18 +141,34 @@ def test_validation_errors_name_the_file_line_and_field(change, message):
 
 def test_validation_cleans_lists_and_defaults():
     clean = library.validate(
-        {"id": "a", "title": "  T  ", "body": "B", "tags": [" x ", "x", "", "y"], "status": "",
-         "language": None, "questions": ["q", " q "]}
+        {
+            "id": "a",
+            "title": "  T  ",
+            "body": "B",
+            "tags": [" x ", "x", "", "y"],
+            "status": "",
+            "language": None,
+            "questions": ["q", " q "],
+        }
     )
-    assert (clean["title"], clean["tags"], clean["status"], clean["language"], clean["questions"]) == (
-        "T", ["x", "y"], "approved", "en", ["q"]
-    )
+    assert (
+        clean["title"],
+        clean["tags"],
+        clean["status"],
+        clean["language"],
+        clean["questions"],
+    ) == ("T", ["x", "y"], "approved", "en", ["q"])
 
 
 @pytest.mark.parametrize(
     "folder, normal",
-    [(" Billing / Refunds/ ", "Billing/Refunds"), ("Billing\\Refunds", "Billing/Refunds"),
-     ("/a//b/", "a/b"), ("", ""), ("  ", "")],
+    [
+        (" Billing / Refunds/ ", "Billing/Refunds"),
+        ("Billing\\Refunds", "Billing/Refunds"),
+        ("/a//b/", "a/b"),
+        ("", ""),
+        ("  ", ""),
+    ],
 )
 def test_folder_normalisation(folder, normal):
     assert library.normalize_folder(folder) == normal
@@ -153,11 +185,20 @@ def test_list_filters_by_folder_prefix_tag_language_and_text(home, small_library
         return sorted(r["id"] for r in library.list_replies(home.db, **filters))
 
     assert ids(folder="Billing") == [
-        "cancel-subscription", "fa-refund-policy", "invoice-copy", "refund-policy",
-        "refund-processed", "th-refund-policy",
+        "cancel-subscription",
+        "fa-refund-policy",
+        "invoice-copy",
+        "refund-policy",
+        "refund-processed",
+        "th-refund-policy",
     ]
     assert ids(folder=" billing/refunds ") == []  # folders are case-sensitive
-    assert ids(folder="Billing / Refunds/") == ["fa-refund-policy", "refund-policy", "refund-processed", "th-refund-policy"]
+    assert ids(folder="Billing / Refunds/") == [
+        "fa-refund-policy",
+        "refund-policy",
+        "refund-processed",
+        "th-refund-policy",
+    ]
     assert ids(folder="a_b") == ["under"]  # '_' is not a LIKE wildcard here
     assert ids(tag="refunds", language="th") == ["th-refund-policy"]
     assert ids(status="draft") == ["sso-setup"]
@@ -170,7 +211,9 @@ def test_team_visibility_in_suggestions(loaded_engine):
     engine.sync()
 
     def top_ids(team):
-        return [s["id"] for s in suggest(engine, "Can I get a refund?", k=10, team=team)["suggestions"]]
+        return [
+            s["id"] for s in suggest(engine, "Can I get a refund?", k=10, team=team)["suggestions"]
+        ]
 
     assert top_ids("vip")[0] == "refund-policy"
     assert "refund-policy" not in top_ids("basic")
@@ -188,11 +231,19 @@ def test_attachment_round_trip_and_replace_by_name(home):
     library.add_reply(home.db, REPLY)
     directory = home.config.attachments_dir
     item = attachments.add(home.db, directory, "gift-cards", "terms.pdf", b"%PDF-1 terms")
-    assert (item["filename"], item["size"], item["content_type"]) == ("terms.pdf", 12, "application/pdf")
+    assert (item["filename"], item["size"], item["content_type"]) == (
+        "terms.pdf",
+        12,
+        "application/pdf",
+    )
     assert attachments.read(home.db, directory, "gift-cards", "terms.pdf") == b"%PDF-1 terms"
     attachments.add(home.db, directory, "gift-cards", "terms.pdf", b"v2")
-    assert [(a["filename"], a["size"]) for a in attachments.list_for(home.db, "gift-cards")] == [("terms.pdf", 2)]
-    assert blobs(directory) == sorted([item["sha256"], attachments.list_for(home.db, "gift-cards")[0]["sha256"]])
+    assert [(a["filename"], a["size"]) for a in attachments.list_for(home.db, "gift-cards")] == [
+        ("terms.pdf", 2)
+    ]
+    assert blobs(directory) == sorted(
+        [item["sha256"], attachments.list_for(home.db, "gift-cards")[0]["sha256"]]
+    )
 
 
 def test_a_path_as_attachment_name_cannot_escape_the_directory(home, tmp_path):
@@ -206,7 +257,9 @@ def test_a_path_as_attachment_name_cannot_escape_the_directory(home, tmp_path):
     assert item["filename"] == "win.ini"
 
 
-@pytest.mark.parametrize("name", ["..", ".", "", "  ", "dir/", "a\x00b", "tab\there", None, "x" * 256])
+@pytest.mark.parametrize(
+    "name", ["..", ".", "", "  ", "dir/", "a\x00b", "tab\there", None, "x" * 256]
+)
 def test_unusable_attachment_names_are_rejected(home, name):
     library.add_reply(home.db, REPLY)
     with pytest.raises(InputError) as info:
@@ -229,10 +282,14 @@ def test_attachment_size_limit_writes_nothing(home):
     library.add_reply(home.db, REPLY)
     directory = home.config.attachments_dir
     with pytest.raises(InputError) as info:
-        attachments.add(home.db, directory, "gift-cards", "big.bin", b"\0" * (attachments.MAX_BYTES + 1))
+        attachments.add(
+            home.db, directory, "gift-cards", "big.bin", b"\0" * (attachments.MAX_BYTES + 1)
+        )
     assert str(info.value) == "attachment big.bin: is larger than 10 MB"
     assert attachments.list_for(home.db, "gift-cards") == [] and blobs(directory) == []
-    item = attachments.add(home.db, directory, "gift-cards", "max.bin", b"\0" * attachments.MAX_BYTES)
+    item = attachments.add(
+        home.db, directory, "gift-cards", "max.bin", b"\0" * attachments.MAX_BYTES
+    )
     assert item["size"] == attachments.MAX_BYTES
 
 

@@ -16,25 +16,46 @@ from suggest import library, library_io
 PDF = base64.b64encode(b"%PDF-1.4 refund terms \x00\xff").decode()
 RECORDS = [
     {
-        "id": "fa-refund", "title": "سیاست بازپرداخت وجه",
-        "body": "سلام {{customer.first_name|مشتری عزیز}}،\nوجه شما ظرف ۵ روز برگشت داده می\u200cشود.",
-        "tags": ["billing", "refunds"], "language": "fa", "status": "approved",
-        "folder": "Billing/Refunds", "teams": [], "questions": ["می\u200cخواهم پولم را پس بگیرم"],
-        "author": "sara", "attachments": [],
+        "id": "fa-refund",
+        "title": "سیاست بازپرداخت وجه",
+        "body": "سلام {{customer.first_name|مشتری عزیز}}،\n"
+        "وجه شما ظرف ۵ روز برگشت داده می\u200cشود.",
+        "tags": ["billing", "refunds"],
+        "language": "fa",
+        "status": "approved",
+        "folder": "Billing/Refunds",
+        "teams": [],
+        "questions": ["می\u200cخواهم پولم را پس بگیرم"],
+        "author": "sara",
+        "attachments": [],
     },
     {
-        "id": "refund-policy", "title": "Refund policy, 30 days",
-        "body": "Hi {{customer.first_name|there}},\n\n\"Refunds\", within 30 days; see the PDF.\n",
-        "tags": ["billing", "refunds"], "language": "en", "status": "approved",
-        "folder": "Billing/Refunds", "teams": ["tier1", "vip"],
-        "questions": ["Can I get a refund, please?", "money back, \"now\""],
+        "id": "refund-policy",
+        "title": "Refund policy, 30 days",
+        "body": 'Hi {{customer.first_name|there}},\n\n"Refunds", within 30 days; see the PDF.\n',
+        "tags": ["billing", "refunds"],
+        "language": "en",
+        "status": "approved",
+        "folder": "Billing/Refunds",
+        "teams": ["tier1", "vip"],
+        "questions": ["Can I get a refund, please?", 'money back, "now"'],
         "author": "ana",
-        "attachments": [{"filename": "terms.pdf", "content_type": "application/pdf", "content_base64": PDF}],
+        "attachments": [
+            {"filename": "terms.pdf", "content_type": "application/pdf", "content_base64": PDF}
+        ],
     },
     {
-        "id": "th-refund", "title": "นโยบายการคืนเงิน", "body": "สวัสดีค่ะ คืนเงินภายใน 30 วันค่ะ",
-        "tags": [], "language": "th", "status": "draft", "folder": "", "teams": [],
-        "questions": ["ขอคืนเงินได้ไหมคะ"], "author": "", "attachments": [],
+        "id": "th-refund",
+        "title": "นโยบายการคืนเงิน",
+        "body": "สวัสดีค่ะ คืนเงินภายใน 30 วันค่ะ",
+        "tags": [],
+        "language": "th",
+        "status": "draft",
+        "folder": "",
+        "teams": [],
+        "questions": ["ขอคืนเงินได้ไหมคะ"],
+        "author": "",
+        "attachments": [],
     },
 ]
 
@@ -51,7 +72,13 @@ def fresh_home(tmp_path, name):
 def counts(home):
     return tuple(
         home.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-        for t in ("saved_replies", "saved_reply_versions", "reply_questions", "attachments", "documents")
+        for t in (
+            "saved_replies",
+            "saved_reply_versions",
+            "reply_questions",
+            "attachments",
+            "documents",
+        )
     )
 
 
@@ -66,7 +93,9 @@ def test_export_import_export_is_byte_identical_in_a_fresh_home(tmp_path, suffix
     try:
         source = write_jsonl(tmp_path / "source.jsonl", RECORDS)
         assert library_io.import_replies(first.db, source, first.config.attachments_dir) == {
-            "added": 3, "updated": 0, "unchanged": 0,
+            "added": 3,
+            "updated": 0,
+            "unchanged": 0,
         }
         exported = tmp_path / f"one{suffix}"
         assert library_io.export_replies(first.db, exported, first.config.attachments_dir) == 3
@@ -83,20 +112,29 @@ def test_export_import_export_is_byte_identical_in_a_fresh_home(tmp_path, suffix
 
 def test_jsonl_keeps_newlines_inside_questions(tmp_path, home):
     record = {**RECORDS[0], "id": "q", "questions": ["line one\nline two", "other"]}
-    library_io.import_replies(home.db, write_jsonl(tmp_path / "r.jsonl", [record]), home.config.attachments_dir)
+    library_io.import_replies(
+        home.db, write_jsonl(tmp_path / "r.jsonl", [record]), home.config.attachments_dir
+    )
     out = tmp_path / "out.jsonl"
     library_io.export_replies(home.db, out, home.config.attachments_dir)
     assert json.loads(out.read_text("utf-8"))["questions"] == ["line one\nline two", "other"]
 
 
 def test_csv_export_layout(tmp_path, home):
-    library_io.import_replies(home.db, write_jsonl(tmp_path / "r.jsonl", RECORDS[1:2]), home.config.attachments_dir)
+    library_io.import_replies(
+        home.db, write_jsonl(tmp_path / "r.jsonl", RECORDS[1:2]), home.config.attachments_dir
+    )
     out = tmp_path / "out.csv"
     library_io.export_replies(home.db, out, home.config.attachments_dir)
     text = out.read_bytes().decode("utf-8")
-    assert text.startswith("id,title,body,tags,language,status,folder,teams,questions,author,attachments\r\n")
+    assert text.startswith(
+        "id,title,body,tags,language,status,folder,teams,questions,author,attachments\r\n"
+    )
     assert 'refund-policy,"Refund policy, 30 days",' in text
-    assert ',billing|refunds,en,approved,Billing/Refunds,tier1|vip,"Can I get a refund, please?\nmoney back, ""now""",ana,' in text
+    assert (
+        ",billing|refunds,en,approved,Billing/Refunds,tier1|vip,"
+        '"Can I get a refund, please?\nmoney back, ""now""",ana,' in text
+    )
 
 
 def test_status_defaults_to_approved_in_jsonl_and_csv(tmp_path, home):
@@ -104,20 +142,31 @@ def test_status_defaults_to_approved_in_jsonl_and_csv(tmp_path, home):
     (tmp_path / "b.csv").write_text("id,title,body,status\r\nb,B,b,\r\n", "utf-8")
     for name in ("a.jsonl", "b.csv"):
         library_io.import_replies(home.db, tmp_path / name, home.config.attachments_dir)
-    assert [(r["id"], r["status"]) for r in library.list_replies(home.db)] == [("a", "approved"), ("b", "approved")]
+    assert [(r["id"], r["status"]) for r in library.list_replies(home.db)] == [
+        ("a", "approved"),
+        ("b", "approved"),
+    ]
 
 
 def test_reimport_of_a_changed_record_adds_a_version(tmp_path, home):
     path = write_jsonl(tmp_path / "r.jsonl", RECORDS)
     library_io.import_replies(home.db, path, home.config.attachments_dir)
     assert library_io.import_replies(home.db, path, home.config.attachments_dir) == {
-        "added": 0, "updated": 0, "unchanged": 3,
+        "added": 0,
+        "updated": 0,
+        "unchanged": 3,
     }
     changed = [dict(r) for r in RECORDS]
     changed[0]["tags"] = ["billing"]
-    changed[2]["attachments"] = [{"filename": "a.txt", "content_type": "text/plain", "content_base64": "aGk="}]
-    assert library_io.import_replies(home.db, write_jsonl(path, changed), home.config.attachments_dir) == {
-        "added": 0, "updated": 2, "unchanged": 1,
+    changed[2]["attachments"] = [
+        {"filename": "a.txt", "content_type": "text/plain", "content_base64": "aGk="}
+    ]
+    assert library_io.import_replies(
+        home.db, write_jsonl(path, changed), home.config.attachments_dir
+    ) == {
+        "added": 0,
+        "updated": 2,
+        "unchanged": 1,
     }
     assert [v["note"] for v in library.history(home.db, "fa-refund")] == ["created", "imported"]
     assert library.get_reply(home.db, "fa-refund")["tags"] == ["billing"]
@@ -126,24 +175,42 @@ def test_reimport_of_a_changed_record_adds_a_version(tmp_path, home):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ({"id": "c", "title": "C", "body": "c", "language": "english"},
-         "line 3, field language: must be a language code such as en, th or fa"),
-        ({"id": "c", "title": "", "body": "c"}, "line 3, field title: is required and must be non-empty text"),
+        (
+            {"id": "c", "title": "C", "body": "c", "language": "english"},
+            "line 3, field language: must be a language code such as en, th or fa",
+        ),
+        (
+            {"id": "c", "title": "", "body": "c"},
+            "line 3, field title: is required and must be non-empty text",
+        ),
         ({"id": "c", "title": "C", "body": "{{oops"}, "line 3, field body: malformed placeholder"),
-        ({"id": "c", "title": "C", "body": "c", "attachments": [{"filename": "x", "content_base64": "%%"}]},
-         "line 3, attachment x: content_base64 is not valid base64"),
-        ({"id": "a", "title": "Again", "body": "c"}, "line 3, field id: duplicate id 'a' (first on line 1)"),
+        (
+            {
+                "id": "c",
+                "title": "C",
+                "body": "c",
+                "attachments": [{"filename": "x", "content_base64": "%%"}],
+            },
+            "line 3, attachment x: content_base64 is not valid base64",
+        ),
+        (
+            {"id": "a", "title": "Again", "body": "c"},
+            "line 3, field id: duplicate id 'a' (first on line 1)",
+        ),
     ],
 )
 def test_a_bad_line_names_file_line_and_field_and_writes_nothing(tmp_path, home, line, message):
     library.add_reply(home.db, {"id": "z", "title": "Existing", "body": "z"})
     before, blobs_before = counts(home), blob_count(home)
     path = tmp_path / "replies.jsonl"
-    write_jsonl(path, [
-        {"id": "a", "title": "A", "body": "a", "attachments": RECORDS[1]["attachments"]},
-        {"id": "z", "title": "Existing, edited", "body": "z"},
-        line,
-    ])
+    write_jsonl(
+        path,
+        [
+            {"id": "a", "title": "A", "body": "a", "attachments": RECORDS[1]["attachments"]},
+            {"id": "z", "title": "Existing, edited", "body": "z"},
+            line,
+        ],
+    )
     with pytest.raises(InputError) as info:
         library_io.import_replies(home.db, path, home.config.attachments_dir)
     assert str(info.value).startswith(f"{path} {message}")
@@ -156,7 +223,7 @@ def test_invalid_json_line_and_non_object(tmp_path, home):
     path.write_text('{"id": "a", "title": "A", "body": "a"}\n\n{"id": "b",\n', "utf-8")
     with pytest.raises(InputError, match=r"r\.jsonl line 3: invalid JSON \("):
         library_io.import_replies(home.db, path, home.config.attachments_dir)
-    path.write_text('[1, 2]\n', "utf-8")
+    path.write_text("[1, 2]\n", "utf-8")
     with pytest.raises(InputError, match=r"r\.jsonl line 1: expected a JSON object$"):
         library_io.import_replies(home.db, path, home.config.attachments_dir)
     assert counts(home)[0] == 0
@@ -166,7 +233,10 @@ def test_invalid_json_line_and_non_object(tmp_path, home):
 def test_a_non_utf8_file_is_a_clear_error_with_its_line(tmp_path, home, suffix):
     path = tmp_path / f"r{suffix}"
     if suffix == ".jsonl":
-        path.write_bytes(b'{"id": "a", "title": "A", "body": "a"}\n{"id": "b", "title": "Caf\xe9", "body": "b"}\n')
+        path.write_bytes(
+            b'{"id": "a", "title": "A", "body": "a"}\n'
+            b'{"id": "b", "title": "Caf\xe9", "body": "b"}\n'
+        )
         line = 2
     else:
         path.write_bytes(b"id,title,body\r\na,A,a\r\nb,Caf\xe9,b\r\n")
@@ -175,7 +245,8 @@ def test_a_non_utf8_file_is_a_clear_error_with_its_line(tmp_path, home, suffix):
         library_io.import_replies(home.db, path, home.config.attachments_dir)
     bad_line = path.read_bytes().splitlines()[line - 1]
     assert str(info.value) == (
-        f"{path} line {line}: not UTF-8 text (byte {bad_line.index(0xE9) + 1} of the line is 0xe9); "
+        f"{path} line {line}: not UTF-8 text "
+        f"(byte {bad_line.index(0xE9) + 1} of the line is 0xe9); "
         "save the file as UTF-8"
     )
     assert counts(home)[0] == 0

