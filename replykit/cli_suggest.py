@@ -418,3 +418,38 @@ def demo(home, conversations, seed):
     for item in _engine(home).rebuild():
         click.echo(f"Index {item['model']}: {item['vectors']} vectors in {item['seconds']} s")
 
+
+
+# ---------------------------------------------------------------- eval
+
+EVAL_COLUMNS = ("mode", "top1", "top3", "mrr10", "coverage", "precision_at_threshold", "queries", "seconds", "qps")
+
+
+@cli.command("eval")
+@click.option("--library", "library_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Saved replies (JSONL, as for `replies import`).")
+@click.option("--queries", "queries_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help='Queries (JSONL): {"query": ..., "expected": [id, ...]}.')
+@click.option("--mode", type=click.Choice((*MODES, "all")), default="all", show_default=True)
+@click.option("--k", type=int, default=10, show_default=True)
+@click.option("--model", help="Embedding model (default: the configured one).")
+@click.option("--multilingual-model", help="Second embedder for non-Latin scripts ('' = none).")
+@click.option("--threshold", type=float, help="Confidence threshold (default: the configured one).")
+@json_option
+def eval_command(library_path, queries_path, mode, k, model, multilingual_model, threshold, as_json):
+    """Measure suggestion quality on a labelled library + queries (in a throw-away home)."""
+    from suggest.evaluation import evaluate
+
+    modes = MODES if mode == "all" else (mode,)
+    result = evaluate(library_path, queries_path, modes, k, model, multilingual_model, threshold)
+    for reply_id, lines in sorted(result["unknown_ids"].items()):
+        shown = ", ".join(map(str, lines[:5])) + (" ..." if len(lines) > 5 else "")
+        click.echo(f"Warning: expected id {reply_id!r} is not in the library (query lines {shown})", err=True)
+    if as_json:
+        for row in result["rows"]:
+            click.echo(json.dumps({key: row[key] for key in EVAL_COLUMNS if key != "qps"} | {"qps": row["qps"]}))
+        return
+    click.echo(f"Library indexed in {result['build_seconds']} s")
+    click.echo("  ".join(f"{c:>10}" for c in EVAL_COLUMNS))
+    for row in result["rows"]:
+        click.echo("  ".join(f"{'-' if row[c] is None else row[c]:>10}" for c in EVAL_COLUMNS))

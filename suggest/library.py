@@ -19,7 +19,9 @@ from suggest import documents, placeholders
 
 STATUSES = ("draft", "approved", "archived")
 EDITABLE = ("title", "body", "tags", "language", "status", "folder", "teams", "questions")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+# A team's own stable key: any visible text up to 200 characters without slashes, so it is
+# usable in URLs and file names.
+_ID = re.compile(r"^[^\s/\\\x00-\x1f\x7f]([^/\\\x00-\x1f\x7f]{0,198}[^\s/\\\x00-\x1f\x7f])?$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TITLE = 300
@@ -77,8 +79,8 @@ def validate(data: dict, where: str = "", require_id: bool = True) -> dict:
         reply_id = data.get("id")
         if not isinstance(reply_id, str) or not _ID.fullmatch(reply_id):
             raise InputError(
-                "must be 1-200 characters: letters, digits, '.', '_', ':' or '-', starting "
-                "with a letter or digit",
+                "must be 1-200 characters with no slashes, control characters or "
+                "leading/trailing spaces",
                 f"{where}field id",
             )
         clean["id"] = reply_id

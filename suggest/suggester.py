@@ -17,30 +17,35 @@ from __future__ import annotations
 import json
 import re
 
+from index.cache import cached_vectors
 from index.normalize import clean_text, dominant_script, normalize_text
 from replykit.errors import InputError
 from suggest import ranking
 from suggest.engine import SuggestEngine
 
 MODES = ("dense", "lexical", "hybrid")
+NEAR_DUPLICATE = 0.6
 MAX_QUERY_CHARS = 5000
 CANDIDATES = 60
 
 
-def _route(engine: SuggestEngine, script: str):
-    embedders = engine.embedders()
-    if script != "latin" and len(embedders) > 1:
-        return embedders[1]
-    return embedders[0]
-
-
-def _dense_candidates(engine, query: str, script: str, limit: int) -> dict[int, float]:
-    embedder = _route(engine, script)
+def _dense_scores(engine, embedder, query: str, limit: int):
+    """Candidate ids from the embedder's index, and a scorer giving exact cosine similarity
+    for any document (from its cached passage vector)."""
     index = engine.vector_index(embedder)
-    if index is None:
-        return {}
-    vector = embedder.embed_queries([query])
-    return {doc_id: max(score, 0.0) for doc_id, score in index.search(vector, limit)[0]}
+    vector = embedder.embed_queries([query])[0]
+    hits = index.search(vector, limit)[0] if index is not None else []
+    return vector, dict(hits)
+
+
+def _exact_dense(engine, embedder, vector, docs: dict[int, dict], hits: dict[int, float]):
+    vectors = cached_vectors(engine.db, embedder.name, sorted({d["text_hash"] for d in docs.values()}))
+    scores = {}
+    for doc_id, doc in docs.items():
+        stored = vectors.get(doc["text_hash"])
+        score = float(stored @ vector) if stored is not None else hits.get(doc_id, 0.0)
+        scores[doc_id] = max(score, 0.0)
+    return scores
 
 
 def _load_documents(db, ids: list[int]) -> dict[int, dict]:
@@ -49,7 +54,7 @@ def _load_documents(db, ids: list[int]) -> dict[int, dict]:
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for row in db.query(
-            "SELECT id, kind, ref, saved_reply_id, text, lexical_text FROM documents "
+            "SELECT id, kind, ref, saved_reply_id, text, lexical_text, text_hash FROM documents "
             f"WHERE id IN ({marks})",
             chunk,
         ):
@@ -131,16 +136,24 @@ def suggest(
     normalized = normalize_text(query)
     script = dominant_script(query)
     limit = max(CANDIDATES, 4 * k)
+    embedders = engine.embedders()
+    weight = ranking.weights(script, len(embedders) > 1, mode)
 
-    dense = _dense_candidates(engine, query, script, limit) if mode != "lexical" else {}
-    lexical_hits = engine.lexical.search(normalized, limit) if mode != "dense" else []
-    docs = _load_documents(engine.db, sorted(set(dense) | {i for i, _ in lexical_hits}))
-    lexical = (
-        ranking.lexical_scores(engine.lexical, normalized, docs, [i for i, _ in lexical_hits])
-        if mode != "dense"
-        else {}
-    )
-    weight = ranking.dense_weight(script, multilingual=len(engine.embedders()) > 1)
+    searched = [
+        (embedder, w, *_dense_scores(engine, embedder, query, limit))
+        for embedder, w in zip(embedders, weight[:2], strict=False)
+        if w > 0
+    ]
+    lexical_hits = engine.lexical.search(normalized, limit) if weight[2] > 0 else []
+    candidate_ids = {i for _, _, _, hits in searched for i in hits} | {i for i, _ in lexical_hits}
+    docs = _load_documents(engine.db, sorted(candidate_ids))
+    fused = dict.fromkeys(docs, 0.0)
+    for embedder, w, vector, hits in searched:
+        for doc_id, score in _exact_dense(engine, embedder, vector, docs, hits).items():
+            fused[doc_id] += w * score
+    if weight[2] > 0:
+        for doc_id, score in ranking.lexical_scores(engine.lexical, normalized, docs).items():
+            fused[doc_id] += weight[2] * score
 
     replies = _visible_replies(
         engine.db,
@@ -158,22 +171,34 @@ def suggest(
 
     units: dict[tuple[str, str], dict] = {}
     for doc_id, doc in docs.items():
-        d, lex = dense.get(doc_id, 0.0), lexical.get(doc_id, 0.0)
-        score = {"dense": d, "lexical": lex, "hybrid": ranking.fuse(d, lex, weight)}[mode]
         if doc["saved_reply_id"] in replies:
             key = ("saved", doc["saved_reply_id"])
         elif doc["kind"] == "past" and doc["ref"] in pasts:
             key = ("past", _answer_key(pasts[doc["ref"]]["answer"]))
         else:
             continue
-        best = units.get(key)
-        if best is None or score > best["score"]:
-            units[key] = {"score": score, "doc": doc}
+        unit = units.setdefault(key, {"scores": [], "doc": doc, "score": -1.0})
+        unit["scores"].append(fused[doc_id])
+        if fused[doc_id] > unit["score"]:
+            unit["score"], unit["doc"] = fused[doc_id], doc
 
-    ranked = sorted(units.items(), key=lambda item: (-item[1]["score"], item[0]))[:k]
-    suggestions = [_suggestion(kind, unit, replies, pasts) for (kind, _), unit in ranked]
+    ranked = sorted(
+        units.items(), key=lambda item: (-ranking.support_score(item[1]["scores"]), item[0])
+    )
+    suggestions = []
+    for (kind, _), unit in ranked:
+        suggestion = _suggestion(kind, unit, replies, pasts)
+        if not any(_same_answer(suggestion, shown) for shown in suggestions):
+            suggestions.append(suggestion)
+        if len(suggestions) == k:
+            break
     confident = bool(suggestions) and suggestions[0]["score"] >= config.confidence_threshold
     return {"suggestions": suggestions, "confident": confident}
+
+
+def _same_answer(a: dict, b: dict) -> bool:
+    """Near-identical answers (e.g. a past reply that is a saved reply with names filled in)."""
+    return ranking.text_overlap(a["body"], b["body"]) >= NEAR_DUPLICATE
 
 
 _REASON = {"reply": "saved_reply", "question": "example_question", "past": "past_question"}
@@ -205,7 +230,7 @@ def _suggestion(kind: str, unit: dict, replies: dict, pasts: dict) -> dict:
         "score": round(unit["score"], 4),
         "reason": reason,
         "tags": [],
-        "language": dominant_script(past["answer"]),
+        "language": None,
         "conversation_id": past["conversation_id"],
         "saved_reply_id": past["saved_reply_id"],
     }

@@ -1,0 +1,1 @@
+"""Benchmarks of replykit (`make bench`); see docs/benchmarks.md."""
