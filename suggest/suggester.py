@@ -1,15 +1,18 @@
 """Ranked suggestions for a customer's question.
 
-1. The question is normalised like the documents; its script picks the dense embedder
-   (Latin -> primary model; Thai, Arabic script... -> multilingual model when installed).
-2. Candidates: the top documents by cosine similarity (FAISS) and by trigram bm25 (FTS5).
-3. Each candidate document gets two scores in 0-1: `dense` (cosine) and `lexical` (an
-   idf-weighted trigram overlap between question and document, see `suggest.ranking`).
-4. Documents are grouped into suggestions: a saved reply (its title/body and example
-   questions, plus past replies that were sent from it) or a past reply; near-identical past
-   answers collapse into one. A suggestion's scores are those of its best document.
-5. `hybrid` fuses the two with weights chosen by script (`suggest.ranking.fuse`); the result
-   is the `score`. Below the confidence threshold the answer is "no confident suggestion".
+1. The question is normalised like the documents; its script (Latin, Thai, Arabic...) picks
+   the weights of the three signals (`suggest.ranking.WEIGHTS`).
+2. Candidates: the top documents by cosine similarity from each embedder in use (FAISS) and
+   by trigram bm25 (FTS5).
+3. Every candidate gets exact scores in 0-1: cosine similarity per embedder (from its cached
+   vector) and `trigram_similarity`; its hybrid score is their weighted sum.
+4. Documents group into suggestions: a saved reply (its title/body, example questions and the
+   past replies sent from it) or a past reply. Suggestions are ranked by their best document
+   plus decaying support from the next two (`ranking.support_score`); a suggestion's `score`
+   is its best document's score (capped so scores never rise down the list). Near-identical
+   answers collapse into the higher-ranked one.
+5. Below the confidence threshold (on the first suggestion's score) the answer is "no
+   confident suggestion".
 """
 
 from __future__ import annotations
@@ -188,8 +191,12 @@ def suggest(
     suggestions = []
     for (kind, _), unit in ranked:
         suggestion = _suggestion(kind, unit, replies, pasts)
-        if not any(_same_answer(suggestion, shown) for shown in suggestions):
-            suggestions.append(suggestion)
+        if any(_same_answer(suggestion, shown) for shown in suggestions):
+            continue
+        if suggestions:
+            # ranked by support, shown with the best match's score: keep scores in rank order
+            suggestion["score"] = min(suggestion["score"], suggestions[-1]["score"])
+        suggestions.append(suggestion)
         if len(suggestions) == k:
             break
     confident = bool(suggestions) and suggestions[0]["score"] >= config.confidence_threshold
