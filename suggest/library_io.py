@@ -116,6 +116,13 @@ def export_records(db: sqlite_utils.Database, attachments_dir: Path, status: str
 
 
 def _csv_row(record: dict) -> dict:
+    for column, sep in (("tags", "|"), ("teams", "|"), ("questions", "\n")):
+        if any(sep in item for item in record[column]):
+            raise InputError(
+                f"a value contains {sep!r}, which CSV uses as the list separator: export as "
+                ".jsonl instead",
+                f"saved reply {record['id']}, field {column}",
+            )
     row = dict(record)
     row["tags"] = "|".join(record["tags"])
     row["teams"] = "|".join(record["teams"])
