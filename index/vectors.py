@@ -25,6 +25,7 @@ from replykit.errors import IndexMismatch, ReplykitError
 
 MAGIC = b"RKVEC1\n"
 REBUILD_HINT = "run `replykit index rebuild`"
+SINGLE_THREAD_MAX = 8  # searches of up to this many queries run on one FAISS thread
 
 
 class VectorIndex:
@@ -94,7 +95,17 @@ class VectorIndex:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         if not self._ids or k <= 0:
             return [[] for _ in range(len(queries))]
-        scores, found = self.index.search(queries, min(k, len(self._ids)))
+        if len(queries) <= SINGLE_THREAD_MAX:
+            # One live query: FAISS's OpenMP team only adds threads that spin on the cores
+            # torch needs next (see index.embedders.SINGLE_THREAD_MAX); per calling thread.
+            previous = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)
+            try:
+                scores, found = self.index.search(queries, min(k, len(self._ids)))
+            finally:
+                faiss.omp_set_num_threads(previous)
+        else:
+            scores, found = self.index.search(queries, min(k, len(self._ids)))
         return [
             [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
             for row_ids, row_scores in zip(found, scores, strict=True)
