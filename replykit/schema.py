@@ -166,11 +166,74 @@ def _m003_search_documents(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def _m200_web(db: sqlite_utils.Database) -> None:
+    """Web logins: users with roles, server-side sessions, API tokens, login attempts (rate
+    limiting) and drafting sessions of the agent workspace."""
+    for sql in (
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            name TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            roles TEXT NOT NULL DEFAULT '[]',
+            team TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            team_id TEXT
+        )""",
+        """CREATE TABLE web_sessions (
+            id_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL DEFAULT '',
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        )""",
+        """CREATE TABLE login_attempts (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL,
+            ip TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX login_attempts_user ON login_attempts(username, at)",
+        "CREATE INDEX login_attempts_ip ON login_attempts(ip, at)",
+        """CREATE TABLE drafts (
+            id INTEGER PRIMARY KEY,
+            agent TEXT NOT NULL,
+            team TEXT NOT NULL DEFAULT '',
+            conversation_id TEXT,
+            query TEXT NOT NULL DEFAULT '',
+            opened_at TEXT NOT NULL,
+            finished_at TEXT,
+            outcome TEXT CHECK (outcome IN ('copied', 'sent', 'sent_for_review')),
+            seconds REAL,
+            suggestion_kind TEXT,
+            suggestion_id TEXT,
+            edit_ratio REAL,
+            text TEXT NOT NULL DEFAULT '',
+            review_draft_id INTEGER REFERENCES review_drafts(id),
+            team_id TEXT
+        )""",
+        "CREATE INDEX drafts_agent ON drafts(agent, opened_at)",
+    ):
+        db.execute(sql)
+
+
 MIGRATIONS = (
     (1, "saved-reply library", _m001_library),
     (2, "conversations and past replies", _m002_conversations),
     (3, "search documents, FTS5 trigram index, embedding cache, feedback", _m003_search_documents),
     (100, "rubric versions, reviews, drafts, assignments, disputes", m100_reviews),
+    (200, "web users, sessions, API tokens, login attempts, drafting sessions", _m200_web),
 )
 
 

@@ -6,8 +6,8 @@
     GET /api/reviews?reviewer=&author=&state=      GET /api/reviews/<id>
     GET /api/reviews/queue?reviewer=      GET /api/reviews/calibration?from=&to=&rubric=
 
-Authentication, roles and CSRF protection come with the web issue; until then these
-endpoints only read, and reviews are written through the CLI."""
+Access: reports, queues and calibration need the reviewer or lead role; rubrics any
+signed-in user; reviews reviewers and leads, or an agent for reviews of their own replies."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from rubrics import assignments, calibration, reports, store
 from rubrics import reviews as reviews_mod
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
+from web.access import own_review, own_reviews_query
 from web.app import get_home
+from web.security import require_role
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api")
 
@@ -45,6 +47,7 @@ def _int_arg(name: str) -> int | None:
 
 
 @bp.get("/reports/<kind>")
+@require_role("reviewer", "lead")
 def api_report(kind: str):
     """A speed, quality or combined report (same JSON as `replykit report KIND --format
     json`)."""
@@ -63,18 +66,21 @@ def api_report(kind: str):
 
 
 @bp.get("/rubrics")
+@require_role()
 def api_rubrics():
     """Stored rubrics with their versions."""
     return jsonify(store.list_rubrics(get_home().db))
 
 
 @bp.get("/rubrics/<name>")
+@require_role()
 def api_rubric(name: str):
     """One stored rubric version (default: the newest)."""
     return jsonify(store.show_rubric(get_home().db, name, _int_arg("version")))
 
 
 @bp.get("/reviews")
+@require_role("reviewer", "lead", allow=own_reviews_query)
 def api_reviews():
     """Reviews, newest first; filters reviewer, author, state."""
     args = request.args
@@ -85,12 +91,14 @@ def api_reviews():
 
 
 @bp.get("/reviews/<int:review_id>")
+@require_role("reviewer", "lead", allow=own_review)
 def api_review(review_id: int):
     """One review with ratings, comments, disputes and history."""
     return jsonify(reviews_mod.get_review(get_home().db, review_id))
 
 
 @bp.get("/reviews/queue")
+@require_role("reviewer", "lead")
 def api_queue():
     """A reviewer's open assignments and drafts awaiting review."""
     reviewer = request.args.get("reviewer")
@@ -100,6 +108,7 @@ def api_queue():
 
 
 @bp.get("/reviews/calibration")
+@require_role("reviewer", "lead")
 def api_calibration():
     """Reviewer agreement per rubric version for reviews submitted in the period."""
     home = get_home()

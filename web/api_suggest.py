@@ -9,6 +9,7 @@ from suggest import feedback
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
 from web.app import get_home
+from web.security import require_role
 
 bp = Blueprint("api_suggest", __name__, url_prefix="/api")
 
@@ -42,6 +43,7 @@ def _optional_list(data: dict, field: str):
 
 
 @bp.post("/suggest")
+@require_role()
 def api_suggest():
     """Body {"query", "k"?, "tags"?, "language"?, "mode"?, "team"?} -> {"suggestions", "confident"}."""
     data = json_body()
@@ -64,6 +66,7 @@ def api_suggest():
 
 
 @bp.post("/suggestions/<suggestion_id>/feedback")
+@require_role()
 def api_feedback(suggestion_id: str):
     """Body {"event": shown|inserted|edited|dismissed, "kind"?: saved|past, "query"?,
     "edit_ratio"?} -> the stored event (201)."""

@@ -1,8 +1,10 @@
-"""The app factory: config, per-request database connection, blueprints, JSON errors."""
+"""The app factory: config, per-request database connection, security (logins, roles, CSRF,
+headers), one blueprint per area, and errors as JSON (API) or an error page."""
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, render_template
+from werkzeug.exceptions import HTTPException
 
 from replykit.config import Config, load_config
 from replykit.errors import ReplykitError
@@ -24,8 +26,12 @@ def create_app(config: Config | dict | None = None) -> Flask:
         )
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, JSON_SORT_KEYS=False)
-    app.config.update(flask_settings)
     app.extensions["replykit.config"] = rk_config
+
+    from web import security
+
+    security.init_app(app, rk_config)
+    app.config.update(flask_settings)
 
     @app.teardown_appcontext
     def close_home(_exc):
@@ -35,12 +41,37 @@ def create_app(config: Config | dict | None = None) -> Flask:
 
     @app.errorhandler(ReplykitError)
     def replykit_error(exc: ReplykitError):
-        return jsonify({"error": str(exc)}), exc.status
+        if security.is_api():
+            return jsonify({"error": str(exc)}), exc.status
+        return render_template("error.html", code=exc.status, message=str(exc)), exc.status
 
-    from web import api_reports, api_suggest
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if security.is_api():
+            return jsonify({"error": exc.description}), exc.code
+        return render_template("error.html", code=exc.code, message=exc.description), exc.code
 
-    app.register_blueprint(api_suggest.bp)
-    app.register_blueprint(api_reports.bp)
+    @app.context_processor
+    def template_globals():
+        user = security.current_user()
+        return {"user": user, "has_role": lambda *roles: security.has_role(user, *roles)}
+
+    from web import (
+        api_reports,
+        api_suggest,
+        api_workspace,
+        auth,
+        library_views,
+        openapi,
+        reports_views,
+        reviews_views,
+        workspace,
+    )
+
+    for module in (auth, workspace, library_views, reviews_views, reports_views,
+                   api_suggest, api_reports, api_workspace, openapi):
+        app.register_blueprint(module.bp)
+    security.check_declared(app)
     return app
 
 
@@ -51,3 +82,4 @@ def get_home() -> Home:
     if "replykit_home" not in g:
         g.replykit_home = Home(current_app.extensions["replykit.config"])
     return g.replykit_home
+

@@ -1,0 +1,122 @@
+"""Drafting sessions of the agent workspace: when a question was opened, when the draft was
+copied, sent or sent for review, whether a suggestion was used and how much it was edited.
+The drafting report compares median drafting time with and without an accepted suggestion:
+the time replykit saves, measured."""
+
+from __future__ import annotations
+
+import difflib
+import statistics
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from replykit.db import write_transaction
+from replykit.errors import InputError, NotFound
+from suggest import feedback
+
+OUTCOMES = ("copied", "sent", "sent_for_review")
+MAX_TEXT = 20_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def edit_ratio(inserted: str, final: str) -> float:
+    """How much of an inserted text was changed: 0 = kept as is, 1 = entirely rewritten."""
+    if not inserted:
+        return 1.0
+    return round(1 - difflib.SequenceMatcher(None, inserted, final, autojunk=False).ratio(), 4)
+
+
+def start(db: sqlite_utils.Database, agent: str, team: str = "", query: str = "",
+          conversation_id: str | None = None) -> dict:
+    """Open a drafting session (the agent opened a question)."""
+    if conversation_id is not None and not db.execute(
+            "SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone():
+        raise NotFound(f"no conversation {conversation_id!r}")
+    with write_transaction(db):
+        draft_id = db["drafts"].insert({
+            "agent": agent, "team": team or "", "conversation_id": conversation_id,
+            "query": (query or "")[:MAX_TEXT],
+            "opened_at": _now().isoformat(timespec="milliseconds"),
+        }).last_pk
+    return get(db, draft_id)
+
+
+def get(db: sqlite_utils.Database, draft_id: int) -> dict:
+    rows = list(db.query("SELECT * FROM drafts WHERE id = ?", [draft_id]))
+    if not rows:
+        raise NotFound(f"no draft {draft_id}")
+    return dict(rows[0])
+
+
+def finish(db: sqlite_utils.Database, draft_id: int, outcome: str, text: str,
+           suggestion_kind: str | None = None, suggestion_id: str | None = None,
+           inserted_text: str | None = None, query: str = "",
+           review_draft_id: int | None = None) -> dict:
+    """Close a drafting session; the first outcome counts (later copies change nothing).
+    When a suggestion was inserted, its 'edited' feedback with the edit ratio is recorded."""
+    if outcome not in OUTCOMES:
+        raise InputError(f"must be one of {', '.join(OUTCOMES)}", "field outcome")
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise InputError(f"must be text of at most {MAX_TEXT} characters", "field text")
+    if (suggestion_id is None) != (inserted_text is None):
+        raise InputError("give both suggestion_id and inserted_text, or neither", "fields")
+    with write_transaction(db):
+        draft = get(db, draft_id)
+        if draft["finished_at"]:
+            return draft
+        finished = _now()
+        opened = datetime.fromisoformat(draft["opened_at"])
+        update = {
+            "finished_at": finished.isoformat(timespec="milliseconds"), "outcome": outcome,
+            "seconds": round((finished - opened).total_seconds(), 3), "text": text,
+            "review_draft_id": review_draft_id,
+        }
+        if suggestion_id is not None:
+            update.update(suggestion_kind=suggestion_kind or "saved", suggestion_id=suggestion_id,
+                          edit_ratio=edit_ratio(inserted_text, text))
+            feedback.record(db, suggestion_id, "edited", update["suggestion_kind"],
+                            query or draft["query"], draft["agent"], update["edit_ratio"])
+        db["drafts"].update(draft_id, update)
+    return get(db, draft_id)
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def _summary(rows: list[dict]) -> dict:
+    used = [r["seconds"] for r in rows if r["suggestion_id"]]
+    unused = [r["seconds"] for r in rows if not r["suggestion_id"]]
+    with_s, without_s = _median(used), _median(unused)
+    return {
+        "drafts": len(rows),
+        "with_suggestion": {"drafts": len(used), "median_s": with_s},
+        "without_suggestion": {"drafts": len(unused), "median_s": without_s},
+        "saved_s": None if with_s is None or without_s is None else round(without_s - with_s, 1),
+        "mean_edit_ratio": (round(statistics.fmean(r["edit_ratio"] for r in rows
+                                                   if r["edit_ratio"] is not None), 3)
+                            if any(r["edit_ratio"] is not None for r in rows) else None),
+    }
+
+
+def drafting_report(db: sqlite_utils.Database, start: datetime, end: datetime,
+                    agent: str | None = None) -> dict:
+    """Median drafting time with and without a used suggestion: overall, per agent, per team,
+    over drafts finished in [start, end)."""
+    rows = [
+        dict(r) for r in db.query("SELECT * FROM drafts WHERE finished_at IS NOT NULL ORDER BY id")
+        if start <= datetime.fromisoformat(r["finished_at"]) < end
+        and agent in (None, r["agent"])
+    ]
+    return {
+        "overall": _summary(rows),
+        "by_agent": {a: _summary([r for r in rows if r["agent"] == a])
+                     for a in sorted({r["agent"] for r in rows})},
+        "by_team": {t: _summary([r for r in rows if r["team"] == t])
+                    for t in sorted({r["team"] for r in rows})},
+        "drafts": rows,
+    }
