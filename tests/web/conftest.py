@@ -94,10 +94,11 @@ def db(web_config):
 
 
 @pytest.fixture
-def as_user(client):
-    """as_user('ana') -> (client, csrf token)."""
+def as_user(app):
+    """as_user('ana') -> (a new client signed in as ana, its CSRF token)."""
 
     def sign_in(username: str):
+        client = app.test_client()
         return client, signed_in(client, username)
 
     return sign_in
