@@ -318,8 +318,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def api_token(home_dir: Path) -> str | None:
+    """An API token of a bench agent user (the JSON API wants a login or a token)."""
+    try:
+        from web import users
+    except ImportError:
+        return None
+    from replykit.config import load_config
+    from replykit.home import Home
+
+    home = Home(load_config(home_dir, multilingual_model=""))
+    try:
+        users.add_user(home.db, "bench", "bench-password-123456", "agent")
+        return users.create_token(home.db, "bench", "bench")["token"]
+    finally:
+        home.close()
+
+
 def measure_http(home_dir: Path, queries: list[str], env: dict, deadline_s: float) -> dict:
     """`replykit serve` in a subprocess; a keep-alive client posts each query once."""
+    headers = {"Content-Type": "application/json"}
+    token = api_token(home_dir)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     port = free_port()
     exe = Path(sys.executable).with_name("replykit")
     cmd = [str(exe), "--home", str(home_dir), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -342,7 +363,7 @@ def measure_http(home_dir: Path, queries: list[str], env: dict, deadline_s: floa
         for i, q in enumerate(queries):
             body = json.dumps({"query": q, "k": 5, "mode": "hybrid"})
             t0 = time.perf_counter()
-            conn.request("POST", "/api/suggest", body, {"Content-Type": "application/json"})
+            conn.request("POST", "/api/suggest", body, headers)
             response = conn.getresponse()
             payload = response.read()
             elapsed = time.perf_counter() - t0
@@ -479,9 +500,13 @@ def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
         env = {**os.environ, "REPLYKIT_MULTILINGUAL_MODEL": "", "REPLYKIT_MODEL": model_name,
                "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         if not args.no_http:
-            row["http"] = measure_http(home_dir, queries, env, deadline_s=120)
-            row["http"]["floor_ratio"] = round(row["http"]["p95_ms"] / floor95, 2)
-            log(f"{n_docs}: HTTP p95 {row['http']['p95_ms']} ms")
+            try:
+                row["http"] = measure_http(home_dir, queries, env, deadline_s=120)
+                row["http"]["floor_ratio"] = round(row["http"]["p95_ms"] / floor95, 2)
+                log(f"{n_docs}: HTTP p95 {row['http']['p95_ms']} ms")
+            except Exception as exc:  # report the rest of the run anyway
+                row["http_error"] = str(exc)[:500]
+                log(f"{n_docs}: HTTP measurement failed: {exc}")
         rss = measure_rss(home_dir, queries, env)
         growth = rss["loaded"] - rss["base"]
         raw_bytes = len(texts) * embedder.dim * 4
@@ -497,7 +522,10 @@ def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
             f"(raw vectors {row['memory']['raw_vectors_mb']} MB)")
 
         if args.multilingual_at == n_docs:
-            row["multilingual"] = run_multilingual(home_dir, queries, model_name)
+            try:
+                row["multilingual"] = run_multilingual(home_dir, queries, model_name)
+            except Exception as exc:
+                row["multilingual"] = {"skipped": f"failed: {str(exc)[:300]}"}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return row
@@ -663,6 +691,8 @@ def render(result: dict) -> str:
             f"{lb['bounded_hybrid']['p50_ms']}/{lb['bounded_hybrid']['p95_ms']} ms vs unbounded "
             f"{lb['unbounded_hybrid']['p50_ms']}/{lb['unbounded_hybrid']['p95_ms']} ms; top-1 "
             f"agreement {lb['top1_agreement']}, top-5 overlap {lb['top5_overlap']}")
+        if "http_error" in r:
+            lines.append(f"HTTP at {r['size']:,}: failed: {r['http_error']}")
         if "http" in r:
             lines.append(f"HTTP at {r['size']:,}: first request "
                          f"{r['http']['first_request_ms']} ms, "
