@@ -199,7 +199,11 @@ def suggest(
         suggestions.append(suggestion)
         if len(suggestions) == k:
             break
-    confident = bool(suggestions) and suggestions[0]["score"] >= config.confidence_threshold
+    # MiniLM alone cannot read Thai or Arabic script: its similarities there mean nothing
+    trusted = not (mode == "dense" and script != "latin" and len(embedders) == 1)
+    confident = (
+        trusted and bool(suggestions) and suggestions[0]["score"] >= config.confidence_threshold
+    )
     return {"suggestions": suggestions, "confident": confident}
 
 

@@ -212,3 +212,12 @@ def test_input_errors(loaded_engine, kwargs, message):
 def test_k_bounds_are_inclusive(loaded_engine, k):
     found = suggest(loaded_engine, "refund", k=k)["suggestions"]
     assert len(found) == min(k, 14)  # 15 replies, one of them a draft
+
+
+def test_dense_mode_without_the_multilingual_embedder_is_never_confident_in_thai(loaded_engine):
+    # MiniLM maps every Thai text to nearly the same vector: a top score near 1 means nothing
+    assert len(loaded_engine.embedders()) == 1
+    result = suggest(loaded_engine, "อากาศวันนี้เป็นอย่างไรบ้าง", mode="dense")
+    assert result["suggestions"] and result["confident"] is False
+    hybrid = suggest(loaded_engine, "อากาศวันนี้เป็นอย่างไรบ้าง", mode="hybrid")
+    assert hybrid["confident"] is False
