@@ -458,7 +458,7 @@ def report():
 
 
 def _report_command(name: str, build):
-    @report.command(name)
+    @report.command(name, help=build.__doc__.split(".")[0] + ".")
     @click.option("--from", "start", help="YYYY-MM-DD or ISO datetime (default: 30 days ago).")
     @click.option("--to", "end", help="YYYY-MM-DD (inclusive) or ISO datetime (default: now).")
     @click.option("--agent", help="Only this agent.")
@@ -493,7 +493,6 @@ def _report_command(name: str, build):
             click.echo(" ".join([column.ljust(width)] + [v.rjust(s) for v, s in
                                                          zip(line, sizes)]))
 
-    command.__doc__ = build.__doc__.split(".")[0] + "."
     return command
 
 
