@@ -1,15 +1,286 @@
-"""Library pages for team leads."""
+"""Library pages for team leads: search, filter and sort; create and edit with a live
+placeholder preview; version history with diffs and restore; approve, archive, bulk tag;
+import and export; curation (stale replies, near-duplicates with merge, gaps)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import difflib
+import tempfile
+from pathlib import Path
 
-from web.security import require_role
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from replykit.errors import InputError, ReplykitError
+from suggest import curation, feedback, library, library_io
+from web.api_suggest import engine
+from web.app import get_home
+from web.security import current_user, require_role
 
 bp = Blueprint("library", __name__, url_prefix="/library")
+
+SORTS = {
+    "title": ("title", False),
+    "usage": ("used", True),
+    "acceptance": ("acceptance_rate", True),
+    "last_used": ("last_used", True),
+    "last_edited": ("updated_at", True),
+}
+IMPORT_TYPES = (".jsonl", ".csv")
+
+
+def _author() -> str:
+    return current_user()["name"]
+
+
+def _split(text: str, sep: str = ",") -> list[str]:
+    return [part.strip() for part in (text or "").split(sep) if part.strip()]
 
 
 @bp.get("/")
 @require_role("lead")
 def index():
-    return render_template("error.html", code=404, message="coming")
+    """Saved replies filtered by text, tag, status, language and author, sorted."""
+    args = request.args
+    db = get_home().db
+    replies = library.list_replies(db, status=args.get("status") or None,
+                                   tag=args.get("tag") or None,
+                                   language=args.get("language") or None,
+                                   text=args.get("q") or None)
+    if args.get("author"):
+        replies = [r for r in replies if r["author"] == args["author"]]
+    usage = {row["reply_id"]: row for row in feedback.usage(db)}
+    used = curation.last_used(db)
+    for reply in replies:
+        stats = usage.get(reply["id"], {})
+        reply.update(used=stats.get("used", 0), shown=stats.get("shown", 0),
+                     acceptance_rate=stats.get("acceptance_rate"), last_used=used.get(reply["id"]))
+    sort = args.get("sort", "title")
+    key, descending = SORTS.get(sort, SORTS["title"])
+    present = [r for r in replies if r[key] is not None]
+    replies = sorted(present, key=lambda r: r[key], reverse=descending) + [
+        r for r in replies if r[key] is None]
+    everything = library.list_replies(db)
+    return render_template(
+        "library/list.html", replies=replies, args=args, sorts=SORTS, statuses=library.STATUSES,
+        tags=sorted({t for r in everything for t in r["tags"]}),
+        languages=sorted({r["language"] for r in everything}),
+        authors=sorted({r["author"] for r in everything if r["author"]}),
+    )
+
+
+def _form_record() -> dict:
+    form = request.form
+    return {
+        "title": form.get("title", ""), "body": form.get("body", "").replace("\r\n", "\n"),
+        "tags": _split(form.get("tags", "")), "language": form.get("language", "en").strip(),
+        "status": form.get("status", "draft"), "folder": form.get("folder", ""),
+        "teams": _split(form.get("teams", "")),
+        "questions": _split(form.get("questions", "").replace("\r\n", "\n"), "\n"),
+    }
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require_role("lead")
+def new():
+    """Create a saved reply."""
+    reply = {"id": "", "title": "", "body": "", "tags": [], "language": "en", "status": "draft",
+             "folder": "", "teams": [], "questions": []}
+    if request.method == "POST":
+        reply = dict(_form_record(), id=request.form.get("id", "").strip())
+        try:
+            library.add_reply(get_home().db, reply, author=_author())
+        except ReplykitError as exc:
+            return render_template("library/edit.html", reply=reply, error=str(exc),
+                                   statuses=library.STATUSES, creating=True), 400
+        engine().sync()
+        flash(f"Created {reply['id']}.")
+        return redirect(url_for("library.view", reply_id=reply["id"]))
+    return render_template("library/edit.html", reply=reply, statuses=library.STATUSES,
+                           creating=True)
+
+
+@bp.get("/replies/<reply_id>")
+@require_role("lead")
+def view(reply_id: str):
+    """One saved reply with its usage."""
+    db = get_home().db
+    reply = library.get_reply(db, reply_id)
+    (usage,) = feedback.usage(db, reply_id)
+    return render_template("library/view.html", reply=reply, usage=usage,
+                           last_used=curation.last_used(db).get(reply_id))
+
+
+@bp.route("/replies/<reply_id>/edit", methods=["GET", "POST"])
+@require_role("lead")
+def edit(reply_id: str):
+    """Edit a saved reply (a new version) with a live placeholder preview."""
+    db = get_home().db
+    reply = library.get_reply(db, reply_id)
+    if request.method == "POST":
+        changes = _form_record()
+        try:
+            library.edit_reply(db, reply_id, changes, _author(), request.form.get("note", ""))
+        except ReplykitError as exc:
+            return render_template("library/edit.html", reply=dict(reply, **changes),
+                                   error=str(exc), statuses=library.STATUSES), 400
+        engine().sync()
+        flash(f"Saved {reply_id}.")
+        return redirect(url_for("library.view", reply_id=reply_id))
+    return render_template("library/edit.html", reply=reply, statuses=library.STATUSES)
+
+
+def _diff(old: dict, new: dict) -> list[tuple[str, str]]:
+    """(kind, line) of a line diff of title, body, tags and questions: ' ', '+' or '-'."""
+    def lines(v):
+        return ([f"title: {v['title']}", f"status: {v['status']}",
+                 f"tags: {', '.join(v['tags'])}", ""] + v["body"].split("\n")
+                + [""] + [f"question: {q}" for q in v["questions"]])
+
+    out = []
+    for line in difflib.ndiff(lines(old), lines(new)):
+        if line[:1] in (" ", "+", "-"):
+            out.append((line[:1], line[2:]))
+    return out
+
+
+@bp.get("/replies/<reply_id>/history")
+@require_role("lead")
+def history(reply_id: str):
+    """Every version; the diff between two of them (default: the last change)."""
+    db = get_home().db
+    versions = library.history(db, reply_id)
+    newest = versions[-1]["version"]
+    b = request.args.get("b", newest, type=int)
+    a = request.args.get("a", max(b - 1, 1), type=int)
+    old, new_ = library.get_version(db, reply_id, a), library.get_version(db, reply_id, b)
+    return render_template("library/history.html", reply_id=reply_id, versions=versions,
+                           a=a, b=b, diff=_diff(old, new_))
+
+
+@bp.post("/replies/<reply_id>/restore/<int:version>")
+@require_role("lead")
+def restore(reply_id: str, version: int):
+    library.restore_version(get_home().db, reply_id, version, _author())
+    engine().sync()
+    flash(f"Restored version {version} of {reply_id} as a new version.")
+    return redirect(url_for("library.history", reply_id=reply_id))
+
+
+@bp.post("/replies/<reply_id>/approve")
+@require_role("lead")
+def approve(reply_id: str):
+    library.edit_reply(get_home().db, reply_id, {"status": "approved"}, _author(), "approved")
+    engine().sync()
+    flash(f"Approved {reply_id}: it is suggested from now on.")
+    return redirect(url_for("library.view", reply_id=reply_id))
+
+
+@bp.post("/replies/<reply_id>/archive")
+@require_role("lead")
+def archive(reply_id: str):
+    library.archive_reply(get_home().db, reply_id, _author())
+    engine().sync()
+    flash(f"Archived {reply_id}.")
+    return redirect(url_for("library.view", reply_id=reply_id))
+
+
+@bp.post("/bulk-tag")
+@require_role("lead")
+def bulk_tag():
+    """Add or remove a tag on the selected replies."""
+    tag = request.form.get("tag", "").strip()
+    action = request.form.get("action")
+    ids = request.form.getlist("ids")
+    if not tag or action not in ("add", "remove") or not ids:
+        raise InputError("choose replies, a tag and add or remove")
+    db = get_home().db
+    for reply_id in ids:
+        tags = library.get_reply(db, reply_id)["tags"]
+        if action == "add":
+            tags = tags if tag in tags else [*tags, tag]
+        else:
+            tags = [t for t in tags if t != tag]
+        library.edit_reply(db, reply_id, {"tags": tags}, _author(), f"bulk tag: {action} {tag}")
+    engine().sync()
+    flash(f"Tag {tag!r} {'added to' if action == 'add' else 'removed from'} {len(ids)} replies.")
+    return redirect(url_for("library.index"))
+
+
+@bp.get("/export")
+@require_role("lead")
+def export():
+    """Download the library as JSONL or CSV (the format of `replykit replies export`)."""
+    fmt = request.args.get("format", "jsonl")
+    if fmt not in ("jsonl", "csv"):
+        raise InputError("must be jsonl or csv", "parameter format")
+    home = get_home()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"saved_replies.{fmt}"
+        library_io.export_replies(home.db, path, home.config.attachments_dir,
+                                  request.args.get("status") or None)
+        data = path.read_bytes()
+    mime = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    return Response(data, mimetype=mime, headers={
+        "Content-Disposition": f"attachment; filename=saved_replies.{fmt}"})
+
+
+@bp.post("/import")
+@require_role("lead")
+def import_():
+    """Import a JSONL or CSV file (up to the request size limit); all or nothing."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InputError("choose a file", "file")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in IMPORT_TYPES:
+        raise InputError("must be a .jsonl or .csv file", "file")
+    home = get_home()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        upload.save(path)
+        try:
+            counts = library_io.import_replies(home.db, path, home.config.attachments_dir,
+                                               _author())
+        except InputError as exc:
+            flash(f"Import failed, nothing changed: {str(exc).replace(str(path), upload.filename)}")
+            return redirect(url_for("library.index"))
+    engine().sync()
+    flash("Imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return redirect(url_for("library.index"))
+
+
+@bp.get("/curation")
+@require_role("lead")
+def curation_view():
+    """Stale replies, near-duplicates and gaps."""
+    args = request.args
+    days = args.get("days", 30, type=int)
+    threshold = args.get("threshold", 0.9, type=float)
+    eng = engine()
+    return render_template(
+        "library/curation.html", days=days, threshold=threshold,
+        stale=curation.stale(eng.db, days=days), duplicates=curation.duplicates(eng, threshold),
+        gaps=curation.gaps(eng),
+    )
+
+
+@bp.post("/merge")
+@require_role("lead")
+def merge():
+    """Merge one saved reply into another (history kept, usage redirected)."""
+    keep, merged = request.form.get("keep", ""), request.form.get("merge", "")
+    if not keep or not merged:
+        abort(400, "choose the reply to keep and the one to merge into it")
+    curation.merge(get_home().db, keep, merged, _author())
+    engine().sync()
+    flash(f"Merged {merged} into {keep}; {merged} is archived.")
+    return redirect(url_for("library.view", reply_id=keep))

@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 
-from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, abort, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from replykit.config import Config
@@ -135,6 +135,9 @@ def init_app(app: Flask, config: Config) -> None:
     def load_user():
         from web.app import get_home
 
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            abort(413, f"the request is larger than {limit // (1024 * 1024)} MiB")
         g.user, g.via_token = None, False
         token = _bearer_token() if is_api() else None
         db = get_home().db

@@ -82,8 +82,9 @@ def app(web_config):
 
 @pytest.fixture
 def client(app):
-    with app.test_client() as c:
-        yield c
+    """An anonymous client (not a `with` block: that would keep its app context, and `g`,
+    for other clients' requests)."""
+    return app.test_client()
 
 
 @pytest.fixture

@@ -106,7 +106,8 @@ def test_finish_validation(as_user):
 def test_review_request_goes_to_the_reviewer_and_only_they_see_it(as_user):
     client, token = as_user("ana")
     headers = {"X-CSRFToken": token}
-    draft_id = client.post("/api/drafts", json={"query": "refund?"}, headers=headers).get_json()["id"]
+    started = client.post("/api/drafts", json={"query": "refund?"}, headers=headers)
+    draft_id = started.get_json()["id"]
     response = client.post(f"/api/drafts/{draft_id}/review-request",
                            json={"text": "Refunds take a week.", "reviewer": "Rui Reviewer"},
                            headers=headers)

@@ -1,0 +1,171 @@
+"""Library pages (leads): list/filter/sort, create/edit, history/diff/restore, approve,
+archive, bulk tag, import/export, curation and merge."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from replykit.home import Home
+from suggest import curation, feedback, library
+from suggest.engine import SuggestEngine
+
+LEAD_PAGES = ["/library/", "/library/new", "/library/replies/refund-policy",
+              "/library/replies/refund-policy/edit", "/library/replies/refund-policy/history",
+              "/library/export", "/library/curation"]
+
+
+@pytest.mark.parametrize("path", LEAD_PAGES)
+def test_library_pages_are_for_leads(as_user, client, path):
+    assert client.get(path).status_code == 302
+    agent, _ = as_user("ana")
+    assert agent.get(path).status_code == 403
+    lead, _ = as_user("lee")
+    assert lead.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/library/replies/refund-policy/approve",
+                                  "/library/replies/refund-policy/archive",
+                                  "/library/bulk-tag", "/library/import", "/library/merge",
+                                  "/library/replies/refund-policy/restore/1"])
+def test_library_actions_need_lead_and_csrf(as_user, path):
+    agent, token = as_user("ana")
+    assert agent.post(path, data={"csrf_token": token}).status_code == 403
+    lead, _ = as_user("lee")
+    assert lead.post(path).status_code == 400  # no CSRF token
+
+
+def test_list_filters_and_sorts(as_user, db):
+    for _ in range(3):
+        feedback.record(db, "password-reset", "shown")
+    feedback.record(db, "password-reset", "inserted")
+    lead, _ = as_user("lee")
+    html = lead.get("/library/?language=th").get_data(as_text=True)
+    assert "th-refund-policy" in html and "fa-refund-policy" not in html
+    html = lead.get("/library/?status=draft").get_data(as_text=True)
+    assert "sso-setup" in html and "refund-policy" not in html
+    html = lead.get("/library/?q=invoice").get_data(as_text=True)
+    assert "invoice-copy" in html and "password-reset" not in html
+    html = lead.get("/library/?sort=usage").get_data(as_text=True)
+    assert html.index("password-reset") < html.index("invoice-copy")
+    html = lead.get("/library/?sort=acceptance&tag=password").get_data(as_text=True)
+    assert "33%" in html
+    assert "refund-policy" in lead.get("/library/?author=fixture").get_data(as_text=True)
+    assert "refund-policy" not in lead.get("/library/?author=x").get_data(as_text=True)
+
+
+def test_create_edit_history_restore(as_user, db):
+    lead, token = as_user("lee")
+    form = {"csrf_token": token, "id": "late-delivery", "title": "การจัดส่งล่าช้า",
+            "body": "สวัสดีค่ะ {{customer.first_name|คุณลูกค้า}}", "language": "th",
+            "status": "draft", "tags": "shipping, th", "questions": "ของยังไม่มา\nส่งช้า"}
+    response = lead.post("/library/new", data=form)
+    assert response.status_code == 302
+    reply = library.get_reply(db, "late-delivery")
+    assert reply["tags"] == ["shipping", "th"] and reply["questions"] == ["ของยังไม่มา", "ส่งช้า"]
+    assert reply["author"] == "Lee Lead"
+    bad = lead.post("/library/new", data=dict(form, id="other", body="{{oops"))
+    assert bad.status_code == 400 and "malformed placeholder" in bad.get_data(as_text=True)
+    edited = dict(form, body="สวัสดีค่ะ {{customer.first_name|คุณลูกค้า}} ขออภัยค่ะ", note="apology")
+    assert lead.post("/library/replies/late-delivery/edit", data=edited).status_code == 302
+    assert library.get_reply(db, "late-delivery")["version"] == 2
+    html = lead.get("/library/replies/late-delivery/history").get_data(as_text=True)
+    assert "apology" in html and '<span class="add">+ สวัสดีค่ะ' in html
+    assert lead.post("/library/replies/late-delivery/restore/1",
+                     data={"csrf_token": token}).status_code == 302
+    restored = library.get_reply(db, "late-delivery")
+    assert restored["version"] == 3 and restored["body"] == form["body"]
+
+
+def test_edit_page_has_live_preview_and_escapes(as_user, db):
+    library.add_reply(db, {"id": "xss", "title": "<script>alert(1)</script>",
+                           "body": "<img src=x onerror=alert(1)>"}, author="x")
+    lead, _ = as_user("lee")
+    html = lead.get("/library/replies/xss/edit").get_data(as_text=True)
+    assert 'id="preview"' in html and "js/library.js" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+    assert "<img src=x" not in html
+
+
+def test_approve_archive_and_bulk_tag(as_user, db):
+    lead, token = as_user("lee")
+    assert lead.post("/library/replies/sso-setup/approve",
+                     data={"csrf_token": token}).status_code == 302
+    assert library.get_reply(db, "sso-setup")["status"] == "approved"
+    assert lead.post("/library/replies/sso-setup/archive",
+                     data={"csrf_token": token}).status_code == 302
+    assert library.get_reply(db, "sso-setup")["status"] == "archived"
+    data = {"csrf_token": token, "ids": ["invoice-copy", "refund-policy"], "tag": "vip",
+            "action": "add"}
+    assert lead.post("/library/bulk-tag", data=data).status_code == 302
+    assert "vip" in library.get_reply(db, "invoice-copy")["tags"]
+    assert lead.post("/library/bulk-tag", data=dict(data, action="remove")).status_code == 302
+    assert "vip" not in library.get_reply(db, "refund-policy")["tags"]
+    assert lead.post("/library/bulk-tag", data={"csrf_token": token}).status_code == 400
+
+
+def test_export_and_import(as_user, db):
+    lead, token = as_user("lee")
+    response = lead.get("/library/export?format=jsonl")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    records = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert len(records) == 15
+    assert lead.get("/library/export?format=csv").get_data(as_text=True).startswith("id,title")
+    assert lead.get("/library/export?format=xml").status_code == 400
+    records[0]["title"] = "Changed title"
+    upload = "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode()
+    response = lead.post("/library/import", data={
+        "csrf_token": token, "file": (io.BytesIO(upload), "replies.jsonl")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert "Imported: 0 added, 1 updated, 14 unchanged" in response.get_data(as_text=True)
+    response = lead.post("/library/import", data={
+        "csrf_token": token, "file": (io.BytesIO(b"x"), "replies.exe")},
+        content_type="multipart/form-data")
+    assert response.status_code == 400
+    response = lead.post("/library/import", data={
+        "csrf_token": token, "file": (io.BytesIO(b'{"id": "x"}\n'), "bad.jsonl")},
+        content_type="multipart/form-data", follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "Import failed, nothing changed: bad.jsonl line 1, field title" in text
+    big = lead.post("/library/import", data=b"x" * 3_000_000,
+                    content_type="multipart/form-data; boundary=x")
+    assert big.status_code == 413
+
+
+def test_curation_duplicates_merge_and_stale(as_user, web_config):
+    home = Home(web_config)
+    original = library.get_reply(home.db, "password-reset")
+    library.add_reply(home.db, {
+        "id": "password-reset-2", "title": original["title"] + " (copy)",
+        "body": original["body"], "questions": ["I can't log in, forgot my password"]})
+    engine = SuggestEngine(home)
+    engine.sync()
+    found = curation.duplicates(engine, 0.9)
+    assert {"password-reset", "password-reset-2"} in [set(c) for c in found["clusters"]]
+    pair = found["pairs"][0]
+    assert {pair["a"], pair["b"]} == {"password-reset", "password-reset-2"}
+    feedback.record(home.db, "password-reset-2", "inserted")
+    lead, token = as_user("lee")
+    html = lead.get("/library/curation").get_data(as_text=True)
+    assert "keep password-reset-2" in html and "Stale replies" in html
+    response = lead.post("/library/merge", data={
+        "csrf_token": token, "keep": "password-reset", "merge": "password-reset-2"})
+    assert response.status_code == 302
+    merged = library.get_reply(home.db, "password-reset")
+    assert "I can't log in, forgot my password" in merged["questions"]
+    assert library.get_reply(home.db, "password-reset-2")["status"] == "archived"
+    assert library.history(home.db, "password-reset-2")[-1]["note"] == (
+        "merged into password-reset")
+    assert feedback.usage(home.db, "password-reset")[0]["used"] == 1
+    stale = {r["id"]: r for r in curation.stale(home.db, days=0)}
+    assert "never used" in stale["refund-policy"]["reasons"]
+    home.close()
+
+
+def test_gaps_find_questions_without_a_good_reply(web_config):
+    home = Home(web_config)
+    gaps = curation.gaps(SuggestEngine(home), weak=0.99, same=0.0, min_size=1)
+    assert gaps and gaps[0]["size"] >= 1 and gaps[0]["examples"]
+    home.close()
