@@ -5,8 +5,14 @@ that an IVF index (IndexIVFFlat, nlist = 4·sqrt(n), `nprobe` lists searched) wh
 against exact search is measured in bench/. Vectors are L2-normalised, so inner product is
 cosine similarity. Both kinds add and remove by id without a rebuild.
 
-On disk one file holds a header (model, dim, kind, count, built_at), the ids, and the FAISS
-index; it is written to a temp file and renamed, so a crash leaves the previous file whole."""
+Each index also records its `baseline`: the median cosine similarity of random pairs of its
+vectors, i.e. what "unrelated" scores for this model on this data (about 0.1 for MiniLM,
+0.8 for e5). `calibrate` maps a cosine onto 0 = unrelated .. 1 = identical, so that scores
+of different models mean the same and one confidence threshold fits them all.
+
+On disk one file holds a header (model, dim, kind, count, built_at, baseline), the ids, and
+the FAISS index; it is written to a temp file and renamed, so a crash leaves the previous
+file whole."""
 
 from __future__ import annotations
 
@@ -26,6 +32,18 @@ from replykit.errors import IndexMismatch, ReplykitError
 MAGIC = b"RKVEC1\n"
 REBUILD_HINT = "run `replykit index rebuild`"
 SINGLE_THREAD_MAX = 8  # searches of up to this many queries run on one FAISS thread
+BASELINE_PAIRS = 2000
+
+
+def baseline_similarity(vectors: np.ndarray, seed: int = 0) -> float:
+    """Median cosine similarity of random pairs of distinct rows (0.0 with fewer than 2)."""
+    n = len(vectors)
+    if n < 2:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, n, BASELINE_PAIRS)
+    second = (first + rng.integers(1, n, BASELINE_PAIRS)) % n
+    return float(np.median(np.einsum("ij,ij->i", vectors[first], vectors[second])))
 
 
 class VectorIndex:
@@ -38,6 +56,11 @@ class VectorIndex:
         self.kind = kind
         self._ids = set(int(i) for i in ids)
         self.built_at = extra.get("built_at") or datetime.now(UTC).isoformat()
+        self.baseline = float(extra.get("baseline", 0.0))
+
+    def calibrate(self, cosine: float) -> float:
+        """Cosine similarity rescaled so the baseline maps to 0 and 1 stays 1 (clipped at 0)."""
+        return max(0.0, (cosine - self.baseline) / (1.0 - self.baseline))
 
     @classmethod
     def build(
@@ -64,7 +87,7 @@ class VectorIndex:
             kind = "flat"
         if len(ids):
             index.add_with_ids(vectors, ids)
-        return cls(model, dim, index, ids, kind)
+        return cls(model, dim, index, ids, kind, baseline=baseline_similarity(vectors))
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -119,6 +142,7 @@ class VectorIndex:
             "kind": self.kind,
             "count": len(self._ids),
             "built_at": self.built_at,
+            "baseline": self.baseline,
         }
 
     def save(self, path: Path) -> None:
@@ -159,7 +183,10 @@ class VectorIndex:
             (header_len,) = struct.unpack_from("<Q", data, pos)
             pos += 8
             stamp = json.loads(data[pos : pos + header_len])
-            stamp = {key: stamp[key] for key in ("model", "dim", "kind", "built_at")}
+            stamp = {
+                **{key: stamp[key] for key in ("model", "dim", "kind", "built_at")},
+                "baseline": float(stamp.get("baseline", 0.0)),
+            }
             pos += header_len
             (count,) = struct.unpack_from("<Q", data, pos)
             pos += 8
@@ -180,4 +207,12 @@ class VectorIndex:
             )
         if index.ntotal != count:
             raise IndexMismatch(f"vector index {path} is inconsistent: {REBUILD_HINT}")
-        return cls(stamp["model"], stamp["dim"], index, ids, stamp["kind"], built_at=stamp["built_at"])
+        return cls(
+            stamp["model"],
+            stamp["dim"],
+            index,
+            ids,
+            stamp["kind"],
+            built_at=stamp["built_at"],
+            baseline=stamp["baseline"],
+        )

@@ -447,7 +447,7 @@ def eval_command(library_path, queries_path, mode, k, model, multilingual_model,
         click.echo(f"Warning: expected id {reply_id!r} is not in the library (query lines {shown})", err=True)
     if as_json:
         for row in result["rows"]:
-            click.echo(json.dumps({key: row[key] for key in EVAL_COLUMNS if key != "qps"} | {"qps": row["qps"]}))
+            click.echo(json.dumps(row, ensure_ascii=False))
         return
     click.echo(f"Library indexed in {result['build_seconds']} s")
     click.echo("  ".join(f"{c:>10}" for c in EVAL_COLUMNS))

@@ -80,6 +80,23 @@ def score_results(results: list[tuple[set[str], list[dict], bool]]) -> dict:
     }
 
 
+SWEEP = tuple(round(0.25 + 0.05 * i, 2) for i in range(12))
+
+
+def threshold_sweep(results: list[tuple[set[str], list[dict], bool]]) -> dict:
+    """{threshold: [coverage, precision]} had the confidence threshold been each of SWEEP:
+    the trade-off a team chooses its threshold from."""
+    sweep = {}
+    for threshold in SWEEP:
+        confident = [(e, sug) for e, sug, _ in results if sug and sug[0]["score"] >= threshold]
+        correct = sum(1 for e, sug in confident if e and is_hit(sug[0], e))
+        sweep[str(threshold)] = [
+            round(len(confident) / len(results), 4) if results else None,
+            round(correct / len(confident), 4) if confident else None,
+        ]
+    return sweep
+
+
 def evaluate(
     library: Path,
     queries_path: Path,
@@ -126,6 +143,7 @@ def evaluate(
                         **score_results(results),
                         "seconds": round(seconds, 2),
                         "qps": round(len(queries) / seconds, 1) if seconds else None,
+                        "threshold_sweep": threshold_sweep(results),
                     }
                 )
         finally:

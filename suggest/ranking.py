@@ -15,13 +15,15 @@ from index.lexical import LexicalIndex, query_trigrams
 from index.normalize import normalize_text
 
 # Weights of (primary dense, multilingual dense, lexical) in a document's hybrid score, by
-# the question's script and whether the multilingual embedder is installed. English-only
-# MiniLM is nearly blind to Thai; e5 is weaker than MiniLM on English but adds to it.
-# Chosen on the public dev sets as a whole, one setting per script family (docs/evaluation.md).
+# the question's script and whether the multilingual embedder is installed. Dense scores are
+# calibrated (0 = what unrelated texts score for that model, see index.vectors), so these
+# weights compare like with like. English-only MiniLM is nearly blind to Thai; e5 is weaker
+# than MiniLM on English but adds to it. Chosen on the public dev sets as a whole, one
+# setting per script family (docs/evaluation.md).
 WEIGHTS = {
-    ("latin", True): (0.4, 0.5, 0.1),
-    ("latin", False): (0.9, 0.0, 0.1),
-    ("other", True): (0.0, 0.85, 0.15),
+    ("latin", True): (0.64, 0.18, 0.18),
+    ("latin", False): (0.88, 0.0, 0.12),
+    ("other", True): (0.0, 0.53, 0.47),
     ("other", False): (0.1, 0.0, 0.9),
 }
 # A suggestion's rank score adds its next-best matching documents (example questions, past

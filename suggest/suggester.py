@@ -32,22 +32,25 @@ MAX_QUERY_CHARS = 5000
 CANDIDATES = 60
 
 
-def _dense_scores(engine, embedder, query: str, limit: int):
-    """Candidate ids from the embedder's index, and a scorer giving exact cosine similarity
-    for any document (from its cached passage vector)."""
+def _dense_candidates(engine, embedder, query: str, limit: int):
+    """(index, query vector, {doc id: cosine}) for the embedder's nearest documents."""
     index = engine.vector_index(embedder)
     vector = embedder.embed_queries([query])[0]
     hits = index.search(vector, limit)[0] if index is not None else []
-    return vector, dict(hits)
+    return index, vector, dict(hits)
 
 
-def _exact_dense(engine, embedder, vector, docs: dict[int, dict], hits: dict[int, float]):
-    vectors = cached_vectors(engine.db, embedder.name, sorted({d["text_hash"] for d in docs.values()}))
+def _exact_dense(engine, embedder, index, vector, docs: dict[int, dict], hits: dict[int, float]):
+    """Calibrated cosine similarity (0 = unrelated for this model) of every candidate,
+    computed from its cached passage vector."""
+    vectors = cached_vectors(
+        engine.db, embedder.name, sorted({d["text_hash"] for d in docs.values()})
+    )
     scores = {}
     for doc_id, doc in docs.items():
         stored = vectors.get(doc["text_hash"])
-        score = float(stored @ vector) if stored is not None else hits.get(doc_id, 0.0)
-        scores[doc_id] = max(score, 0.0)
+        cosine = float(stored @ vector) if stored is not None else hits.get(doc_id, 0.0)
+        scores[doc_id] = index.calibrate(cosine) if index is not None else 0.0
     return scores
 
 
@@ -143,16 +146,16 @@ def suggest(
     weight = ranking.weights(script, len(embedders) > 1, mode)
 
     searched = [
-        (embedder, w, *_dense_scores(engine, embedder, query, limit))
+        (embedder, w, *_dense_candidates(engine, embedder, query, limit))
         for embedder, w in zip(embedders, weight[:2], strict=False)
         if w > 0
     ]
     lexical_hits = engine.lexical.search(normalized, limit) if weight[2] > 0 else []
-    candidate_ids = {i for _, _, _, hits in searched for i in hits} | {i for i, _ in lexical_hits}
+    candidate_ids = {i for *_, hits in searched for i in hits} | {i for i, _ in lexical_hits}
     docs = _load_documents(engine.db, sorted(candidate_ids))
     fused = dict.fromkeys(docs, 0.0)
-    for embedder, w, vector, hits in searched:
-        for doc_id, score in _exact_dense(engine, embedder, vector, docs, hits).items():
+    for embedder, w, index, vector, hits in searched:
+        for doc_id, score in _exact_dense(engine, embedder, index, vector, docs, hits).items():
             fused[doc_id] += w * score
     if weight[2] > 0:
         for doc_id, score in ranking.lexical_scores(engine.lexical, normalized, docs).items():

@@ -116,7 +116,7 @@ def test_eval_cli_prints_json_rows_and_warns_about_unknown_ids(tmp_path):
     )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == 1
-    assert set(rows[0]) == {
+    assert set(rows[0]) >= {
         "mode", "top1", "top3", "mrr10", "coverage", "precision_at_threshold", "queries",
         "seconds", "qps",
     }
@@ -131,3 +131,20 @@ def test_eval_cli_reports_a_bad_library_line(tmp_path):
     assert result.output == (
         f"Error: {library} line 2, field title: is required and must be non-empty text\n"
     )
+
+
+def test_threshold_sweep_counts_coverage_and_precision_per_threshold():
+    from suggest.evaluation import threshold_sweep
+
+    def scored(reply_id, score):
+        return {"id": reply_id, "saved_reply_id": None, "score": score}
+
+    results = [
+        ({"a"}, [scored("a", 0.9)], True),
+        ({"b"}, [scored("a", 0.5)], False),
+        (set(), [scored("a", 0.3)], False),
+    ]
+    sweep = threshold_sweep(results)
+    assert sweep["0.25"] == [1.0, round(1 / 3, 4)]
+    assert sweep["0.5"] == [round(2 / 3, 4), 0.5]
+    assert sweep["0.8"] == [round(1 / 3, 4), 1.0]
