@@ -431,3 +431,26 @@ def test_a_rebuild_killed_mid_way_leaves_the_previous_index_usable(tmp_path, sma
     status = runner.invoke(cli, ["--home", str(home_dir), "index", "status", "--json"])
     (entry,) = json.loads(status.output)["indexes"]
     assert (entry["state"], entry["vectors"], entry["missing"]) == ("ok", old_count + n_new, 0)
+
+
+def test_baseline_and_calibration_survive_save_and_load(tmp_path):
+    import numpy as np
+
+    from index.vectors import VectorIndex, baseline_similarity
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(300, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    # random directions in 64 dimensions: unrelated pairs score about 0
+    assert abs(baseline_similarity(vectors)) < 0.05
+    shifted = vectors + 2.0  # every vector now leans the same way: high similarity for all
+    shifted /= np.linalg.norm(shifted, axis=1, keepdims=True)
+    index = VectorIndex.build("m", 64, np.arange(300), shifted)
+    assert index.baseline > 0.9
+    assert index.calibrate(index.baseline) == 0.0
+    assert index.calibrate(1.0) == 1.0
+    assert index.calibrate(index.baseline - 0.1) == 0.0
+    index.save(tmp_path / "v.rkvec")
+    loaded = VectorIndex.load(tmp_path / "v.rkvec", model="m", dim=64)
+    assert loaded.baseline == index.baseline
+    assert baseline_similarity(vectors[:1]) == 0.0
