@@ -1,0 +1,32 @@
+// Live score of the review form: the rubric's formula (docs/rubrics.md) on the chosen ratings.
+"use strict";
+
+(function () {
+  const form = document.getElementById("score-form");
+  if (!form) return;
+  const output = document.getElementById("live-score");
+  const verdict = document.getElementById("live-verdict");
+  const passAt = Number(form.dataset.pass);
+
+  function update() {
+    let weighted = 0, weights = 0, failed = false, rated = 0, total = 0;
+    form.querySelectorAll("fieldset.category").forEach((set) => {
+      total++;
+      const checked = set.querySelector("input[type=radio]:checked");
+      if (!checked) return;
+      rated++;
+      if (checked.value === "na") return;
+      const min = Number(set.dataset.min), max = Number(set.dataset.max);
+      const score = (100 * (Number(checked.value) - min)) / (max - min);
+      if (set.dataset.critical === "true" && score < 50) failed = true;
+      weighted += score * Number(set.dataset.weight);
+      weights += Number(set.dataset.weight);
+    });
+    const score = failed ? 0 : weights ? weighted / weights : null;
+    output.textContent = score === null ? "–" : score.toFixed(2);
+    verdict.textContent = `${rated}/${total} rated` + (score === null ? "" :
+      failed ? " · failed a critical category" : score >= passAt ? " · good" : " · below the pass mark");
+  }
+  form.addEventListener("change", update);
+  update();
+})();
