@@ -6,14 +6,25 @@ from __future__ import annotations
 import pytest
 
 from suggest import feedback
-from web import create_app
+from web import create_app, users
 
 
 @pytest.fixture
 def client(loaded_engine):
+    """A test client authenticated as an agent with an API token (as scripts call the API)."""
+    users.add_user(loaded_engine.db, "ana", "a-long-test-password", ["agent"])
+    token = users.create_token(loaded_engine.db, "ana", "tests")["token"]
     app = create_app({"TESTING": True, "REPLYKIT_CONFIG": loaded_engine.config})
     with app.test_client() as c:
+        c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         yield c
+
+
+def test_the_api_refuses_requests_without_credentials(client):
+    del client.environ_base["HTTP_AUTHORIZATION"]
+    response = client.post("/api/suggest", json={"query": "Can I get a refund?"})
+    assert response.status_code == 401
+    assert "error" in response.get_json()
 
 
 def test_suggest_happy_path_and_shape(client):
