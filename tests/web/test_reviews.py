@@ -1,0 +1,143 @@
+"""Review pages: queue, scoring form, draft review round trip, agent view and disputes,
+lead resolution, calibration and the rubric editor; who may see and do what."""
+
+from __future__ import annotations
+
+import pytest
+
+from rubrics import disputes, drafts, reviews, store
+
+FULL = {"rating-accurate": "4", "rating-complete": "3", "rating-clear": "4",
+        "rating-empathy": "na", "rating-personalised": "3", "rating-honest": "4",
+        "rating-next_steps": "1", "rating-tone": "4"}
+
+
+def _request_draft(db, author="Ana Agent", reviewer=None):
+    return drafts.request_draft(db, author, "Refunds take 5-10 days.", "refund?", reviewer)
+
+
+@pytest.mark.parametrize("path,allowed", [
+    ("/reviews/", {"rui", "lee", "root"}), ("/reviews/calibration", {"rui", "lee", "root"}),
+    ("/reviews/disputes", {"lee", "root"}), ("/reviews/rubrics", {"lee", "root"}),
+    ("/reviews/mine", {"ana", "rui", "lee", "root"}),
+])
+def test_review_page_permissions(as_user, client, path, allowed):
+    assert client.get(path).status_code == 302
+    for username in ("ana", "rui", "lee", "root"):
+        page, _ = as_user(username)
+        assert page.get(path).status_code == (200 if username in allowed else 403), username
+
+
+def test_draft_review_round_trip(as_user, db):
+    draft_id = _request_draft(db, reviewer="Rui Reviewer")
+    reviewer, token = as_user("rui")
+    html = reviewer.get("/reviews/").get_data(as_text=True)
+    assert "Refunds take 5-10 days." in html
+    response = reviewer.post("/reviews/start", data={"csrf_token": token, "draft": draft_id})
+    assert response.status_code == 302
+    review_id = int(response.headers["Location"].split("/")[2])
+    form = reviewer.get(f"/reviews/{review_id}/score").get_data(as_text=True)
+    assert "critical: below half fails the review" in form and 'value="na"' in form
+    assert "js/review_form.js" in form and 'data-weight="25"' in form
+    again = reviewer.post("/reviews/start", data={"csrf_token": token, "draft": draft_id})
+    assert again.headers["Location"] == response.headers["Location"]  # continues, no duplicate
+    saved = reviewer.post(f"/reviews/{review_id}/score", data={
+        "csrf_token": token, "action": "save", "rating-accurate": "4"})
+    assert saved.status_code == 302
+    incomplete = reviewer.post(f"/reviews/{review_id}/score", data={
+        "csrf_token": token, "action": "submit", "rating-clear": "3"})
+    assert incomplete.status_code == 400 and "has no rating for" in incomplete.get_data(
+        as_text=True)
+    done = reviewer.post(f"/reviews/{review_id}/score", data={
+        "csrf_token": token, "action": "submit", "overall": "Say business days.", **FULL})
+    assert done.status_code == 302
+    review = reviews.get_review(db, review_id)
+    assert review["state"] == "submitted" and review["score"] == 88.89
+    result = drafts.draft_result(db, draft_id)
+    assert result["state"] == "returned" and result["return_comment"] == "Say business days."
+    agent, _ = as_user("ana")
+    html = agent.get(f"/reviews/drafts/{draft_id}").get_data(as_text=True)
+    assert "Say business days." in html and "88.89" in html
+    other, _ = as_user("bo")
+    assert other.get(f"/reviews/drafts/{draft_id}").status_code == 403
+
+
+def test_only_the_reviewer_scores_and_agents_cannot_review(as_user, db):
+    draft_id = _request_draft(db)
+    lead, lead_token = as_user("lee")
+    review_id = int(lead.post("/reviews/start", data={
+        "csrf_token": lead_token, "draft": draft_id}).headers["Location"].split("/")[2])
+    reviewer, token = as_user("rui")
+    assert reviewer.get(f"/reviews/{review_id}/score").status_code == 403
+    assert reviewer.get(f"/reviews/{review_id}").status_code == 200
+    agent, agent_token = as_user("ana")
+    assert agent.get(f"/reviews/{review_id}").status_code == 403  # not submitted yet
+    bo, bo_token = as_user("bo")
+    assert bo.post("/reviews/start", data={"csrf_token": bo_token,
+                                           "draft": draft_id}).status_code == 403
+    assert bo.get(f"/reviews/{review_id}").status_code == 403
+    self_review = as_user("ana")[0]
+    assert self_review.get(f"/reviews/{review_id}/score").status_code == 403
+
+
+def test_agent_sees_and_disputes_a_review_and_the_lead_resolves_it(as_user, db):
+    target = reviews.resolve_target(db, "C1", "m2")
+    review_id = reviews.add_review(db, target, "Rui Reviewer", {
+        "accurate": 2, "complete": 2, "clear": 2, "empathy": "na", "personalised": 2,
+        "honest": 2, "next_steps": 0, "tone": 2})
+    agent, token = as_user("ana")
+    html = agent.get("/reviews/mine").get_data(as_text=True)
+    assert f"Review {review_id}" in html
+    page = agent.get(f"/reviews/{review_id}").get_data(as_text=True)
+    assert "failed a critical category" in page and "Dispute this review" in page
+    assert agent.post(f"/reviews/{review_id}/dispute", data={
+        "csrf_token": token, "reason": "The price was right then."}).status_code == 302
+    (dispute,) = disputes.list_disputes(db, "open")
+    other, other_token = as_user("bo")
+    assert other.get(f"/reviews/{review_id}").status_code == 403
+    assert other.post(f"/reviews/{review_id}/dispute", data={
+        "csrf_token": other_token, "reason": "x"}).status_code == 400
+    assert agent.post(f"/reviews/disputes/{dispute['id']}/resolve", data={
+        "csrf_token": token, "decision": "uphold"}).status_code == 403
+    lead, lead_token = as_user("lee")
+    assert "The price was right then." in lead.get("/reviews/disputes?state=open").get_data(
+        as_text=True)
+    assert lead.post(f"/reviews/disputes/{dispute['id']}/resolve", data={
+        "csrf_token": lead_token, "decision": "rescore", "comment": "Look again"}).status_code == 302
+    assert reviews.get_review(db, review_id)["state"] == "in_progress"
+
+
+def test_calibration_view_shows_agreement(as_user, db):
+    target = reviews.resolve_target(db, "C1", "m2")
+    ratings = {"accurate": 4, "complete": 3, "clear": 4, "empathy": 3, "personalised": 3,
+               "honest": 4, "next_steps": 1, "tone": 4}
+    reviews.add_review(db, target, "Rui Reviewer", ratings)
+    reviews.add_review(db, target, "Lee Lead", dict(ratings, clear=3))
+    lead, _ = as_user("lee")
+    html = lead.get("/reviews/calibration?from=2000-01-01").get_data(as_text=True)
+    assert "1 replies, 2 reviews" in html and "Rui Reviewer" in html
+
+
+def test_rubric_editor_creates_a_new_version(as_user, db):
+    lead, token = as_user("lee")
+    page = lead.get("/reviews/rubrics").get_data(as_text=True)
+    assert "name: support-reply" in page
+    text = page.split('class="code" dir="auto">')[1].split("</textarea>")[0]
+    import html as html_lib
+
+    text = html_lib.unescape(text).replace("pass_threshold: 80", "pass_threshold: 75")
+    response = lead.post("/reviews/rubrics", data={"csrf_token": token, "name": "support-reply",
+                                                   "definition": text})
+    assert response.status_code == 302
+    assert store.get_rubric(db, "support-reply").version == 2
+    assert store.get_rubric(db, "support-reply").pass_threshold == 75
+    bad = lead.post("/reviews/rubrics", data={"csrf_token": token, "name": "support-reply",
+                                              "definition": "name: [unclosed"})
+    assert bad.status_code == 400 and "not valid YAML" in bad.get_data(as_text=True)
+    bad = lead.post("/reviews/rubrics", data={"csrf_token": token, "name": "support-reply",
+                                              "definition": text.replace("weight: 25",
+                                                                         "weight: 101")})
+    assert bad.status_code == 400 and "weight" in bad.get_data(as_text=True)
+    reviewer, reviewer_token = as_user("rui")
+    assert reviewer.post("/reviews/rubrics", data={"csrf_token": reviewer_token,
+                                                   "definition": text}).status_code == 403
