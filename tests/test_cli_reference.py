@@ -28,3 +28,14 @@ def test_walk_reaches_nested_commands():
     names = {" ".join(path) for path, _ in clidoc._walk(cli, [])}
     assert {"replies import", "index rebuild", "suggest", "eval"} <= names
     assert isinstance(cli, click.Group)
+
+
+def test_every_list_show_and_status_command_takes_json():
+    lacking = [
+        " ".join(path)
+        for path, command in clidoc._walk(cli, [])
+        if path
+        and path[-1] in ("list", "show", "status")
+        and "as_json" not in {p.name for p in command.params}
+    ]
+    assert lacking == []
