@@ -1,15 +1,214 @@
-"""Reports dashboard."""
+"""Reports dashboard: first-response-time distribution, SLA compliance over time, quality
+trend, the quality x speed quadrant per agent, weakest rubric categories, saved-reply usage
+and acceptance, and drafting time with and without a suggestion. Filters: period, agent,
+channel. Every figure links to the table behind it; every table downloads as CSV."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import csv
+import io
+from datetime import UTC, datetime, timedelta
 
+from flask import Blueprint, Response, render_template, request, url_for
+
+from replykit.errors import InputError, NotFound
+from rubrics import reports
+from rubrics.calendar import parse_calendar
+from rubrics.periods import INTERVALS, parse_bounds
+from suggest import curation, feedback
+from web import charts, drafts
+from web.app import get_home
 from web.security import require_role
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+# first-response histogram buckets, in minutes (calendar time)
+BUCKETS = ((0, 15), (15, 60), (60, 240), (240, 480), (480, 1440), (1440, None))
+
+
+def _filters() -> dict:
+    """from/to (default: 8 weeks up to the latest message), agent, channel, interval."""
+    db = get_home().db
+    args = request.args
+    latest = db.execute("SELECT MAX(created_at) FROM messages").fetchone()[0]
+    to = args.get("to") or (latest or datetime.now(UTC).isoformat())[:10]
+    start = args.get("from") or (datetime.fromisoformat(to) - timedelta(weeks=8)).date().isoformat()
+    interval = args.get("interval") or "week"
+    if interval not in INTERVALS:
+        raise InputError(f"must be one of {', '.join(INTERVALS)}", "parameter interval")
+    return {"from": start, "to": to, "agent": args.get("agent") or None,
+            "channel": args.get("channel") or None, "interval": interval}
+
+
+def _bounds(filters: dict):
+    calendar = parse_calendar(get_home().config.sections.get("calendar"))
+    return parse_bounds(filters["from"], filters["to"], calendar)
+
+
+def _link(filters: dict, table: str, **extra) -> str:
+    query = {k: v for k, v in filters.items() if v} | {k: v for k, v in extra.items() if v}
+    return url_for("reports.table", name=table, **query)
+
+
+def _bucket_label(lo: int, hi: int | None) -> str:
+    def fmt(m):
+        return f"{m // 60}h" if m >= 60 else f"{m}m"
+    return f"{fmt(lo)}–{fmt(hi)}" if hi is not None else f"> {fmt(lo)}"
+
+
+def _reports(filters: dict) -> dict:
+    home = get_home()
+    start, end = _bounds(filters)
+    kwargs = {"agent": filters["agent"], "channel": filters["channel"],
+              "interval": filters["interval"]}
+    sections = home.config.sections
+    return {
+        "speed": reports.speed_report(home.db, sections, start, end, **kwargs),
+        "quality": reports.quality_report(home.db, sections, start, end, **kwargs),
+        "combined": reports.combined_report(home.db, sections, start, end, **kwargs),
+        "drafting": drafts.drafting_report(home.db, start, end, filters["agent"]),
+    }
 
 
 @bp.get("/")
 @require_role("reviewer", "lead")
 def dashboard():
-    return render_template("error.html", code=404, message="coming")
+    """The dashboard with its charts and headline figures."""
+    filters = _filters()
+    data = _reports(filters)
+    speed, quality, combined = data["speed"], data["quality"], data["combined"]
+    firsts = [r for r in speed["replies"] if r["first_response"]]
+    histogram = []
+    for lo, hi in BUCKETS:
+        count = sum(1 for r in firsts if r["calendar_s"] >= lo * 60
+                    and (hi is None or r["calendar_s"] < hi * 60))
+        histogram.append((_bucket_label(lo, hi), count,
+                          _link(filters, "responses", first="1", min_m=str(lo),
+                                max_m=str(hi) if hi else None)))
+    usage = _usage_rows()
+    top_used = sorted(usage, key=lambda r: -r["used"])[:10]
+    figures = {
+        "first_response": charts.columns(histogram, title="First response time"),
+        "sla": charts.columns(
+            [(k, v["sla"]["compliance_pct"], _link(filters, "responses", period=k))
+             for k, v in speed["by_period"].items()], unit="%", limit=100,
+            title="SLA compliance"),
+        "quality": charts.columns(
+            [(k, v["mean_score"], _link(filters, "quality", period=k))
+             for k, v in quality["by_period"].items()], limit=100, title="Quality score"),
+        "quadrant": charts.stacked(
+            [(a, v["quadrants"], _link(filters, "quality", agent=a))
+             for a, v in combined["by_agent"].items()], reports.QUADRANTS,
+            title="Quality x speed per agent"),
+        "categories": charts.bars(
+            sorted(((k, v, _link(filters, "categories"))
+                    for k, v in quality["overall"]["categories"].items()),
+                   key=lambda item: item[1])[:8], limit=100, title="Weakest categories"),
+        "usage": charts.bars([(r["title"], r["used"], url_for("library.view", reply_id=r["id"]))
+                              for r in top_used], title="Most used saved replies"),
+        "drafting": charts.bars(
+            [(f"{a} with", v["with_suggestion"]["median_s"], _link(filters, "drafting", agent=a))
+             for a, v in data["drafting"]["by_agent"].items()]
+            + [(f"{a} without", v["without_suggestion"]["median_s"],
+                _link(filters, "drafting", agent=a))
+               for a, v in data["drafting"]["by_agent"].items()], unit=" s",
+            title="Median drafting time"),
+    }
+    agents = sorted(speed["by_agent"])
+    return render_template("reports/dashboard.html", filters=filters, figures=figures,
+                           speed=speed, quality=quality, combined=combined,
+                           drafting=data["drafting"], agents=agents,
+                           channels=sorted(speed["by_channel"]), intervals=INTERVALS,
+                           tables=TABLES, link=lambda name, **kw: _link(filters, name, **kw))
+
+
+def _usage_rows() -> list[dict]:
+    db = get_home().db
+    titles = {r["id"]: r["title"] for r in db.query("SELECT id, title FROM saved_replies")}
+    used = curation.last_used(db)
+    sent = dict(db.execute("SELECT saved_reply_id, COUNT(*) FROM messages WHERE saved_reply_id "
+                           "IS NOT NULL GROUP BY saved_reply_id").fetchall())
+    return [{"id": r["reply_id"], "title": titles.get(r["reply_id"], r["reply_id"]),
+             "shown": r["shown"], "used": r["used"] + sent.get(r["reply_id"], 0),
+             "inserted_in_workspace": r["used"], "sent_in_conversations": sent.get(
+                 r["reply_id"], 0), "acceptance_rate": r["acceptance_rate"],
+             "last_used": used.get(r["reply_id"])}
+            for r in feedback.usage(db)]
+
+
+def _table_rows(name: str, filters: dict) -> list[dict]:
+    """The rows behind a figure, filtered by the drill-down parameters."""
+    args = request.args
+    if name in ("responses", "quality", "categories", "quadrant", "drafting"):
+        data = _reports(filters)
+    if name == "responses":
+        rows = data["speed"]["replies"]
+        if args.get("first"):
+            rows = [r for r in rows if r["first_response"]]
+        if args.get("min_m"):
+            rows = [r for r in rows if r["calendar_s"] >= 60 * int(args["min_m"])]
+        if args.get("max_m"):
+            rows = [r for r in rows if r["calendar_s"] < 60 * int(args["max_m"])]
+        return [dict(r, sla=None if r["sla"] is None else r["sla"]["within"]) for r in rows
+                if not args.get("period") or _in_period(r["sent_at"], args["period"], filters)]
+    if name == "quality":
+        return [dict(r, scores=" ".join(map(str, r["scores"])))
+                for r in data["quality"]["replies"]
+                if not args.get("period") or _in_period(r["sent_at"], args["period"], filters)]
+    if name == "categories":
+        return [{"category": k, "mean_score": v}
+                for k, v in data["quality"]["overall"]["categories"].items()]
+    if name == "quadrant":
+        return [dict(agent=a, reviewed=v["reviewed_replies"], **v["quadrants"],
+                     north_star_pct=v["north_star_pct"], mean_score=v["mean_score"])
+                for a, v in data["combined"]["by_agent"].items()]
+    if name == "drafting":
+        return [{k: r[k] for k in ("id", "agent", "team", "conversation_id", "opened_at",
+                                   "finished_at", "outcome", "seconds", "suggestion_id",
+                                   "edit_ratio")} for r in data["drafting"]["drafts"]]
+    if name == "usage":
+        return _usage_rows()
+    raise NotFound(f"no report table {name!r}")
+
+
+def _in_period(instant: str, period: str, filters: dict) -> bool:
+    from rubrics.periods import bucket_key
+
+    calendar = parse_calendar(get_home().config.sections.get("calendar"))
+    return bucket_key(datetime.fromisoformat(instant), filters["interval"], calendar) == period
+
+
+TABLES = ("responses", "quality", "categories", "quadrant", "drafting", "usage")
+
+
+@bp.get("/tables/<name>")
+@require_role("reviewer", "lead")
+def table(name: str):
+    """The rows behind a figure (conversations and replies), as a page or ?format=csv."""
+    filters = _filters()
+    rows = _table_rows(name, filters)
+    columns = list(rows[0]) if rows else []
+    if request.args.get("format") == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(buffer.getvalue(), mimetype="text/csv", headers={
+            "Content-Disposition": f"attachment; filename={name}.csv"})
+    query = {k: v for k, v in request.args.items() if k != "format"}
+    return render_template("reports/table.html", name=name, rows=rows, columns=columns,
+                           csv_url=url_for("reports.table", name=name, format="csv", **query),
+                           back_url=url_for("reports.dashboard",
+                                            **{k: v for k, v in filters.items() if v}))
+
+
+@bp.get("/conversations/<conversation_id>")
+@require_role("reviewer", "lead")
+def conversation(conversation_id: str):
+    """One conversation's messages, with links to the reviews of its replies."""
+    from rubrics.reviews import list_reviews
+    from web.api_workspace import conversation as load
+
+    db = get_home().db
+    return render_template("reports/conversation.html", conversation=load(db, conversation_id),
+                           reviews=list_reviews(db, conversation_id=conversation_id))
