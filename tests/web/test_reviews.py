@@ -102,8 +102,9 @@ def test_agent_sees_and_disputes_a_review_and_the_lead_resolves_it(as_user, db):
     lead, lead_token = as_user("lee")
     assert "The price was right then." in lead.get("/reviews/disputes?state=open").get_data(
         as_text=True)
-    assert lead.post(f"/reviews/disputes/{dispute['id']}/resolve", data={
-        "csrf_token": lead_token, "decision": "rescore", "comment": "Look again"}).status_code == 302
+    resolved = lead.post(f"/reviews/disputes/{dispute['id']}/resolve", data={
+        "csrf_token": lead_token, "decision": "rescore", "comment": "Look again"})
+    assert resolved.status_code == 302
     assert reviews.get_review(db, review_id)["state"] == "in_progress"
 
 
