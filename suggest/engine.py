@@ -43,6 +43,7 @@ class SuggestEngine:
 
     home: Home
     _loaded: dict[str, _Loaded] = field(default_factory=dict)
+    _lexical: LexicalIndex | None = None
 
     @property
     def config(self) -> Config:
@@ -54,9 +55,13 @@ class SuggestEngine:
 
     @property
     def lexical(self) -> LexicalIndex:
-        lexical = LexicalIndex(self.db, "documents_fts")
-        lexical.ensure_vocab()
-        return lexical
+        """The lexical index over the current database connection, made once per connection
+        (the web app swaps `home` per request), so its small caches last a whole query."""
+        db = self.db
+        if self._lexical is None or self._lexical.db is not db:
+            self._lexical = LexicalIndex(db, "documents_fts")
+            self._lexical.ensure_vocab()
+        return self._lexical
 
     def embedders(self) -> list[Embedder]:
         """The primary embedder, then the multilingual one when configured and installed."""
