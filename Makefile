@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOME_DIR ?= replykit-data
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench eval serve clean
+.PHONY: install demo test bench eval serve clean chromium screenshots
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,24 @@ install: $(STAMP)
 demo: $(STAMP)
 	@if [ ! -f $(HOME_DIR)/replykit.db ]; then $(VENV)/bin/replykit --home $(HOME_DIR) demo; \
 	else echo "Using existing demo data in $(HOME_DIR) (delete it to start over)"; fi
+	$(VENV)/bin/replykit --home $(HOME_DIR) users demo
+	@echo "Open http://127.0.0.1:5000/ and sign in with a demo login above."
 	$(VENV)/bin/replykit --home $(HOME_DIR) serve --host 127.0.0.1 --port 5000
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+# Debian's chromium (and fonts for Thai and Arabic script) for the browser tests; idempotent.
+# Without apt (or root) it only warns: the browser tests then skip, saying why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		chromium fonts-noto-core fonts-thai-tlwg) \
+		|| echo "chromium could not be installed: browser tests will be skipped"
+
+# Screenshots of the main pages (English, Thai, Persian) into docs/screenshots/.
+screenshots: $(STAMP) chromium
+	$(PY) tests/web/screenshots.py
 
 bench: $(STAMP)
 	$(PY) -m bench.suggest_bench

@@ -1,0 +1,107 @@
+"""Screenshots of the main pages for docs/screenshots/: `make screenshots`
+(python tests/web/screenshots.py [OUTPUT_DIR]).
+
+Builds a throw-away home with the demo library, a few English, Thai and Persian
+conversations and one user per role, serves it, and photographs the pages in headless
+Chromium, including the workspace with Thai and with Persian (right-to-left) content."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from browser import chromium, login, serve, unavailable  # noqa: E402
+from conftest import PEOPLE, write_messages  # noqa: E402
+from webtest_helpers import PASSWORD  # noqa: E402
+
+from replykit.config import load_config  # noqa: E402
+from replykit.home import Home  # noqa: E402
+from rubrics import drafts, reviews  # noqa: E402
+from suggest import demo, library_io  # noqa: E402
+from suggest.conversations import import_conversations  # noqa: E402
+from suggest.engine import SuggestEngine  # noqa: E402
+from web import create_app, users  # noqa: E402
+
+OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def build_home(root: Path):
+    """The demo library + sample conversations + users + a review, indexes built."""
+    config = load_config(root)
+    home = Home(config)
+    library = Path(demo.__file__).with_name("demo_data") / "saved_replies.jsonl"
+    library_io.import_replies(home.db, library, config.attachments_dir, "demo")
+    import_conversations(home.db, write_messages(root / "messages.jsonl"))
+    SuggestEngine(home).rebuild()
+    for username, name, roles, team in PEOPLE:
+        users.add_user(home.db, username, PASSWORD, roles, name=name, team=team)
+    target = reviews.resolve_target(home.db, "C1", "m2")
+    reviews.add_review(home.db, target, "Rui Reviewer", {
+        "accurate": 4, "complete": 3, "clear": 3, "empathy": 4, "personalised": 2,
+        "honest": 4, "next_steps": 1, "tone": 4})
+    drafts.request_draft(home.db, "Bo Agent", "สวัสดีค่ะ คุณสมชาย กดลืมรหัสผ่านที่หน้าเข้าสู่ระบบได้เลยค่ะ",
+                         "ลืมรหัสผ่าน เข้าสู่ระบบไม่ได้ค่ะ", "Rui Reviewer")
+    home.close()
+    return config
+
+
+def suggest_page(page, base: str, query: str, name: str, out: Path) -> None:
+    page.goto(f"{base}/workspace")
+    page.fill("#query", query)
+    page.wait_for_selector(".suggestion")
+    page.keyboard.press("Alt+Enter")
+    page.wait_for_timeout(700)
+    if page.locator("#prompts:not([hidden])").count():
+        page.click("#prompts button[type=submit]")
+    page.wait_for_timeout(700)
+    page.screenshot(path=str(out / name), full_page=True)
+
+
+def main(out: Path = OUTPUT) -> int:
+    reason = unavailable()
+    if reason:
+        print(f"Cannot take screenshots: {reason}", file=sys.stderr)
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = build_home(Path(tmp) / "home")
+        with serve(create_app(config)) as base, chromium() as browser:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{base}/login")
+            page.screenshot(path=str(out / "login.png"))
+            agent = login(browser, base, "ana", PASSWORD)
+            suggest_page(agent, base, "Hi, can I get a refund? I was charged twice",
+                         "workspace.png", out)
+            suggest_page(agent, base, "ลืมรหัสผ่าน เข้าสู่ระบบไม่ได้ค่ะ", "workspace-thai.png", out)
+            suggest_page(agent, base, "رمز عبورم را فراموش کرده‌ام، چطور آن را بازنشانی کنم؟",
+                         "workspace-persian.png", out)
+            lead = login(browser, base, "lee", PASSWORD)
+            for path, name in (("/library/", "library.png"),
+                               ("/library/replies/fa-refund-policy/edit",
+                                "library-edit-persian.png"),
+                               ("/library/replies/refund-policy/history", "library-history.png"),
+                               ("/library/curation", "library-curation.png"),
+                               ("/reports/?from=2026-08-01&to=2026-09-30", "reports.png")):
+                lead.goto(base + path)
+                lead.wait_for_load_state("networkidle")
+                lead.screenshot(path=str(out / name), full_page=True)
+            reviewer = login(browser, base, "rui", PASSWORD)
+            reviewer.goto(f"{base}/reviews/")
+            reviewer.screenshot(path=str(out / "reviews-queue.png"), full_page=True)
+            reviewer.click("form:has(input[name=draft]) button")
+            reviewer.wait_for_selector("#score-form")
+            reviewer.check('input[name="rating-accurate"][value="4"]')
+            reviewer.check('input[name="rating-clear"][value="3"]')
+            reviewer.screenshot(path=str(out / "review-form-thai.png"), full_page=True)
+    for name in sorted(p.name for p in out.glob("*.png")):
+        print(out / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT))
