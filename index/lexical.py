@@ -47,9 +47,11 @@ class LexicalIndex:
         self.db = db
         self.fts_table = fts_table
         self.vocab_table = fts_table + "_vocab"
-        # the last document-frequency lookup, reused while the database is unchanged (the
-        # suggester asks for the same question's terms twice: candidates, then scores)
-        self._df_memo: tuple[tuple, dict[str, int]] | None = None
+        # document frequencies (and the document count) already looked up, valid while the
+        # database is unchanged: questions repeat their trigrams, so most lookups are free
+        self._df_cache: dict[str, int] = {}
+        self._count: int | None = None
+        self._cache_key: tuple[int, int] | None = None
 
     def ensure_vocab(self) -> None:
         """Create the fts5vocab companion table if it is missing."""
@@ -58,24 +60,35 @@ class LexicalIndex:
             f"USING fts5vocab({self.fts_table}, 'row')"
         )
 
+    def _fresh_cache(self) -> None:
+        key = (self.db.conn.total_changes, self._data_version())
+        if key != self._cache_key:
+            self._df_cache.clear()
+            self._count = None
+            self._cache_key = key
+
     def document_count(self) -> int:
-        return self.db.execute(f"SELECT COUNT(*) FROM {self.fts_table}_docsize").fetchone()[0]
+        self._fresh_cache()
+        if self._count is None:
+            self._count = self.db.execute(
+                f"SELECT COUNT(*) FROM {self.fts_table}_docsize"
+            ).fetchone()[0]
+        return self._count
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many documents contain each term (terms in no document are absent)."""
-        if not terms:
-            return {}
-        key = (tuple(terms), self.db.conn.total_changes, self._data_version())
-        if self._df_memo is not None and self._df_memo[0] == key:
-            return dict(self._df_memo[1])
-        marks = ",".join("?" * len(terms))
-        found = dict(
-            self.db.execute(
-                f"SELECT term, doc FROM {self.vocab_table} WHERE term IN ({marks})", terms
-            ).fetchall()
-        )
-        self._df_memo = (key, found)
-        return dict(found)
+        self._fresh_cache()
+        unknown = [t for t in dict.fromkeys(terms) if t not in self._df_cache]
+        for start in range(0, len(unknown), 500):
+            chunk = unknown[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found = dict(
+                self.db.execute(
+                    f"SELECT term, doc FROM {self.vocab_table} WHERE term IN ({marks})", chunk
+                ).fetchall()
+            )
+            self._df_cache.update({t: found.get(t, 0) for t in chunk})
+        return {t: self._df_cache[t] for t in terms if self._df_cache[t]}
 
     def _data_version(self) -> int:
         """Changes when another connection commits (own writes show in total_changes)."""

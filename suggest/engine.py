@@ -175,6 +175,8 @@ class SuggestEngine:
                 missing = sorted(wanted - have)
                 if not extra and not missing:
                     continue
+                # change a private copy: other threads may be searching the shared one
+                index = VectorIndex.load(self.index_path(embedder), embedder.name, embedder.dim)
                 index.remove(extra)
                 rows = self._documents(missing)
                 vectors, _ = embed_passages_cached(self.db, embedder, [r[1] for r in rows])

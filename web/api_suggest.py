@@ -23,13 +23,16 @@ def json_body() -> dict:
 
 
 def engine() -> SuggestEngine:
-    """One engine per app: models and vector indexes stay loaded between requests."""
+    """This server thread's engine: models stay loaded, and vector indexes are shared by all
+    threads of the app (FAISS searches are read-only)."""
     from flask import current_app
 
-    found = current_app.extensions.get("replykit.engine")
+    local = current_app.extensions["replykit.per_thread"]
+    found = getattr(local, "engine", None)
     if found is None:
-        found = current_app.extensions["replykit.engine"] = SuggestEngine(get_home())
-    found.home = get_home()
+        found = local.engine = SuggestEngine(
+            get_home(), _loaded=current_app.extensions["replykit.vector_indexes"]
+        )
     return found
 
 

@@ -3,7 +3,9 @@ headers), one blueprint per area, and errors as JSON (API) or an error page."""
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template
+import threading
+
+from flask import Flask, current_app, g, jsonify, render_template
 from werkzeug.exceptions import HTTPException
 
 from replykit.config import Config, load_config
@@ -27,6 +29,11 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, JSON_SORT_KEYS=False)
     app.extensions["replykit.config"] = rk_config
+    # one Home (database connection) and one suggest engine per server thread, reused across
+    # requests: opening a connection and checking migrations on every request cost more
+    # than the suggestion itself. Vector indexes are loaded once and shared by all threads.
+    app.extensions["replykit.per_thread"] = threading.local()
+    app.extensions["replykit.vector_indexes"] = {}
 
     from web import security
 
@@ -34,10 +41,10 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.config.update(flask_settings)
 
     @app.teardown_appcontext
-    def close_home(_exc):
+    def end_request(_exc):
         home = g.pop("replykit_home", None)
-        if home is not None:
-            home.close()
+        if home is not None and "db" in home.__dict__:
+            home.db.rollback()  # no request leaves a transaction open on its thread's connection
 
     @app.errorhandler(ReplykitError)
     def replykit_error(exc: ReplykitError):
@@ -76,10 +83,11 @@ def create_app(config: Config | dict | None = None) -> Flask:
 
 
 def get_home() -> Home:
-    """The request's Home (database opened on first use, closed at teardown)."""
-    from flask import current_app
-
+    """This server thread's Home (its database connection is opened on first use and kept)."""
     if "replykit_home" not in g:
-        g.replykit_home = Home(current_app.extensions["replykit.config"])
+        local = current_app.extensions["replykit.per_thread"]
+        if getattr(local, "home", None) is None:
+            local.home = Home(current_app.extensions["replykit.config"])
+        g.replykit_home = local.home
     return g.replykit_home
 

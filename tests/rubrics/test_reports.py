@@ -14,6 +14,7 @@ from replykit.db import connect
 from rubrics import reviews as rv
 from rubrics.reports import combined_report, quality_report, speed_report
 from tests.rubrics.fixtures import END, START, load_speed_fixture
+from web import users
 from web.app import create_app
 
 ALL4 = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalised": 4,
@@ -157,8 +158,20 @@ def test_cli_report_uses_config_calendar_and_sla(home_path):
 
 @pytest.fixture
 def client(home_path):
+    """The app's test client, authenticated as a lead with an API token."""
+    db = connect(home_path / "replykit.db")
+    users.add_user(db, "lead", "a-long-test-password", ["lead"])
+    token = users.create_token(db, "lead", "tests")["token"]
+    db.close()
     app = create_app({"TESTING": True, "REPLYKIT_CONFIG": load_config(home_path)})
-    return app.test_client()
+    c = app.test_client()
+    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return c
+
+
+def test_report_api_needs_credentials(client):
+    del client.environ_base["HTTP_AUTHORIZATION"]
+    assert client.get("/api/reports/speed").status_code == 401
 
 
 def test_api_reports_match_library(client, home_path):
