@@ -38,7 +38,8 @@ def bm25_baseline(library: Path, queries: Path) -> dict:
             continue
         n += 1
         docs, scores = retriever.retrieve(
-            bm25s.tokenize([query.text], show_progress=False), k=min(50, len(texts)),
+            bm25s.tokenize([query.text], show_progress=False),
+            k=min(50, len(texts)),
             show_progress=False,
         )
         ranked: list[str] = []
@@ -61,7 +62,9 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
     print(f"replykit public eval, commit {commit}, {time.strftime('%Y-%m-%d')}")
-    header = f"{'set':<16}{'mode':<9}{'top1':>7}{'top3':>7}{'mrr10':>7}{'cover':>7}{'prec':>7}{'qps':>7}"
+    header = (
+        f"{'set':<16}{'mode':<9}{'top1':>7}{'top3':>7}{'mrr10':>7}{'cover':>7}{'prec':>7}{'qps':>7}"
+    )
     print(header)
     for name in args.sets.split(","):
         folder = args.data / name
@@ -72,8 +75,14 @@ def main() -> None:
             if args.json:
                 print(json.dumps({"set": name, **row}))
                 continue
-            cells = [row.get(key) for key in ("top1", "top3", "mrr10", "coverage", "precision_at_threshold", "qps")]
-            print(f"{name:<16}{row['mode']:<9}" + "".join(f"{'-' if c is None else c:>7}" for c in cells))
+            cells = [
+                row.get(key)
+                for key in ("top1", "top3", "mrr10", "coverage", "precision_at_threshold", "qps")
+            ]
+            print(
+                f"{name:<16}{row['mode']:<9}"
+                + "".join(f"{'-' if c is None else c:>7}" for c in cells)
+            )
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import faiss
 import numpy as np
 
 from replykit.errors import IndexMismatch, ReplykitError
+from replykit.textio import atomic_file
 
 MAGIC = b"RKVEC1\n"
 REBUILD_HINT = "run `replykit index rebuild`"
@@ -147,26 +146,16 @@ class VectorIndex:
 
     def save(self, path: Path) -> None:
         """Write atomically: temp file in the same directory, fsync, rename."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = json.dumps(self.stamp()).encode("utf-8")
         ids = np.array(sorted(self._ids), dtype=np.int64)
         body = faiss.serialize_index(self.index)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(MAGIC)
-                out.write(struct.pack("<Q", len(header)))
-                out.write(header)
-                out.write(struct.pack("<Q", len(ids)))
-                out.write(ids.tobytes())
-                out.write(body.tobytes())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as out:
+            out.write(MAGIC)
+            out.write(struct.pack("<Q", len(header)))
+            out.write(header)
+            out.write(struct.pack("<Q", len(ids)))
+            out.write(ids.tobytes())
+            out.write(body.tobytes())
 
     @classmethod
     def load(cls, path: Path, model: str | None = None, dim: int | None = None) -> VectorIndex:
@@ -194,7 +183,9 @@ class VectorIndex:
             pos += 8 * count
             index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8, offset=pos))
         except (ValueError, struct.error, RuntimeError, KeyError, TypeError) as exc:
-            raise IndexMismatch(f"vector index {path} is unreadable ({exc}): {REBUILD_HINT}")
+            raise IndexMismatch(
+                f"vector index {path} is unreadable ({exc}): {REBUILD_HINT}"
+            ) from exc
         if model is not None and stamp["model"] != model:
             raise IndexMismatch(
                 f"vector index {path} was built with model {stamp['model']!r} "

@@ -488,10 +488,11 @@ def _report_command(name: str, build):
         width = max(len(c) for c in columns)
         cells = [[_fmt(r.get(c)) for r in rows] for c in columns[1:]]
         sizes = [max(len(n), *(len(line[i]) for line in cells)) for i, n in enumerate(names)]
-        click.echo(" ".join([" " * width] + [n.rjust(s) for n, s in zip(names, sizes)]))
-        for column, line in zip(columns[1:], cells):
-            click.echo(" ".join([column.ljust(width)] + [v.rjust(s) for v, s in
-                                                         zip(line, sizes)]))
+        heads = [n.rjust(s) for n, s in zip(names, sizes, strict=True)]
+        click.echo(" ".join([" " * width, *heads]))
+        for column, line in zip(columns[1:], cells, strict=True):
+            cells_out = [v.rjust(s) for v, s in zip(line, sizes, strict=True)]
+            click.echo(" ".join([column.ljust(width), *cells_out]))
 
     return command
 

@@ -34,7 +34,8 @@ def _split_list(value: str | None) -> list[str] | None:
 def _reply_line(reply: dict) -> str:
     tags = f" [{', '.join(reply['tags'])}]" if reply["tags"] else ""
     folder = f"{reply['folder']}/ " if reply["folder"] else ""
-    return f"{reply['id']}  ({reply['status']}, {reply['language']}, v{reply['version']})  {folder}{reply['title']}{tags}"
+    state = f"{reply['status']}, {reply['language']}, v{reply['version']}"
+    return f"{reply['id']}  ({state})  {folder}{reply['title']}{tags}"
 
 
 # ---------------------------------------------------------------- replies
@@ -123,7 +124,9 @@ def replies_show(home, reply_id, version, as_json):
     if as_json:
         echo_json(reply)
         return
-    click.echo(f"{reply.get('id', reply_id)}  v{reply['version']}  {reply['status']}  {reply['language']}")
+    click.echo(
+        f"{reply.get('id', reply_id)}  v{reply['version']}  {reply['status']}  {reply['language']}"
+    )
     click.echo(f"Title: {reply['title']}")
     click.echo(f"Folder: {reply['folder'] or '-'}   Tags: {', '.join(reply['tags']) or '-'}")
     click.echo(f"Teams: {', '.join(reply['teams']) or 'everyone'}")
@@ -178,7 +181,9 @@ def replies_history(home, reply_id, as_json):
         echo_json(versions)
         return
     for v in versions:
-        click.echo(f"v{v['version']}  {v['created_at']}  {v['author'] or '-'}  {v['status']}  {v['note']}")
+        click.echo(
+            f"v{v['version']}  {v['created_at']}  {v['author'] or '-'}  {v['status']}  {v['note']}"
+        )
 
 
 @replies.command("restore")
@@ -242,7 +247,10 @@ def replies_usage(home, as_json):
         return
     for row in rows:
         rate = "-" if row["acceptance_rate"] is None else f"{row['acceptance_rate']:.0%}"
-        click.echo(f"{row['reply_id']}  shown {row['shown']}  used {row['used']}  accepted {rate}  last {row['last_used'] or '-'}")
+        click.echo(
+            f"{row['reply_id']}  shown {row['shown']}  used {row['used']}  accepted {rate}  "
+            f"last {row['last_used'] or '-'}"
+        )
 
 
 # ---------------------------------------------------------------- import
@@ -263,8 +271,14 @@ def import_conversations_command(home, path, no_index, as_json):
     from tqdm import tqdm
 
     size = path.stat().st_size if path.is_file() else 0
-    with tqdm(total=size, unit="B", unit_scale=True, desc="import", disable=as_json or None,
-              file=sys.stderr) as bar:
+    with tqdm(
+        total=size,
+        unit="B",
+        unit_scale=True,
+        desc="import",
+        disable=as_json or None,
+        file=sys.stderr,
+    ) as bar:
         counts = import_conversations(home.db, path, progress=bar.update)
     if not no_index:
         _sync(home)
@@ -312,7 +326,10 @@ def index_status(home, as_json):
         return
     click.echo(f"Home: {status['home']}  database: {status['database_bytes']} bytes")
     kinds = ", ".join(f"{v} {k}" for k, v in sorted(status["documents_by_kind"].items()))
-    click.echo(f"Documents: {status['documents']} ({kinds or 'none'}); lexical: {status['lexical_documents']}")
+    click.echo(
+        f"Documents: {status['documents']} ({kinds or 'none'}); "
+        f"lexical: {status['lexical_documents']}"
+    )
     for item in status["indexes"]:
         if item["state"] in ("missing", "unusable"):
             # an unusable index's problem already ends with the fix
@@ -346,14 +363,22 @@ def index_status(home, as_json):
 def suggest_command(home, query, k, tags, language, team, mode, drafts, as_json):
     """Suggest saved replies and past answers for a customer's QUERY."""
     result = suggest(
-        _engine(home), query, k=k, mode=mode, tags=list(tags) or None, language=language,
-        team=team, include_drafts=drafts,
+        _engine(home),
+        query,
+        k=k,
+        mode=mode,
+        tags=list(tags) or None,
+        language=language,
+        team=team,
+        include_drafts=drafts,
     )
     if as_json:
         echo_json(result)
         return
     if not result["confident"]:
-        click.echo("No confident suggestion" + ("; closest matches:" if result["suggestions"] else "."))
+        click.echo(
+            "No confident suggestion" + ("; closest matches:" if result["suggestions"] else ".")
+        )
     for rank, item in enumerate(result["suggestions"], start=1):
         click.echo(f"{rank}. [{item['kind']}] {item['id']}  {item['score']:.3f}  {item['title']}")
         click.echo(f"   why: {item['reason']['type']}: {item['reason']['text'][:100]}")
@@ -419,24 +444,45 @@ def demo(home, conversations, seed):
         click.echo(f"Index {item['model']}: {item['vectors']} vectors in {item['seconds']} s")
 
 
-
 # ---------------------------------------------------------------- eval
 
-EVAL_COLUMNS = ("mode", "top1", "top3", "mrr10", "coverage", "precision_at_threshold", "queries", "seconds", "qps")
+EVAL_COLUMNS = (
+    "mode",
+    "top1",
+    "top3",
+    "mrr10",
+    "coverage",
+    "precision_at_threshold",
+    "queries",
+    "seconds",
+    "qps",
+)
 
 
 @cli.command("eval")
-@click.option("--library", "library_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Saved replies (JSONL, as for `replies import`).")
-@click.option("--queries", "queries_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help='Queries (JSONL): {"query": ..., "expected": [id, ...]}.')
+@click.option(
+    "--library",
+    "library_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Saved replies (JSONL, as for `replies import`).",
+)
+@click.option(
+    "--queries",
+    "queries_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='Queries (JSONL): {"query": ..., "expected": [id, ...]}.',
+)
 @click.option("--mode", type=click.Choice((*MODES, "all")), default="all", show_default=True)
 @click.option("--k", type=int, default=10, show_default=True)
 @click.option("--model", help="Embedding model (default: the configured one).")
 @click.option("--multilingual-model", help="Second embedder for non-Latin scripts ('' = none).")
 @click.option("--threshold", type=float, help="Confidence threshold (default: the configured one).")
 @json_option
-def eval_command(library_path, queries_path, mode, k, model, multilingual_model, threshold, as_json):
+def eval_command(
+    library_path, queries_path, mode, k, model, multilingual_model, threshold, as_json
+):
     """Measure suggestion quality on a labelled library + queries (in a throw-away home)."""
     from suggest.evaluation import evaluate
 
@@ -444,7 +490,10 @@ def eval_command(library_path, queries_path, mode, k, model, multilingual_model,
     result = evaluate(library_path, queries_path, modes, k, model, multilingual_model, threshold)
     for reply_id, lines in sorted(result["unknown_ids"].items()):
         shown = ", ".join(map(str, lines[:5])) + (" ..." if len(lines) > 5 else "")
-        click.echo(f"Warning: expected id {reply_id!r} is not in the library (query lines {shown})", err=True)
+        click.echo(
+            f"Warning: expected id {reply_id!r} is not in the library (query lines {shown})",
+            err=True,
+        )
     if as_json:
         for row in result["rows"]:
             click.echo(json.dumps(row, ensure_ascii=False))

@@ -87,7 +87,7 @@ def _coerce(name: str, value, default):
 
 
 def load_config(home: str | os.PathLike | None = None, **overrides) -> Config:
-    """Resolve settings: explicit overrides > REPLYKIT_* environment > home/config.toml > default."""
+    """Resolve settings: overrides > REPLYKIT_* environment > HOME/config.toml > defaults."""
     home_path = Path(home or os.environ.get(ENV_PREFIX + "HOME") or SETTINGS[0].default)
     values: dict = {}
     sections: dict = {}

@@ -8,6 +8,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from replykit.errors import InputError
@@ -31,7 +32,8 @@ def iter_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Ite
             number += 1
             if len(raw) > MAX_LINE_BYTES:
                 raise InputError(
-                    f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB", f"{path} line {number}"
+                    f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MB",
+                    f"{path} line {number}",
                 )
             if on_bytes:
                 on_bytes(len(raw))
@@ -88,17 +90,28 @@ def file_format(path: Path) -> str:
     raise InputError("unknown format: use a .jsonl or .csv file", str(path))
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write UTF-8 text to a temp file beside `path`, fsync, then rename over it."""
+@contextmanager
+def atomic_file(path: Path, mode: str = "wb") -> Iterator:
+    """A file to write `path` through: a temp file beside it, fsynced and renamed over `path`
+    when the block ends, removed if it raises. Readers see the old file or the new, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(
+            fd, mode, encoding=encoding, newline=None if encoding is None else ""
+        ) as out:
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write UTF-8 text to `path` atomically (see `atomic_file`)."""
+    with atomic_file(path, "w") as out:
+        out.write(text)

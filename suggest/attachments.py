@@ -8,9 +8,7 @@ import base64
 import binascii
 import hashlib
 import mimetypes
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import sqlite_utils
 
 from replykit.db import write_transaction
 from replykit.errors import InputError, NotFound
+from replykit.textio import atomic_file
 
 MAX_BYTES = 10 * 1024 * 1024
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -44,13 +43,8 @@ class Staging:
         digest = hashlib.sha256(data).hexdigest()
         path = self.directory / digest
         if not path.exists():
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-            with os.fdopen(fd, "wb") as out:
+            with atomic_file(path) as out:
                 out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
             self.created.append(path)
         return digest
 
@@ -88,7 +82,9 @@ def add(
     """Attach a file (replacing one of the same name) to a saved reply."""
     filename = safe_filename(filename)
     if len(data) > MAX_BYTES:
-        raise InputError(f"is larger than {MAX_BYTES // (1024 * 1024)} MB", f"attachment {filename}")
+        raise InputError(
+            f"is larger than {MAX_BYTES // (1024 * 1024)} MB", f"attachment {filename}"
+        )
     content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     staging = Staging(directory)
     try:
@@ -153,7 +149,9 @@ def replace_all(
         try:
             data = base64.b64decode(item.get("content_base64") or "", validate=True)
         except (binascii.Error, TypeError) as exc:
-            raise InputError("content_base64 is not valid base64", f"{where}attachment {name}") from exc
+            raise InputError(
+                "content_base64 is not valid base64", f"{where}attachment {name}"
+            ) from exc
         if len(data) > MAX_BYTES:
             raise InputError("is larger than 10 MB", f"{where}attachment {name}")
         content_type = item.get("content_type") or "application/octet-stream"

@@ -94,7 +94,9 @@ def validate_message(record: dict, where: str) -> tuple[dict, dict]:
         except ValueError:
             csat = 0
         if not 1 <= csat <= 5:
-            raise InputError(f"{conversation['csat']!r} is not a score from 1 to 5", f"{where}field csat")
+            raise InputError(
+                f"{conversation['csat']!r} is not a score from 1 to 5", f"{where}field csat"
+            )
         conversation["csat"] = csat
     if conversation["resolved_at"]:
         conversation["resolved_at"] = parse_timestamp(
@@ -134,11 +136,15 @@ def _store_message(db, message: dict, conversation: dict, seq: int, where: str) 
         if "customer_name" in updates:
             # the first customer author names the customer; later ones don't overwrite it
             assignments = assignments.replace(
-                "customer_name = ?", "customer_name = CASE customer_name WHEN '' THEN ? ELSE customer_name END"
+                "customer_name = ?",
+                "customer_name = CASE customer_name WHEN '' THEN ? ELSE customer_name END",
             )
-        db.execute(f"UPDATE conversations SET {assignments} WHERE id = ?", [*updates.values(), conv_id])
+        db.execute(
+            f"UPDATE conversations SET {assignments} WHERE id = ?", [*updates.values(), conv_id]
+        )
     db.execute(
-        "UPDATE conversations SET first_message_at = MIN(COALESCE(first_message_at, ?), ?) WHERE id = ?",
+        "UPDATE conversations SET first_message_at = MIN(COALESCE(first_message_at, ?), ?) "
+        "WHERE id = ?",
         [message["created_at"], message["created_at"], conv_id],
     )
     db["messages"].insert({**message, "seq": seq, "clean_body": clean_body(message["body"])})
@@ -181,7 +187,8 @@ def _rebuild_past_replies(db: sqlite_utils.Database, conversation_id: str) -> in
     existing = {
         row["id"]: row
         for row in db.query(
-            "SELECT id, question, answer, saved_reply_id FROM past_replies WHERE conversation_id = ?",
+            "SELECT id, question, answer, saved_reply_id FROM past_replies "
+            "WHERE conversation_id = ?",
             [conversation_id],
         )
     }

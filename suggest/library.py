@@ -275,7 +275,9 @@ def get_version(db: sqlite_utils.Database, reply_id: str, version: int) -> dict:
     return _version_to_dict(rows[0])
 
 
-def restore_version(db: sqlite_utils.Database, reply_id: str, version: int, author: str = "") -> dict:
+def restore_version(
+    db: sqlite_utils.Database, reply_id: str, version: int, author: str = ""
+) -> dict:
     """Make an old version current again, as a new version."""
     old = get_version(db, reply_id, version)
     return edit_reply(

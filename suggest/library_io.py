@@ -79,7 +79,8 @@ def import_replies(
                 reply_id = record.get("id")
                 if isinstance(reply_id, str) and reply_id in seen:
                     raise InputError(
-                        f"duplicate id {reply_id!r} (first on line {seen[reply_id]})", f"{where}field id"
+                        f"duplicate id {reply_id!r} (first on line {seen[reply_id]})",
+                        f"{where}field id",
                     )
                 outcome = library.upsert_reply(db, record, author=author, where=where)
                 seen[record["id"]] = number

@@ -51,9 +51,7 @@ def support_score(document_scores: list[float]) -> float:
     return sum(score * SUPPORT_DECAY**i for i, score in enumerate(ranked))
 
 
-def trigram_similarity(
-    query_terms: dict[str, float], document_text: str
-) -> float:
+def trigram_similarity(query_terms: dict[str, float], document_text: str) -> float:
     """sqrt(query coverage × document coverage): query coverage = idf mass of the question's
     trigrams found in the document / idf mass of all its trigrams; document coverage = share
     of the document's distinct trigrams that the question has."""

@@ -48,7 +48,8 @@ def _optional_list(data: dict, field: str):
 @bp.post("/suggest")
 @require_role()
 def api_suggest():
-    """Body {"query", "k"?, "tags"?, "language"?, "mode"?, "team"?} -> {"suggestions", "confident"}."""
+    """Body {"query", "k"?, "tags"?, "language"?, "mode"?, "team"?}
+    -> {"suggestions", "confident"}."""
     data = json_body()
     for field in ("language", "mode", "team"):
         if data.get(field) is not None and not isinstance(data[field], str):

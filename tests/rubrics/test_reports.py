@@ -121,7 +121,7 @@ def test_cli_report_formats(home_path):
                                           "2024-05-11T00:00:00+00:00")
     csv_out = run(home_path, "report", "speed", *args, "--format", "csv").output.splitlines()
     header = csv_out[0].split(",")
-    overall = dict(zip(header, csv_out[1].split(",")))
+    overall = dict(zip(header, csv_out[1].split(","), strict=True))
     assert overall["group"] == "overall" and overall["sla.compliance_pct"] == "75.0"
     assert overall["first_response.calendar.p90"] == "55440.0"
     table = run(home_path, "report", "quality", *args, "--agent", "alice").output.splitlines()
