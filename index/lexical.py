@@ -111,18 +111,11 @@ class LexicalIndex:
             postings += df[term]
         return bounded
 
-    def search(
-        self,
-        normalized_query: str,
-        limit: int = 50,
-        df: dict[str, int] | None = None,
-        total: int | None = None,
-    ) -> list[tuple[int, float]]:
-        """Up to `limit` (document id, score) pairs, best first; score = −bm25 (> 0).
-        `df`/`total` may be passed when the caller already looked them up."""
+    def search(self, normalized_query: str, limit: int = 50) -> list[tuple[int, float]]:
+        """Up to `limit` (document id, score) pairs, best first; score = −bm25 (> 0)."""
         trigrams = query_trigrams(normalized_query)
-        df = self.document_frequencies(trigrams) if df is None else df
-        total = self.document_count() if total is None else total
+        df = self.document_frequencies(trigrams)
+        total = self.document_count()
         terms = self._selective_terms(trigrams, df, total)
         if not terms:
             return []

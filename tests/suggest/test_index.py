@@ -454,3 +454,23 @@ def test_baseline_and_calibration_survive_save_and_load(tmp_path):
     loaded = VectorIndex.load(tmp_path / "v.rkvec", model="m", dim=64)
     assert loaded.baseline == index.baseline
     assert baseline_similarity(vectors[:1]) == 0.0
+
+
+def test_lexical_frequencies_follow_writes_from_this_and_other_connections(tmp_path):
+    from index.lexical import LexicalIndex
+    from replykit.db import connect
+    from suggest import library
+
+    db = connect(tmp_path / "x.db")
+    lexical = LexicalIndex(db, "documents_fts")
+    lexical.ensure_vocab()
+    assert lexical.document_frequencies(["ref", "zzz"]) == {}
+    library.add_reply(db, {"id": "r1", "title": "Refund", "body": "Refund in 30 days."})
+    assert lexical.document_frequencies(["ref", "zzz"]) == {"ref": 2}  # title + title/body
+    assert lexical.document_count() == 2
+    other = connect(tmp_path / "x.db")  # e.g. the CLI while the server runs
+    library.add_reply(other, {"id": "r2", "title": "Refund status", "body": "It is on its way."})
+    other.close()
+    assert lexical.document_frequencies(["ref"]) == {"ref": 4}
+    assert lexical.document_count() == 4
+    db.close()
