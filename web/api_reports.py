@@ -12,6 +12,7 @@ signed-in user; reviews reviewers and leads, or an agent for reviews of their ow
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import Forbidden
 
 from replykit.errors import InputError
 from rubrics import assignments, calibration, reports, store
@@ -20,7 +21,7 @@ from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
 from web.access import own_review, own_reviews_query
 from web.app import get_home
-from web.security import require_role
+from web.security import current_user, has_role, require_role
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api")
 
@@ -100,10 +101,14 @@ def api_review(review_id: int):
 @bp.get("/reviews/queue")
 @require_role("reviewer", "lead")
 def api_queue():
-    """A reviewer's open assignments and drafts awaiting review."""
+    """A reviewer's open assignments and drafts awaiting review: one's own queue, or
+    anyone's for a lead."""
     reviewer = request.args.get("reviewer")
     if not reviewer:
         raise InputError("is required", "parameter reviewer")
+    user = current_user()
+    if reviewer != user["name"] and not has_role(user, "lead"):
+        raise Forbidden("only leads may read another reviewer's queue")
     return jsonify(assignments.queue(get_home().db, reviewer))
 
 

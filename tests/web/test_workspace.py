@@ -164,3 +164,13 @@ def test_edit_ratio():
     assert drafts.edit_ratio("same", "same") == 0.0
     assert drafts.edit_ratio("", "anything") == 1.0
     assert 0.9 < drafts.edit_ratio("abc", "xyz123") <= 1.0
+
+
+def test_a_reviewer_reads_only_their_own_queue_and_a_lead_any(as_user):
+    client, _ = as_user("rui")
+    assert client.get("/api/reviews/queue?reviewer=Rui Reviewer").status_code == 200
+    other = client.get("/api/reviews/queue?reviewer=Lee Lead")
+    assert other.status_code == 403
+    assert other.get_json() == {"error": "only leads may read another reviewer's queue"}
+    client, _ = as_user("lee")
+    assert client.get("/api/reviews/queue?reviewer=Rui Reviewer").status_code == 200
