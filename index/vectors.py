@@ -58,8 +58,9 @@ class VectorIndex:
         self.baseline = float(extra.get("baseline", 0.0))
 
     def calibrate(self, cosine: float) -> float:
-        """Cosine similarity rescaled so the baseline maps to 0 and 1 stays 1 (clipped at 0)."""
-        return max(0.0, (cosine - self.baseline) / (1.0 - self.baseline))
+        """Cosine similarity rescaled so the baseline maps to 0 and 1 stays 1. Not clipped:
+        below the baseline the order of scores still ranks."""
+        return (cosine - self.baseline) / (1.0 - self.baseline)
 
     @classmethod
     def build(

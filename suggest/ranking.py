@@ -46,9 +46,10 @@ def weights(script: str, multilingual: bool, mode: str) -> tuple[float, float, f
 
 
 def support_score(document_scores: list[float]) -> float:
-    """Rank score of a suggestion from its documents' scores: best + 0.7·second + 0.49·third."""
-    ranked = sorted(document_scores, reverse=True)[:SUPPORT_DEPTH]
-    return sum(score * SUPPORT_DECAY**i for i, score in enumerate(ranked))
+    """Rank score of a suggestion from its documents' scores: best + 0.7·second + 0.49·third
+    (supporting documents count only above 0, i.e. above what unrelated texts score)."""
+    best, *rest = sorted(document_scores, reverse=True)[:SUPPORT_DEPTH]
+    return best + sum(max(score, 0.0) * SUPPORT_DECAY**i for i, score in enumerate(rest, 1))
 
 
 def trigram_similarity(query_terms: dict[str, float], document_text: str) -> float:

@@ -228,7 +228,7 @@ def _suggestion(kind: str, unit: dict, replies: dict, pasts: dict) -> dict:
             "kind": "saved",
             "title": reply["title"],
             "body": reply["body"],
-            "score": round(unit["score"], 4),
+            "score": _shown(unit["score"]),
             "reason": reason,
             "tags": reply["tags"],
             "language": reply["language"],
@@ -241,10 +241,15 @@ def _suggestion(kind: str, unit: dict, replies: dict, pasts: dict) -> dict:
         "kind": "past",
         "title": past["subject"] or past["question"].split("\n")[0][:80],
         "body": past["answer"],
-        "score": round(unit["score"], 4),
+        "score": _shown(unit["score"]),
         "reason": reason,
         "tags": [],
         "language": None,
         "conversation_id": past["conversation_id"],
         "saved_reply_id": past["saved_reply_id"],
     }
+
+
+def _shown(score: float) -> float:
+    """The score as shown: 0 (no better than unrelated text) to 1 (identical)."""
+    return round(min(max(score, 0.0), 1.0), 4)

@@ -449,7 +449,7 @@ def test_baseline_and_calibration_survive_save_and_load(tmp_path):
     assert index.baseline > 0.9
     assert index.calibrate(index.baseline) == 0.0
     assert index.calibrate(1.0) == 1.0
-    assert index.calibrate(index.baseline - 0.1) == 0.0
+    assert index.calibrate(index.baseline - 0.1) < 0.0  # not clipped: order still ranks
     index.save(tmp_path / "v.rkvec")
     loaded = VectorIndex.load(tmp_path / "v.rkvec", model="m", dim=64)
     assert loaded.baseline == index.baseline

@@ -221,3 +221,12 @@ def test_dense_mode_without_the_multilingual_embedder_is_never_confident_in_thai
     assert result["suggestions"] and result["confident"] is False
     hybrid = suggest(loaded_engine, "อากาศวันนี้เป็นอย่างไรบ้าง", mode="hybrid")
     assert hybrid["confident"] is False
+
+
+def test_support_counts_only_documents_above_the_unrelated_baseline():
+    from suggest.ranking import support_score
+
+    assert support_score([0.5, 0.4, 0.2]) == pytest.approx(0.5 + 0.7 * 0.4 + 0.49 * 0.2)
+    # below the baseline (negative) the best document still orders, support adds nothing
+    assert support_score([-0.1, -0.2, -0.3]) == pytest.approx(-0.1)
+    assert support_score([-0.05]) > support_score([-0.1, -0.2, -0.5])
