@@ -424,7 +424,8 @@ def serve(home, host, port, threads):
 @click.option("--seed", default=7, show_default=True, type=int)
 @pass_home
 def demo(home, conversations, seed):
-    """Load the shipped demo library and generated conversations, then build the indexes."""
+    """Load the shipped demo library, generated conversations and sample reviews, then build
+    the indexes."""
     import tempfile
 
     from suggest import demo as demo_data
@@ -440,6 +441,9 @@ def demo(home, conversations, seed):
         f"Conversations: {counts['messages']} messages, {counts['conversations']} conversations, "
         f"{counts['past_replies']} past replies"
     )
+    from rubrics.demo import add_demo_reviews
+
+    click.echo(f"Reviews (default rubric): {add_demo_reviews(home.db, seed=seed)}")
     for item in _engine(home).rebuild():
         click.echo(f"Index {item['model']}: {item['vectors']} vectors in {item['seconds']} s")
 
