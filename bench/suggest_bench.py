@@ -410,7 +410,7 @@ def measure_rss(home_dir: Path, queries: list[str], env: dict) -> dict:
 def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
     import faiss
 
-    from index.cache import embed_passages_cached
+    from index.cache import embed_cached
     from replykit.config import load_config
     from replykit.home import Home
     from suggest.engine import SuggestEngine
@@ -470,7 +470,7 @@ def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
             "cached_rebuild_s": round(cached_s, 2),
         }
 
-        vectors, _ = embed_passages_cached(home.db, embedder, texts)
+        vectors, _ = embed_cached(home.db, embedder, texts)
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
         queries = synth.queries(n_queries + WARMUP)

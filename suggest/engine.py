@@ -18,13 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from index.cache import embed_passages_cached
+from index.cache import embed_cached
 from index.embedders import Embedder, EmbedderUnavailable, load_embedder
 from index.lexical import LexicalIndex
 from index.vectors import VectorIndex
 from replykit.config import Config
 from replykit.errors import IndexMismatch
 from replykit.home import Home
+
+
+def is_question(kind: str) -> bool:
+    """Documents that hold a customer's question (example or past) rather than a reply."""
+    return kind in ("question", "past")
 
 
 def _slug(name: str) -> str:
@@ -87,17 +92,33 @@ class SuggestEngine:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _documents(self, ids: list[int] | None = None) -> list[tuple[int, str]]:
+    def _documents(self, ids: list[int] | None = None) -> list[tuple[int, str, str]]:
+        """(id, text, kind) of all documents, or of these ids."""
         if ids is None:
-            return self.db.execute("SELECT id, text FROM documents ORDER BY id").fetchall()
+            return self.db.execute("SELECT id, text, kind FROM documents ORDER BY id").fetchall()
         rows = []
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows += self.db.execute(
-                f"SELECT id, text FROM documents WHERE id IN ({marks})", chunk
+                f"SELECT id, text, kind FROM documents WHERE id IN ({marks})", chunk
             ).fetchall()
         return rows
+
+    def _vectors(self, embedder: Embedder, rows) -> tuple[np.ndarray, int]:
+        """Vectors of documents: customer questions (example and past) encoded as queries,
+        saved-reply texts as passages (it matters to e5, which was trained that way)."""
+        vectors = np.zeros((len(rows), embedder.dim), dtype=np.float32)
+        encoded = 0
+        for as_query in (False, True):
+            picked = [i for i, row in enumerate(rows) if is_question(row[2]) == as_query]
+            if picked:
+                found, count = embed_cached(
+                    self.db, embedder, [rows[i][1] for i in picked], as_query=as_query
+                )
+                vectors[picked] = found
+                encoded += count
+        return vectors, encoded
 
     def document_ids(self) -> set[int]:
         return {row[0] for row in self.db.execute("SELECT id FROM documents")}
@@ -123,7 +144,7 @@ class SuggestEngine:
 
     def _build(self, embedder: Embedder, rows: list[tuple[int, str]]) -> tuple[VectorIndex, int]:
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        vectors, encoded = embed_passages_cached(self.db, embedder, [r[1] for r in rows])
+        vectors, encoded = self._vectors(embedder, rows)
         index = VectorIndex.build(
             embedder.name,
             embedder.dim,
@@ -179,7 +200,7 @@ class SuggestEngine:
                 index = VectorIndex.load(self.index_path(embedder), embedder.name, embedder.dim)
                 index.remove(extra)
                 rows = self._documents(missing)
-                vectors, _ = embed_passages_cached(self.db, embedder, [r[1] for r in rows])
+                vectors, _ = self._vectors(embedder, rows)
                 index.add(np.array([r[0] for r in rows], dtype=np.int64), vectors)
                 self._save(embedder, index)
                 changes[embedder.name] = {"added": len(rows), "removed": len(extra)}

@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import re
 
-from index.cache import cached_vectors
+from index.cache import cache_model, cached_vectors
 from index.normalize import clean_text, dominant_script, normalize_text
 from replykit.errors import InputError
 from suggest import ranking
-from suggest.engine import SuggestEngine
+from suggest.engine import SuggestEngine, is_question
 
 MODES = ("dense", "lexical", "hybrid")
 NEAR_DUPLICATE = 0.6
@@ -42,13 +42,17 @@ def _dense_candidates(engine, embedder, query: str, limit: int):
 
 def _exact_dense(engine, embedder, index, vector, docs: dict[int, dict], hits: dict[int, float]):
     """Calibrated cosine similarity (0 = unrelated for this model) of every candidate,
-    computed from its cached passage vector."""
-    vectors = cached_vectors(
-        engine.db, embedder.name, sorted({d["text_hash"] for d in docs.values()})
-    )
+    computed from its cached vector (as a query or a passage, as the index holds it)."""
+    vectors = {}
+    for as_query in (False, True):
+        hashes = {d["text_hash"] for d in docs.values() if is_question(d["kind"]) == as_query}
+        if hashes:
+            vectors[as_query] = cached_vectors(
+                engine.db, cache_model(embedder, as_query), sorted(hashes)
+            )
     scores = {}
     for doc_id, doc in docs.items():
-        stored = vectors.get(doc["text_hash"])
+        stored = vectors[is_question(doc["kind"])].get(doc["text_hash"])
         cosine = float(stored @ vector) if stored is not None else hits.get(doc_id, 0.0)
         scores[doc_id] = index.calibrate(cosine) if index is not None else 0.0
     return scores

