@@ -506,3 +506,39 @@ def eval_command(
     click.echo("  ".join(f"{c:>10}" for c in EVAL_COLUMNS))
     for row in result["rows"]:
         click.echo("  ".join(f"{'-' if row[c] is None else row[c]:>10}" for c in EVAL_COLUMNS))
+
+
+# ---------------------------------------------------------------- backup
+
+
+@cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_home
+def backup_command(home, path, as_json):
+    """Write a consistent copy of the database (safe while the server runs) to PATH, and
+    the attachments to PATH.attachments/."""
+    from replykit.backup import backup
+
+    result = backup(home.db, path, home.config.attachments_dir)
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"Backed up to {result['file']} ({result['bytes']} bytes)")
+
+
+@cli.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_home
+def restore_command(home, path, yes):
+    """Replace this home's data with a backup made by `replykit backup`, then rebuild the
+    vector indexes."""
+    from replykit.backup import check_backup, restore
+
+    check_backup(path)
+    if not yes:
+        click.confirm(f"Replace everything in {home.config.home} with {path}?", abort=True)
+    result = restore(home.db, path, home.config.attachments_dir)
+    _engine(home).rebuild()
+    click.echo(f"Restored from {result['restored_from']}; indexes rebuilt")
