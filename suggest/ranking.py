@@ -45,6 +45,15 @@ def weights(script: str, multilingual: bool, mode: str) -> tuple[float, float, f
     return primary, multi, lexical
 
 
+def lexical_candidates(script: str, multilingual: bool, mode: str) -> bool:
+    """Whether to fetch candidates from the FTS5 index, or only re-score the dense ones with
+    trigram similarity. Where dense scores carry most of the weight (Latin script, hybrid) a
+    document outside the dense top 60 hardly ever wins, and the FTS5 search is most of the
+    lexical cost; where lexical matching carries real weight it also finds candidates."""
+    primary, multi, lexical = weights(script, multilingual, mode)
+    return lexical > max(primary, multi) / 2
+
+
 def support_score(document_scores: list[float]) -> float:
     """Rank score of a suggestion from its documents' scores: best + 0.7·second + 0.49·third
     (supporting documents count only above 0, i.e. above what unrelated texts score)."""

@@ -154,7 +154,11 @@ def suggest(
         for embedder, w in zip(embedders, weight[:2], strict=False)
         if w > 0
     ]
-    lexical_hits = engine.lexical.search(normalized, limit) if weight[2] > 0 else []
+    lexical_hits = (
+        engine.lexical.search(normalized, limit)
+        if ranking.lexical_candidates(script, len(embedders) > 1, mode)
+        else []
+    )
     candidate_ids = {i for *_, hits in searched for i in hits} | {i for i, _ in lexical_hits}
     docs = _load_documents(engine.db, sorted(candidate_ids))
     fused = dict.fromkeys(docs, 0.0)

@@ -230,3 +230,25 @@ def test_support_counts_only_documents_above_the_unrelated_baseline():
     # below the baseline (negative) the best document still orders, support adds nothing
     assert support_score([-0.1, -0.2, -0.3]) == pytest.approx(-0.1)
     assert support_score([-0.05]) > support_score([-0.1, -0.2, -0.5])
+
+
+@pytest.mark.parametrize(
+    "script, multilingual, mode, expected",
+    [
+        ("latin", True, "hybrid", False),  # dense carries the weight: re-score its candidates
+        ("latin", False, "hybrid", False),
+        ("thai", True, "hybrid", True),  # trigrams carry real weight: they also find candidates
+        ("arabic", False, "hybrid", True),
+        ("latin", True, "lexical", True),
+        ("thai", True, "dense", False),
+    ],
+)
+def test_when_the_fts5_index_supplies_candidates(script, multilingual, mode, expected):
+    from suggest.ranking import lexical_candidates
+
+    assert lexical_candidates(script, multilingual, mode) is expected
+
+
+def test_a_typo_only_the_lexical_side_sees_still_finds_the_reply_in_lexical_mode(loaded_engine):
+    result = suggest(loaded_engine, "refnud polcy", mode="lexical")
+    assert ids(result)[0] in {"refund-policy", "refund-processed"}
