@@ -23,7 +23,7 @@ import sqlite_utils
 from replykit.db import write_transaction
 from replykit.errors import InputError
 from replykit.textio import file_format, read_csv, read_jsonl
-from suggest import documents
+from suggest import documents, privacy
 from suggest.cleaning import clean_body
 
 REQUIRED = ("conversation_id", "message_id", "role", "author", "channel", "created_at", "body")
@@ -152,14 +152,22 @@ def _store_message(db, message: dict, conversation: dict, seq: int, where: str) 
 
 
 def past_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dict]:
-    """Pair each agent reply with the customer messages since the previous agent reply."""
+    """Pair each agent reply with the customer messages since the previous agent reply. The
+    pair's question and answer are templated (suggest.privacy): no customer's details."""
+    messages = list(
+        db.query(
+            "SELECT message_id, role, author, created_at, clean_body, saved_reply_id "
+            "FROM messages WHERE conversation_id = ? ORDER BY created_at, seq",
+            [conversation_id],
+        )
+    )
+    conversation = next(db.query("SELECT * FROM conversations WHERE id = ?", [conversation_id]))
+    known = privacy.known_details(
+        conversation, {m["author"] for m in messages if m["role"] == "agent" and m["author"]}
+    )
     pending: list[dict] = []
     pasts = []
-    for message in db.query(
-        "SELECT message_id, role, author, created_at, clean_body, saved_reply_id FROM messages "
-        "WHERE conversation_id = ? ORDER BY created_at, seq",
-        [conversation_id],
-    ):
+    for message in messages:
         if message["role"] == "customer":
             if message["clean_body"]:
                 pending.append(message)
@@ -170,8 +178,10 @@ def past_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dic
                     "id": f"{conversation_id}:{message['message_id']}",
                     "conversation_id": conversation_id,
                     "message_id": message["message_id"],
-                    "question": "\n".join(p["clean_body"] for p in pending),
-                    "answer": message["clean_body"],
+                    "question": privacy.template(
+                        "\n".join(p["clean_body"] for p in pending), known
+                    ),
+                    "answer": privacy.template(message["clean_body"], known),
                     "agent": message["author"],
                     "asked_at": pending[0]["created_at"],
                     "answered_at": message["created_at"],
