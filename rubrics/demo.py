@@ -30,7 +30,7 @@ def add_demo_reviews(db: sqlite_utils.Database, count: int = 160, seed: int = 7)
         "WHERE role = 'agent' AND clean_body != '' ORDER BY conversation_id, seq"
     ).fetchall()
     agents = sorted({author for _, _, author in replies})
-    skill = {agent: rng.uniform(0.55, 0.9) for agent in agents}
+    skill = {agent: rng.uniform(0.65, 0.95) for agent in agents}
     added = 0
     for conversation_id, message_id, author in rng.sample(replies, min(count, len(replies))):
         reviewer = rng.choice([r for r in DEMO_REVIEWERS if r != author])
