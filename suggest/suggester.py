@@ -127,7 +127,6 @@ def suggest(
     language: str | None = None,
     team: str | None = None,
     include_drafts: bool = False,
-    include_past: bool = True,
 ) -> dict:
     """{'suggestions': [...], 'confident': bool}; each suggestion has id, kind ('saved' or
     'past'), title, body, score (0-1), reason {type, text}, tags, language, saved_reply_id."""
@@ -179,7 +178,7 @@ def suggest(
     )
     pasts = (
         _past_replies(engine.db, {d["ref"] for d in docs.values() if d["kind"] == "past"})
-        if include_past and not tags and not language
+        if not tags and not language
         else {}
     )
 
@@ -191,7 +190,7 @@ def suggest(
             key = ("past", _answer_key(pasts[doc["ref"]]["answer"]))
         else:
             continue
-        unit = units.setdefault(key, {"scores": [], "doc": doc, "score": -1.0})
+        unit = units.setdefault(key, {"scores": [], "doc": doc, "score": float("-inf")})
         unit["scores"].append(fused[doc_id])
         if fused[doc_id] > unit["score"]:
             unit["score"], unit["doc"] = fused[doc_id], doc
