@@ -74,15 +74,9 @@ def embed_cached(
     return out, len(items)
 
 
-def forget(db: sqlite_utils.Database, hashes: list[str]) -> None:
-    """Drop cached vectors of these texts, for every model (privacy: forgetting a customer)."""
-    for start in range(0, len(hashes), _LOOKUP_CHUNK):
-        chunk = hashes[start : start + _LOOKUP_CHUNK]
-        db.execute(f"DELETE FROM {TABLE} WHERE text_hash IN ({','.join('?' * len(chunk))})", chunk)
-
-
 def cached_vectors(
     db: sqlite_utils.Database, model: str, hashes: list[str]
 ) -> dict[str, np.ndarray]:
-    """Cached passage vectors of these texts for `model` (texts never encoded are absent)."""
+    """Cached vectors of these texts under a cache model key (see `cache_model`); texts never
+    encoded are absent."""
     return {h: np.frombuffer(v, dtype=np.float32) for h, v in _lookup(db, model, hashes).items()}
