@@ -1,0 +1,44 @@
+"""CLI of customers' privacy: `privacy forget` (a right-to-erasure request)."""
+
+from __future__ import annotations
+
+import click
+
+from replykit.cli import cli, echo_json, json_option, pass_home
+
+COUNTED = ("conversations", "messages", "past_replies", "documents", "embeddings", "reviews",
+           "review_drafts", "drafts", "feedback")
+
+
+@cli.group("privacy")
+def privacy_group():
+    """Customers' data: forget a customer on request."""
+
+
+@privacy_group.command("forget")
+@click.option("--customer", required=True, help="The customer's id or e-mail address.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+@json_option
+@pass_home
+def forget_command(home, customer, dry_run, as_json):
+    """Delete everything stored about a customer: their conversations, messages, past replies,
+    search documents and cached embeddings, reviews and drafts of replies to them; then bring
+    the vector indexes in line. Backups made before keep their copy."""
+    from replykit.forget import forget_customer
+    from suggest.engine import SuggestEngine
+
+    report = forget_customer(home.db, customer, dry_run=dry_run)
+    if report["conversations"] and not dry_run:
+        SuggestEngine(home).sync()
+        # fold the WAL into the file so no copy of the deleted pages stays in it
+        busy, _, _ = home.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        report["wal_truncated"] = not busy
+    if as_json:
+        echo_json(report)
+    elif not report["conversations"]:
+        click.echo(f"Nothing stored for customer {customer!r} (searched customer ids and "
+                   "e-mail addresses).")
+    else:
+        verb = "Would delete" if dry_run else "Deleted"
+        counts = ", ".join(f"{report[k]} {k.replace('_', ' ')}" for k in COUNTED if k in report)
+        click.echo(f"{verb} for customer {customer!r}: {counts}.")
