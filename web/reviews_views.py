@@ -135,7 +135,10 @@ def view(review_id: int):
 @require_role()
 def dispute(review_id: int):
     """The reviewed agent disputes a submitted review."""
-    disputes.open_dispute(get_home().db, review_id, _me(), request.form.get("reason", ""))
+    db = get_home().db
+    if reviews.get_review(db, review_id)["author"] != _me():
+        return forbidden("only the reviewed agent disputes a review")
+    disputes.open_dispute(db, review_id, _me(), request.form.get("reason", ""))
     flash("Dispute sent to the leads.")
     return redirect(url_for("reviews.view", review_id=review_id))
 

@@ -1,0 +1,27 @@
+"""Data the security tests need besides the web fixtures: reviews of Ana's reply (one
+submitted by Rui, one still in progress by Lee), Ana's dispute of the submitted one, Ana's
+draft sent to Rui for review and Ana's open drafting session in the workspace."""
+
+from __future__ import annotations
+
+from rubrics import disputes, drafts, reviews, store
+from web import drafts as workspace_drafts
+
+ALL_FOUR = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalised": 4,
+            "honest": 4, "next_steps": 1, "tone": 4}
+
+
+def seed(db) -> dict:
+    """Create the records; returns their ids: review, in_progress, dispute, review_draft,
+    drafting (a drafting session)."""
+    store.ensure_default_rubric(db)
+    target = reviews.resolve_target(db, "C1", "m2")  # Ana Agent's reply
+    review = reviews.add_review(db, target, "Rui Reviewer", ALL_FOUR,
+                                overall_comment="Clear and kind.")
+    in_progress = reviews.start_review(db, target, "Lee Lead", overall_comment="Half done")
+    dispute = disputes.open_dispute(db, review, "Ana Agent", "The customer was happy.")
+    review_draft = drafts.request_draft(db, "Ana Agent", "Refunds take 5 days.", "refund?",
+                                        reviewer="Rui Reviewer")
+    drafting = workspace_drafts.start(db, "Ana Agent", "support", "refund?")["id"]
+    return {"review": review, "in_progress": in_progress, "dispute": dispute,
+            "review_draft": review_draft, "drafting": drafting}
