@@ -96,7 +96,7 @@ def test_agent_sees_and_disputes_a_review_and_the_lead_resolves_it(as_user, db):
     other, other_token = as_user("bo")
     assert other.get(f"/reviews/{review_id}").status_code == 403
     assert other.post(f"/reviews/{review_id}/dispute", data={
-        "csrf_token": other_token, "reason": "x"}).status_code == 400
+        "csrf_token": other_token, "reason": "x"}).status_code == 403
     assert agent.post(f"/reviews/disputes/{dispute['id']}/resolve", data={
         "csrf_token": token, "decision": "uphold"}).status_code == 403
     lead, lead_token = as_user("lee")
