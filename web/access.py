@@ -8,12 +8,15 @@ from web.app import get_home
 
 
 def own_reviews_query(user: dict, **_kwargs) -> bool:
-    """An agent may list reviews when the list is limited to their own replies."""
-    return request.args.get("author") == user["name"]
+    """An agent may list the submitted reviews of their own replies (the view then lists
+    only submitted ones)."""
+    args = request.args
+    return args.get("author") == user["name"] and args.get("state") in (None, "submitted")
 
 
 def own_review(user: dict, review_id: int, **_kwargs) -> bool:
-    """An agent may read a review of their own reply."""
-    row = get_home().db.execute("SELECT author FROM reviews WHERE id = ?", [review_id]).fetchone()
-    return row is not None and row[0] == user["name"]
+    """An agent may read a submitted review of their own reply (never one in progress)."""
+    row = get_home().db.execute("SELECT author, state FROM reviews WHERE id = ?",
+                                [review_id]).fetchone()
+    return row is not None and tuple(row) == (user["name"], "submitted")
 

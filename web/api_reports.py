@@ -85,9 +85,11 @@ def api_rubric(name: str):
 def api_reviews():
     """Reviews, newest first; filters reviewer, author, state."""
     args = request.args
+    state = args.get("state")
+    if not has_role(current_user(), "reviewer", "lead"):
+        state = "submitted"  # an agent listing their own: never reviews in progress
     return jsonify(reviews_mod.list_reviews(
-        get_home().db, reviewer=args.get("reviewer"), author=args.get("author"),
-        state=args.get("state"),
+        get_home().db, reviewer=args.get("reviewer"), author=args.get("author"), state=state,
     ))
 
 

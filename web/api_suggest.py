@@ -9,7 +9,7 @@ from suggest import feedback
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
 from web.app import get_home
-from web.security import require_role
+from web.security import current_user, require_role
 
 bp = Blueprint("api_suggest", __name__, url_prefix="/api")
 
@@ -73,9 +73,9 @@ def api_suggest():
 @require_role()
 def api_feedback(suggestion_id: str):
     """Body {"event": shown|inserted|edited|dismissed, "kind"?: saved|past, "query"?,
-    "edit_ratio"?} -> the stored event (201)."""
+    "edit_ratio"?} -> the stored event (201), recorded as the signed-in user's."""
     data = json_body()
-    for field in ("event", "kind", "query", "user"):
+    for field in ("event", "kind", "query"):
         if data.get(field) is not None and not isinstance(data[field], str):
             raise InputError("must be text", f"field {field}")
     row = feedback.record(
@@ -84,7 +84,7 @@ def api_feedback(suggestion_id: str):
         data.get("event"),
         kind=data.get("kind") or "saved",
         query=data.get("query") or "",
-        user=data.get("user") or "",
+        user=current_user()["name"],
         edit_ratio=data.get("edit_ratio"),
     )
     return jsonify(row), 201

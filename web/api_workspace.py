@@ -179,6 +179,8 @@ def api_review_request_result(review_draft_id: int):
     user = current_user()
     if result["author"] != user["name"] and not has_role(user, "reviewer", "lead"):
         return forbidden("only its author, reviewers and leads see a draft's review")
+    if not has_role(user, "reviewer", "lead"):
+        result["reviews"] = [r for r in result["reviews"] if r["state"] == "submitted"]
     return jsonify(result)
 
 

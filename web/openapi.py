@@ -71,7 +71,7 @@ PATHS = {
     "/api/suggestions/{suggestion_id}/feedback": {"post": _op(
         "Record feedback on a suggestion", ANY, status="201", params=("suggestion_id:path:string",),
         body=_body(("event",), event={"enum": ["shown", "inserted", "edited", "dismissed"]},
-                   kind={"enum": ["saved", "past"]}, query=TEXT, user=TEXT,
+                   kind={"enum": ["saved", "past"]}, query=TEXT,
                    edit_ratio={"type": "number", "minimum": 0, "maximum": 1}))},
     "/api/conversations": {"get": _op("Conversations waiting for an answer (the queue)", ANY,
                                       params=("limit:query:integer",))},

@@ -176,11 +176,15 @@ def init_app(app: Flask, config: Config) -> None:
 
 
 def login(user: dict) -> None:
-    """Start a fresh session for `user` (a new session id: nothing of the old one is kept)."""
+    """Start a fresh session for `user` (a new session id: nothing of the old one is kept,
+    and a session signed in before ends on the server too)."""
     from web.app import get_home
 
+    db = get_home().db
+    if session.get("sid"):
+        users.end_session(db, session["sid"])
     session.clear()
-    session["sid"] = users.start_session(get_home().db, user["id"])
+    session["sid"] = users.start_session(db, user["id"])
     session.permanent = True
     g.user = user
 

@@ -100,7 +100,7 @@ def test_feedback_is_stored_and_drives_usage(client, loaded_engine):
         assert response.status_code == 201
     response = client.post(
         "/api/suggestions/refund-policy/feedback",
-        json={"event": "inserted", "user": "kim", "edit_ratio": 0.2},
+        json={"event": "inserted", "user": "kim", "edit_ratio": 0.2},  # "user" is ignored
     )
     assert response.status_code == 201
     row = response.get_json()
@@ -110,7 +110,7 @@ def test_feedback_is_stored_and_drives_usage(client, loaded_engine):
         row["event"],
         row["user"],
         row["edit_ratio"],
-    ) == ("refund-policy", "saved", "inserted", "kim", 0.2)
+    ) == ("refund-policy", "saved", "inserted", "ana", 0.2)  # the token's user
     client.post("/api/suggestions/password-reset/feedback", json={"event": "dismissed"})
     (usage,) = feedback.usage(loaded_engine.db, "refund-policy")
     assert (usage["shown"], usage["used"], usage["dismissed"], usage["acceptance_rate"]) == (

@@ -48,7 +48,7 @@
   // ---- suggestions
   function feedback(item, event) {
     return api("POST", `/api/suggestions/${encodeURIComponent(item.id)}/feedback`, {
-      event, kind: item.kind, query: query.value, user: root.dataset.user,
+      event, kind: item.kind, query: query.value,
     }).catch(() => {});
   }
 
