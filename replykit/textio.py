@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 from replykit.errors import InputError
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def iter_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[str]:
@@ -48,6 +50,20 @@ def iter_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Ite
             yield text
 
 
+def check_json_text(value, source: str, where: str) -> None:
+    """InputError if JSON decoded from `source` holds a lone UTF-16 surrogate escape
+    ("\\ud800" without its pair): that is not text, and storing it would fail."""
+    if not _SURROGATE_ESCAPE.search(source):
+        return
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"contains {exc.object[exc.start]!r}, half of a surrogate pair, which is not text",
+            where,
+        ) from exc
+
+
 def read_jsonl(path: Path, on_bytes=None) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line."""
     for number, line in enumerate(iter_lines(path, on_bytes), start=1):
@@ -59,6 +75,7 @@ def read_jsonl(path: Path, on_bytes=None) -> Iterator[tuple[int, dict]]:
             raise InputError(f"invalid JSON ({exc.msg})", f"{path} line {number}") from exc
         if not isinstance(record, dict):
             raise InputError("expected a JSON object", f"{path} line {number}")
+        check_json_text(record, line, f"{path} line {number}")
         yield number, record
 
 

@@ -5,7 +5,6 @@ the database keeps each reply's display file names."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import mimetypes
 import re
@@ -19,7 +18,13 @@ from replykit.errors import InputError, NotFound
 from replykit.textio import atomic_file
 
 MAX_BYTES = 10 * 1024 * 1024
+# files that run code when a customer opens them are never sent with a reply
+BLOCKED_EXTENSIONS = frozenset(
+    ".apk .app .bat .cmd .com .cpl .dll .dmg .exe .hta .htm .html .jar .js .jse .lnk .msi "
+    ".pif .ps1 .reg .scr .sh .svg .vbe .vbs .wsf".split()
+)
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+_CONTENT_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*(;[ -~]{0,200})?", re.ASCII)
 
 
 def safe_filename(name: str, where: str = "") -> str:
@@ -30,6 +35,28 @@ def safe_filename(name: str, where: str = "") -> str:
     if not base or base in (".", "..") or _BAD_NAME.search(base) or len(base) > 255:
         raise InputError(f"{name!r} is not a usable file name", f"{where}field filename")
     return base
+
+
+def check_file(filename: str, size: int, content_type, where: str = "") -> str:
+    """The content type to store for a file (guessed from the name when not given);
+    InputError for a file that is too large, of a blocked type, or a malformed content type."""
+    if size > MAX_BYTES:
+        raise InputError(
+            f"is larger than {MAX_BYTES // (1024 * 1024)} MB", f"{where}attachment {filename}"
+        )
+    suffix = Path(filename).suffix.lower()
+    if suffix in BLOCKED_EXTENSIONS:
+        raise InputError(
+            f"{suffix} files are not accepted (programs and web pages can run code when opened)",
+            f"{where}attachment {filename}",
+        )
+    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    if not isinstance(content_type, str) or not _CONTENT_TYPE.fullmatch(content_type):
+        raise InputError(
+            f"content_type {content_type!r} is not a media type like application/pdf",
+            f"{where}attachment {filename}",
+        )
+    return content_type
 
 
 class Staging:
@@ -81,11 +108,7 @@ def add(
 ) -> dict:
     """Attach a file (replacing one of the same name) to a saved reply."""
     filename = safe_filename(filename)
-    if len(data) > MAX_BYTES:
-        raise InputError(
-            f"is larger than {MAX_BYTES // (1024 * 1024)} MB", f"attachment {filename}"
-        )
-    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    content_type = check_file(filename, len(data), content_type)
     staging = Staging(directory)
     try:
         with write_transaction(db):
@@ -148,13 +171,12 @@ def replace_all(
         name = safe_filename(item.get("filename"), where)
         try:
             data = base64.b64decode(item.get("content_base64") or "", validate=True)
-        except (binascii.Error, TypeError) as exc:
+        except (ValueError, TypeError) as exc:  # binascii.Error, or non-ASCII text
             raise InputError(
                 "content_base64 is not valid base64", f"{where}attachment {name}"
             ) from exc
-        if len(data) > MAX_BYTES:
-            raise InputError("is larger than 10 MB", f"{where}attachment {name}")
-        content_type = item.get("content_type") or "application/octet-stream"
+        content_type = check_file(name, len(data), item.get("content_type") or
+                                  "application/octet-stream", where)
         wanted[name] = (hashlib.sha256(data).hexdigest(), data, content_type)
     current = {a["filename"]: (a["sha256"], a["content_type"]) for a in list_for(db, reply_id)}
     if current == {n: (d, ct) for n, (d, _, ct) in wanted.items()}:
