@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOME_DIR ?= replykit-data
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench eval serve clean chromium screenshots
+.PHONY: install demo test bench eval serve clean chromium screenshots crash
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ bench: $(STAMP)
 
 eval: $(STAMP)
 	$(PY) -m bench.public_eval
+
+# Kill the CLI's imports and rebuild at random moments, 50 times each (docs/crash-safety.md).
+crash: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -s -m slow tests/test_crash.py
 
 clean:
 	rm -rf $(VENV) $(HOME_DIR)

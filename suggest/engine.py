@@ -10,6 +10,7 @@ changed on disk."""
 from __future__ import annotations
 
 import fcntl
+import glob
 import re
 import time
 from contextlib import contextmanager
@@ -138,7 +139,11 @@ class SuggestEngine:
         return loaded.index
 
     def _save(self, embedder: Embedder, index: VectorIndex) -> None:
+        """Write the index file (under the writer lock), first removing temp files that a
+        writer killed mid-save left behind: each is as large as the index."""
         path = self.index_path(embedder)
+        for leftover in path.parent.glob(f"{glob.escape(path.name)}.*.tmp"):
+            leftover.unlink(missing_ok=True)
         index.save(path)
         self._loaded[embedder.name] = _Loaded(index, path.stat().st_mtime_ns)
 
