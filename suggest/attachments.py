@@ -23,6 +23,7 @@ BLOCKED_EXTENSIONS = frozenset(
     ".apk .app .bat .cmd .com .cpl .dll .dmg .exe .hta .htm .html .jar .js .jse .lnk .msi "
     ".pif .ps1 .reg .scr .sh .svg .vbe .vbs .wsf".split()
 )
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 _CONTENT_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*(;[ -~]{0,200})?", re.ASCII)
 
@@ -125,6 +126,14 @@ def add(
     return next(a for a in list_for(db, reply_id) if a["filename"] == filename)
 
 
+def _blob(directory: Path, digest: str) -> Path:
+    """The file of a stored digest; a digest that is not one (a restored database from
+    elsewhere could hold any text) never becomes a path outside the directory."""
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise InputError(f"{digest!r} is not a sha256 digest", "attachments table")
+    return Path(directory) / digest
+
+
 def list_for(db: sqlite_utils.Database, reply_id: str) -> list[dict]:
     """A reply's attachments (filename, size, content_type, sha256), by name."""
     return list(
@@ -140,7 +149,7 @@ def read(db: sqlite_utils.Database, directory: Path, reply_id: str, filename: st
     """The content of one attachment."""
     for item in list_for(db, reply_id):
         if item["filename"] == filename:
-            return (Path(directory) / item["sha256"]).read_bytes()
+            return _blob(directory, item["sha256"]).read_bytes()
     raise NotFound(f"saved reply {reply_id!r} has no attachment {filename!r}")
 
 
@@ -151,7 +160,7 @@ def export(db: sqlite_utils.Database, directory: Path, reply_id: str) -> list[di
             "filename": item["filename"],
             "content_type": item["content_type"],
             "content_base64": base64.b64encode(
-                (Path(directory) / item["sha256"]).read_bytes()
+                _blob(directory, item["sha256"]).read_bytes()
             ).decode("ascii"),
         }
         for item in list_for(db, reply_id)

@@ -101,3 +101,15 @@ def test_the_cli_exports_where_its_user_says(web_config, tmp_path):
     assert result.exit_code == 0, result.output
     assert [p.name for p in out.parent.iterdir()] == ["lib.jsonl"]
     assert len(out.read_text(encoding="utf-8").splitlines()) == 15
+
+
+def test_a_stored_digest_is_never_a_path(as_user, app, db, web_config):
+    """A database restored from elsewhere may hold any text where a sha256 belongs."""
+    web_config.attachments_dir.mkdir(parents=True, exist_ok=True)
+    db["attachments"].insert({"reply_id": "refund-policy", "filename": "key.txt",
+                              "sha256": "../secret_key", "size": 1, "content_type": "text/plain",
+                              "created_at": "2026-01-01T00:00:00+00:00"})
+    lead, _ = as_user("lee")
+    response = lead.get("/library/export?format=jsonl")
+    assert response.status_code == 400 and app.secret_key not in response.get_data(as_text=True)
+    assert "secret_key&#39; is not a sha256 digest" in response.get_data(as_text=True)
