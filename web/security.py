@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask import Flask, abort, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from replykit.config import Config
 from web import users
@@ -130,6 +131,9 @@ def init_app(app: Flask, config: Config) -> None:
         WTF_CSRF_TIME_LIMIT=None,
     )
     csrf.init_app(app)
+    proxies = int(web.get("proxies", 0))
+    if proxies:  # behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     @app.before_request
     def load_user():

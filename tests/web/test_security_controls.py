@@ -13,9 +13,10 @@ from security_seed import seed
 from test_authz_matrix import EXPECTED, IDENTITIES, requests_of
 from webtest_helpers import PASSWORD, csrf_token, login, signed_in
 
+from replykit.config import load_config
 from rubrics import store
 from suggest import library
-from web import users
+from web import create_app, users
 
 VOLATILE = ("web_sessions", "login_attempts", "api_tokens")
 
@@ -186,3 +187,22 @@ def test_feedback_is_recorded_as_the_signed_in_user(as_user):
                         json={"event": "inserted", "user": "Bo Agent"},
                         headers={"X-CSRFToken": token})
     assert response.status_code == 201 and response.get_json()["user"] == "Ana Agent"
+
+
+def test_forwarded_addresses_count_only_behind_a_configured_proxy(app, db, web_config):
+    """The per-address limit uses X-Forwarded-For only with `[web] proxies = 1`; otherwise a
+    guesser cannot dodge it by sending the header."""
+    for n in range(users.MAX_FAILURES_PER_IP):
+        users.record_login(db, f"guess{n}", "203.0.113.9", False)
+
+    def attempt(application, remote: str, forwarded: str) -> int:
+        client = application.test_client()
+        client.environ_base.update(REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+        return login(client, "lee").status_code
+
+    assert attempt(app, "203.0.113.9", "198.51.100.7") == 429
+    (web_config.home / "config.toml").write_text("[web]\nproxies = 1\n", encoding="utf-8")
+    behind = create_app({"TESTING": True, "REPLYKIT_CONFIG": load_config(
+        web_config.home, multilingual_model="")})
+    assert attempt(behind, "127.0.0.1", "203.0.113.9") == 429
+    assert attempt(behind, "127.0.0.1", "198.51.100.7") == 302
