@@ -1,0 +1,35 @@
+"""Smoke test of the load test (`make load`): a real demo home, `replykit serve` and clients,
+with tiny parameters; the figures are checked for sense, not speed."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_load_bench_small_run():
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.load_bench", "--clients", "2", "--seconds", "3",
+         "--min-requests", "50", "--warmup", "10", "--conversations", "10", "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    assert result["errors"] == 0 and result["warmup_errors"] == 0
+    assert result["first_errors"] == []
+    assert result["requests"] >= 50 and result["seconds"] >= 3
+    assert result["throughput_rps"] > 0
+    lat = result["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
+    rss = result["rss_mib"]
+    assert 100 < rss["start"] <= rss["max"] and rss["end"] <= rss["max"]
+    assert math.isfinite(result["rss_slope_mib_per_1k"])
+    assert result["rss_samples"] >= 3
+    assert result["server_log"]["tracebacks"] == 0
+    assert len(result["loadavg_start"]) == 3 and len(result["loadavg_end"]) == 3
+    assert result["query_sources"]["demo"] > 0
