@@ -230,9 +230,9 @@ def replies_export(home, path, status):
 @pass_home
 def replies_attach(home, reply_id, path, name):
     """Attach a file to a saved reply."""
-    item = attachments.add(
-        home.db, home.config.attachments_dir, reply_id, name or path.name, path.read_bytes()
-    )
+    name = attachments.safe_filename(name or path.name)
+    attachments.check_file(name, path.stat().st_size, None)  # before reading it into memory
+    item = attachments.add(home.db, home.config.attachments_dir, reply_id, name, path.read_bytes())
     click.echo(f"Attached {item['filename']} ({item['size']} bytes) to {reply_id}")
 
 

@@ -91,6 +91,7 @@ def load_config(home: str | os.PathLike | None = None, **overrides) -> Config:
     home_path = Path(home or os.environ.get(ENV_PREFIX + "HOME") or SETTINGS[0].default)
     values: dict = {}
     sections: dict = {}
+    from_file: set = set()
     toml_path = home_path / "config.toml"
     if toml_path.exists():
         try:
@@ -102,6 +103,7 @@ def load_config(home: str | os.PathLike | None = None, **overrides) -> Config:
                 sections[key] = value
             else:
                 values[key] = value
+                from_file.add(key)
     known = {f.name for f in fields(Config)} - {"sections", "home"}
     for setting in SETTINGS:
         env = os.environ.get(ENV_PREFIX + setting.name.upper())
@@ -110,7 +112,8 @@ def load_config(home: str | os.PathLike | None = None, **overrides) -> Config:
     values.update({k: v for k, v in overrides.items() if v is not None})
     unknown = set(values) - known
     if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        source = f"{toml_path}: " if unknown & from_file else ""
+        raise ConfigError(f"{source}unknown setting(s): {', '.join(sorted(unknown))}")
     defaults = {s.name: s.default for s in SETTINGS}
     resolved = {name: _coerce(name, value, defaults[name]) for name, value in values.items()}
     return Config(home=home_path, sections=sections, **resolved)

@@ -50,11 +50,9 @@ def iter_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Ite
             yield text
 
 
-def check_json_text(value, source: str, where: str) -> None:
-    """InputError if JSON decoded from `source` holds a lone UTF-16 surrogate escape
-    ("\\ud800" without its pair): that is not text, and storing it would fail."""
-    if not _SURROGATE_ESCAPE.search(source):
-        return
+def check_text(value, where: str) -> None:
+    """InputError if decoded data (JSON, YAML) holds a lone UTF-16 surrogate, e.g. from the
+    escape "\\ud800" without its pair: that is not text, and storing it would fail."""
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -73,9 +71,12 @@ def read_jsonl(path: Path, on_bytes=None) -> Iterator[tuple[int, dict]]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON ({exc.msg})", f"{path} line {number}") from exc
+        except RecursionError as exc:
+            raise InputError("invalid JSON (nested too deeply)", f"{path} line {number}") from exc
         if not isinstance(record, dict):
             raise InputError("expected a JSON object", f"{path} line {number}")
-        check_json_text(record, line, f"{path} line {number}")
+        if _SURROGATE_ESCAPE.search(line):
+            check_text(record, f"{path} line {number}")
         yield number, record
 
 

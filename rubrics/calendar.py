@@ -63,7 +63,7 @@ def parse_calendar(section: dict | None) -> Calendar:
         if not isinstance(tz, str) or not tz:
             raise ValueError
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "America", a folder
         raise InputError(f"unknown IANA timezone {tz!r}", "calendar.timezone") from exc
     raw_hours = section.get("hours")
     if raw_hours is None:

@@ -14,12 +14,14 @@ from pathlib import Path
 import yaml
 
 from replykit.errors import InputError
+from replykit.textio import check_text
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 RUBRIC_FIELDS = {"name", "version", "pass_threshold", "description", "categories"}
 CATEGORY_FIELDS = {"key", "label", "description", "weight", "scale", "na_allowed", "critical"}
 BINARY_LABELS = {0: "no", 1: "yes"}
+MAX_FILE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def _parse_scale(raw, where: str) -> Scale:
             raise InputError(f"point {point} needs a non-empty label", f"{where}.points")
         parsed[point] = label.strip()
     ordered = sorted(parsed)
-    if ordered != list(range(ordered[0], ordered[-1] + 1)):
+    if ordered[-1] - ordered[0] + 1 != len(ordered):
         raise InputError(
             f"points must be consecutive integers, got {ordered}", f"{where}.points"
         )
@@ -209,27 +211,39 @@ def parse_rubric(data, source: str = "") -> Rubric:
         categories.append(category)
     if sum(c.weight for c in categories) == 0:
         raise InputError("the weights of all categories add up to 0", f"{where}field categories")
-    return Rubric(
+    rubric = Rubric(
         name=name,
         version=version,
         pass_threshold=threshold,
         categories=tuple(categories),
         description=description.strip(),
     )
+    check_text(rubric.to_dict(), source or "rubric")
+    return rubric
+
+
+def parse_yaml(text: str, source: str):
+    """YAML text as plain data; InputError for invalid or too deeply nested YAML."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", source) from exc
+    except RecursionError as exc:
+        raise InputError("not valid YAML: nested too deeply", source) from exc
+    except ValueError as exc:  # a date that does not exist, e.g. 2026-02-30
+        raise InputError(f"not valid YAML: {exc}", source) from exc
 
 
 def load_rubric(path: str | Path) -> Rubric:
     """Read and validate a rubric YAML file."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"is larger than {MAX_FILE_BYTES // 1024} KB", str(path))
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read rubric: {exc}", str(path)) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", str(path)) from exc
-    return parse_rubric(data, str(path))
+    return parse_rubric(parse_yaml(text, str(path)), str(path))
 
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"

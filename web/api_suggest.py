@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from replykit.errors import InputError
+from replykit.textio import check_text
 from suggest import feedback
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
@@ -16,9 +17,13 @@ bp = Blueprint("api_suggest", __name__, url_prefix="/api")
 
 def json_body() -> dict:
     """The request's JSON object, or a 400 naming the problem."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError as exc:
+        raise InputError("invalid JSON (nested too deeply)", "request body") from exc
     if not isinstance(data, dict):
         raise InputError("expected a JSON object (Content-Type: application/json)", "request body")
+    check_text(data, "request body")
     return data
 
 

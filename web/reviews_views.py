@@ -11,7 +11,7 @@ from replykit.errors import InputError, NotFound, ReplykitError
 from rubrics import assignments, calibration, disputes, drafts, reviews, store
 from rubrics.calendar import parse_calendar
 from rubrics.periods import parse_bounds
-from rubrics.rubric import parse_rubric
+from rubrics.rubric import parse_rubric, parse_yaml
 from web.app import get_home
 from web.security import current_user, forbidden, has_role, require_role
 
@@ -213,7 +213,7 @@ def rubrics():
     if request.method == "POST":
         text = request.form.get("definition", "")
         try:
-            data = yaml.safe_load(text)
+            data = parse_yaml(text, "the editor")
             if not isinstance(data, dict):
                 raise InputError("the definition must be a YAML mapping")
             data.setdefault("version", 1)
@@ -221,8 +221,6 @@ def rubrics():
             flash(f"Stored {result['name']} v{result['version']}." if result["created"]
                   else "Nothing changed: no new version.")
             return redirect(url_for("reviews.rubrics", name=result["name"]))
-        except yaml.YAMLError as exc:
-            error = f"not valid YAML: {exc}"
         except ReplykitError as exc:
             error = str(exc)
     current = store.show_rubric(db, name)

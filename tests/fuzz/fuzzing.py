@@ -30,12 +30,12 @@ settings.register_profile("fuzz", max_examples=10_000, **_COMMON)
 PROFILE = "fuzz" if os.environ.get("REPLYKIT_FUZZ") else "replykit-default"
 
 
-def fuzz_settings(scale: float = 1.0) -> settings:
-    """The active profile; `scale` trims the default sample of a slow parser (never the
-    fuzz profile's 10,000)."""
+def fuzz_settings(scale: float = 1.0, share: int = 1) -> settings:
+    """The active profile. `scale` trims the default sample of a slow parser; `share` splits
+    the fuzz profile's 10,000 examples over that many parametrized cases of one parser."""
     base = settings.get_profile(PROFILE)
     if PROFILE == "fuzz":
-        return settings(base)
+        return settings(base, max_examples=-(-base.max_examples // share))
     return settings(base, max_examples=max(10, int(base.max_examples * scale)))
 
 
