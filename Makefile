@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOME_DIR ?= replykit-data
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench eval serve clean chromium screenshots crash load fuzz fuzz
+.PHONY: install demo test bench eval serve clean chromium screenshots crash load fuzz
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,13 +63,5 @@ fuzz: $(STAMP)
 	grep -E "^tests/fuzz|passing|^[0-9]+ (passed|failed)|^FAILED" build/fuzz-report.txt; \
 	exit $$status
 
-# Fuzz every parser with 10,000 generated inputs (docs/bad-input.md); the full log with
-# hypothesis statistics goes to build/fuzz-report.txt, the inputs per test are printed.
-fuzz: $(STAMP)
-	@mkdir -p build
-	@REPLYKIT_FUZZ=1 $(PY) -m pytest -q -p no:cacheprovider tests/fuzz \
-		--hypothesis-show-statistics > build/fuzz-report.txt 2>&1; status=$$?; \
-	grep -E "^tests/fuzz|passing|^[0-9]+ (passed|failed)|^FAILED" build/fuzz-report.txt; \
-	exit $$status
-
+clean:
 	rm -rf $(VENV) $(HOME_DIR)
