@@ -1,0 +1,233 @@
+"""Concurrency with real processes: two `import conversations` (overlapping conversations), a
+`replies import` and an `index rebuild` start together on one home while `replykit serve`
+takes saved-reply edits through its forms. Every command must succeed, nothing may say
+"database is locked" or answer 5xx, and nothing may be lost: every imported row, every web
+edit in the version history, and an index that agrees with the database."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from replykit.config import load_config
+from replykit.home import Home
+from suggest import library
+from suggest.conversations import import_conversations
+from suggest.engine import SuggestEngine
+from web import users
+
+CLI = [sys.executable, "-c", "from replykit.cli import cli; cli()"]
+LOCKED = "database is locked"
+PASSWORD = "correct-horse-9"
+EDITED = ("password-reset", "order-tracking")  # edited over the web
+IMPORTED = ("refund-policy", "invoice-copy")  # changed by the replies import
+_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def write_conversations(path: Path, first: int, last: int, turns: int) -> Path:
+    """Conversations first..last-1 with `turns` question/answer pairs each; a message's text
+    depends only on its conversation and position, so two files agree on the messages they
+    share."""
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    with open(path, "w", encoding="utf-8") as out:
+        for c in range(first, last):
+            for m in range(2 * turns):
+                agent = m % 2 == 1
+                message = {
+                    "conversation_id": f"conc-{c}",
+                    "message_id": f"m{m}",
+                    "role": "agent" if agent else "customer",
+                    "author": "Agent Smith" if agent else f"Customer {c}",
+                    "channel": "chat",
+                    "created_at": (start + timedelta(hours=c, minutes=m)).isoformat(),
+                    "body": f"Answer {m} about topic {c % 37}: check the settings page."
+                    if agent
+                    else f"Question {m} about topic {c % 37}: where can I change this?",
+                }
+                out.write(json.dumps(message) + "\n")
+    return path
+
+
+class Browser:
+    """A signed-in browser session against the server: one cookie, CSRF tokens from pages."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookie = ""
+        self.responses: list[tuple[str, int, str]] = []
+        self.slowest = 0.0
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.monotonic()
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        self.slowest = max(self.slowest, time.monotonic() - started)
+        text = response.read().decode("utf-8", "replace")
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+        conn.close()
+        self.responses.append((f"{method} {path}", response.status, text))
+        return response.status, text
+
+    def csrf(self, path: str) -> str:
+        status, page = self.request("GET", path)
+        assert status == 200, (path, status)
+        return _CSRF.search(page).group(1)
+
+    def sign_in(self, username: str) -> None:
+        form = {"username": username, "password": PASSWORD, "csrf_token": self.csrf("/login")}
+        assert self.request("POST", "/login", form)[0] == 302
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def shared_home(tmp_path, library_home_template) -> Path:
+    """The small library home with a lead user, using only the primary embedder."""
+    root = tmp_path / "home"
+    shutil.copytree(library_home_template, root)
+    (root / "config.toml").write_text('multilingual_model = ""\n', encoding="utf-8")
+    home = Home(load_config(root))
+    users.add_user(home.db, "lee", PASSWORD, "lead", name="Lee Lead")
+    home.close()
+    return root
+
+
+def test_imports_rebuild_and_web_edits_at_the_same_time(shared_home, tmp_path, small_library):
+    first = write_conversations(tmp_path / "a.jsonl", 0, 600, turns=2)
+    # overlaps conversations 300-599 of the first file: the same messages, then more of them
+    second = write_conversations(tmp_path / "b.jsonl", 300, 900, turns=3)
+    by_id = {r["id"]: r for r in small_library}
+    replies = tmp_path / "replies.jsonl"
+    with open(replies, "w", encoding="utf-8") as out:
+        for i in range(60):
+            out.write(json.dumps({**by_id["shipping-delay"], "id": f"conc-{i}"}) + "\n")
+        for reply_id in IMPORTED:
+            out.write(json.dumps({**by_id[reply_id], "body": "Imported body."}) + "\n")
+
+    port = free_port()
+    server = subprocess.Popen(
+        [*CLI, "--home", str(shared_home), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    commands = [
+        ["import", "conversations", str(first)],
+        ["import", "conversations", str(second)],
+        ["replies", "import", str(replies)],
+        ["index", "rebuild"],
+    ]
+    browser = Browser(port)
+    edits: list[tuple[str, str]] = []
+    processes: list[subprocess.Popen] = []
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, server.stdout.read().decode()
+            try:
+                browser.sign_in("lee")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        processes += [
+            subprocess.Popen(
+                [*CLI, "--home", str(shared_home), *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for args in commands
+        ]
+        outputs: list[str] = [""] * len(processes)
+
+        def collect(i: int) -> None:
+            outputs[i] = processes[i].communicate()[0].decode("utf-8", "replace")
+
+        readers = [threading.Thread(target=collect, args=(i,)) for i in range(len(processes))]
+        for reader in readers:
+            reader.start()
+        # edit over the web for as long as the commands run (and at least 10 times)
+        while len(edits) < 10 or any(p.poll() is None for p in processes):
+            reply_id = EDITED[len(edits) % len(EDITED)]
+            record = by_id[reply_id]
+            note = f"web edit {len(edits)}"
+            form = {
+                "title": record["title"],
+                "body": f"{record['body']}\n\n({note})",
+                "tags": ", ".join(record["tags"]),
+                "language": record["language"],
+                "status": record["status"],
+                "folder": record["folder"],
+                "teams": ", ".join(record.get("teams", [])),
+                "questions": "\n".join(record["questions"]),
+                "note": note,
+                "csrf_token": browser.csrf(f"/library/replies/{reply_id}/edit"),
+            }
+            status, _ = browser.request("POST", f"/library/replies/{reply_id}/edit", form)
+            assert status == 302, status
+            edits.append((reply_id, note))
+        for reader in readers:
+            reader.join()
+    finally:
+        for process in processes:
+            if process.poll() is None:  # the test failed while it ran
+                process.kill()
+        server.terminate()
+        server_output = server.communicate()[0].decode("utf-8", "replace")
+
+    print(f"\n{len(edits)} web edits during the commands; slowest {browser.slowest:.1f} s")
+    for args, process, output in zip(commands, processes, outputs, strict=True):
+        assert process.returncode == 0, (args, output)
+        assert LOCKED not in output, (args, output)
+    assert LOCKED not in server_output and "Traceback" not in server_output, server_output
+    for request, status, text in browser.responses:
+        assert status < 500 and LOCKED not in text, (request, status)
+
+    home = Home(load_config(shared_home))
+    reference = Home(load_config(tmp_path / "reference", multilingual_model=""))
+    try:
+        db = home.db
+        # every web edit is a version; the import's changes and new replies are there
+        for reply_id in EDITED:
+            notes = {v["note"] for v in library.history(db, reply_id)}
+            assert {note for r, note in edits if r == reply_id} <= notes
+        for reply_id in IMPORTED:
+            assert library.get_reply(db, reply_id)["body"] == "Imported body."
+        assert all(library.get_reply(db, f"conc-{i}") for i in range(60))
+        # the conversations are what importing the two files one after the other gives
+        import_conversations(reference.db, first)
+        import_conversations(reference.db, second)
+        for sql in (
+            "SELECT conversation_id, message_id, role, created_at, body FROM messages",
+            "SELECT id, question, answer, asked_at, answered_at FROM past_replies",
+        ):
+            got = sorted(db.execute(sql).fetchall())
+            assert got == sorted(reference.db.execute(sql).fetchall()) and got
+        # the last writer's index update saw every committed document
+        assert not SuggestEngine(home).status()["stale"]
+    finally:
+        home.close()
+        reference.close()
