@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from replykit.db import write_transaction
-from replykit.errors import InputError, NotFound
+from replykit.errors import Conflict, InputError, NotFound
 from suggest import documents, placeholders
 
 STATUSES = ("draft", "approved", "archived")
@@ -171,14 +171,27 @@ def add_reply(db: sqlite_utils.Database, data: dict, author: str = "") -> dict:
 
 
 def edit_reply(
-    db: sqlite_utils.Database, reply_id: str, changes: dict, author: str = "", note: str = ""
+    db: sqlite_utils.Database,
+    reply_id: str,
+    changes: dict,
+    author: str = "",
+    note: str = "",
+    base_version: int | None = None,
 ) -> dict:
-    """Apply `changes` (any of EDITABLE) as a new version; unchanged data adds no version."""
+    """Apply `changes` (any of EDITABLE) as a new version; unchanged data adds no version.
+    With `base_version` (the version the changes were made to), Conflict if the reply has
+    changed since: saving a whole form made to an older version would undo that change."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise InputError(f"cannot edit {', '.join(sorted(unknown))}", "fields")
     with write_transaction(db):
         current = get_reply(db, reply_id)
+        if base_version is not None and base_version != current["version"]:
+            raise Conflict(
+                f"{reply_id} changed while you were editing it (you edited version "
+                f"{base_version}, it is now version {current['version']}): your changes are "
+                "below; check them against the current version, then save again"
+            )
         merged = validate({**{k: current[k] for k in EDITABLE}, **changes, "id": reply_id})
         if all(merged[k] == current[k] for k in EDITABLE):
             return current

@@ -2,7 +2,8 @@
 `replies import` and an `index rebuild` start together on one home while `replykit serve`
 takes saved-reply edits through its forms. Every command must succeed, nothing may say
 "database is locked" or answer 5xx, and nothing may be lost: every imported row, every web
-edit in the version history, and an index that agrees with the database."""
+edit in the version history, and an index that agrees with the database. A form opened
+before the import changed its reply is refused on save (409) rather than undoing the change."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ PASSWORD = "correct-horse-9"
 EDITED = ("password-reset", "order-tracking")  # edited over the web
 IMPORTED = ("refund-policy", "invoice-copy")  # changed by the replies import
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+_VERSION = re.compile(r'name="version" value="([0-9]+)"')
 
 
 def write_conversations(path: Path, first: int, last: int, turns: int) -> Path:
@@ -88,14 +90,34 @@ class Browser:
         self.responses.append((f"{method} {path}", response.status, text))
         return response.status, text
 
-    def csrf(self, path: str) -> str:
+    def form(self, path: str) -> dict:
+        """The hidden fields of the form on a page: CSRF token, and version if it has one."""
         status, page = self.request("GET", path)
         assert status == 200, (path, status)
-        return _CSRF.search(page).group(1)
+        version = _VERSION.search(page)
+        return {"csrf_token": _CSRF.search(page).group(1)} | (
+            {"version": version.group(1)} if version else {}
+        )
 
     def sign_in(self, username: str) -> None:
-        form = {"username": username, "password": PASSWORD, "csrf_token": self.csrf("/login")}
+        form = {"username": username, "password": PASSWORD, **self.form("/login")}
         assert self.request("POST", "/login", form)[0] == 302
+
+    def edit(self, record: dict, hidden: dict, note: str) -> int:
+        """Save the edit form of a saved reply with `record`'s fields; the status."""
+        form = {
+            "title": record["title"],
+            "body": record["body"],
+            "tags": ", ".join(record["tags"]),
+            "language": record["language"],
+            "status": record["status"],
+            "folder": record["folder"],
+            "teams": ", ".join(record.get("teams", [])),
+            "questions": "\n".join(record["questions"]),
+            "note": note,
+            **hidden,
+        }
+        return self.request("POST", f"/library/replies/{record['id']}/edit", form)[0]
 
 
 def free_port() -> int:
@@ -153,6 +175,8 @@ def test_imports_rebuild_and_web_edits_at_the_same_time(shared_home, tmp_path, s
             except OSError:
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.2)
+        # a form opened before the replies import changes that reply, saved after it
+        stale_form = browser.form(f"/library/replies/{IMPORTED[0]}/edit")
         processes += [
             subprocess.Popen(
                 [*CLI, "--home", str(shared_home), *args],
@@ -171,26 +195,16 @@ def test_imports_rebuild_and_web_edits_at_the_same_time(shared_home, tmp_path, s
             reader.start()
         # edit over the web for as long as the commands run (and at least 10 times)
         while len(edits) < 10 or any(p.poll() is None for p in processes):
-            reply_id = EDITED[len(edits) % len(EDITED)]
-            record = by_id[reply_id]
+            record = by_id[EDITED[len(edits) % len(EDITED)]]
             note = f"web edit {len(edits)}"
-            form = {
-                "title": record["title"],
-                "body": f"{record['body']}\n\n({note})",
-                "tags": ", ".join(record["tags"]),
-                "language": record["language"],
-                "status": record["status"],
-                "folder": record["folder"],
-                "teams": ", ".join(record.get("teams", [])),
-                "questions": "\n".join(record["questions"]),
-                "note": note,
-                "csrf_token": browser.csrf(f"/library/replies/{reply_id}/edit"),
-            }
-            status, _ = browser.request("POST", f"/library/replies/{reply_id}/edit", form)
-            assert status == 302, status
-            edits.append((reply_id, note))
+            hidden = browser.form(f"/library/replies/{record['id']}/edit")
+            changed = {**record, "body": f"{record['body']}\n\n({note})"}
+            assert browser.edit(changed, hidden, note) == 302
+            edits.append((record["id"], note))
         for reader in readers:
             reader.join()
+        stale = {**by_id[IMPORTED[0]], "body": "Stale web body."}
+        assert browser.edit(stale, stale_form, "stale") == 409  # not a silent overwrite
     finally:
         for process in processes:
             if process.poll() is None:  # the test failed while it ran

@@ -128,10 +128,11 @@ def edit(reply_id: str):
     if request.method == "POST":
         changes = _form_record()
         try:
-            library.edit_reply(db, reply_id, changes, _author(), request.form.get("note", ""))
+            library.edit_reply(db, reply_id, changes, _author(), request.form.get("note", ""),
+                               base_version=request.form.get("version", type=int))
         except ReplykitError as exc:
             return render_template("library/edit.html", reply=dict(reply, **changes),
-                                   error=str(exc), statuses=library.STATUSES), 400
+                                   error=str(exc), statuses=library.STATUSES), exc.status
         engine().sync()
         flash(f"Saved {reply_id}.")
         return redirect(url_for("library.view", reply_id=reply_id))
