@@ -61,13 +61,19 @@ def check_file(filename: str, size: int, content_type, where: str = "") -> str:
 
 
 class Staging:
-    """Blobs written during an import; removed again if the import rolls back."""
+    """Blobs written during an import; removed again if the import rolls back. Blobs are
+    only written inside a write transaction, so one writer at a time."""
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
         self.created: list[Path] = []
+        self.swept = False
 
     def put(self, data: bytes) -> str:
+        if not self.swept:  # temp files of a writer killed mid-write (no other writer is live)
+            for leftover in self.directory.glob("*.tmp"):
+                leftover.unlink(missing_ok=True)
+            self.swept = True
         digest = hashlib.sha256(data).hexdigest()
         path = self.directory / digest
         if not path.exists():

@@ -43,7 +43,7 @@ from index.vectors import REBUILD_HINT, VectorIndex
 from replykit.cli import cli
 from replykit.config import load_config
 from replykit.home import Home
-from suggest import demo, library_io
+from suggest import attachments, demo, library, library_io
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 
@@ -349,16 +349,31 @@ def report(name: str, tally: Tally) -> None:
     )
 
 
-def test_index_writes_remove_temp_files_left_by_a_killed_writer(loaded_engine):
-    path = loaded_engine.index_path(loaded_engine.embedders()[0])
-    died = (  # a process that dies while writing the index file, as under SIGKILL
+def die_writing(path: Path) -> Path:
+    """The temp file a process leaves when it dies while writing `path` (as under SIGKILL)."""
+    died = (
         "import os, sys; from replykit.textio import atomic_file; "
         "writing = atomic_file(sys.argv[1]); writing.__enter__().write(b'half'); os._exit(9)"
     )
     subprocess.run([sys.executable, "-c", died, str(path)], env=ENV, check=False)
     (leftover,) = path.parent.glob(path.name + ".*.tmp")
+    return leftover
+
+
+def test_index_writes_remove_temp_files_left_by_a_killed_writer(loaded_engine):
+    path = loaded_engine.index_path(loaded_engine.embedders()[0])
+    leftover = die_writing(path)
     loaded_engine.rebuild()
     assert not leftover.exists() and len(VectorIndex.load(path)) > 0
+
+
+def test_attachment_writes_remove_temp_files_left_by_a_killed_writer(home, small_library):
+    library.add_reply(home.db, small_library[0])
+    directory = home.config.attachments_dir
+    leftover = die_writing(directory / hashlib.sha256(b"a form").hexdigest())
+    item = attachments.add(home.db, directory, small_library[0]["id"], "form.txt", b"a form")
+    assert not leftover.exists()
+    assert [p.name for p in directory.iterdir()] == [item["sha256"]]
 
 
 @pytest.mark.parametrize("name", ["import conversations", "replies import", "index rebuild"])
