@@ -21,7 +21,7 @@ import sqlite_utils
 
 from replykit.db import write_transaction
 from replykit.errors import InputError
-from replykit.textio import file_format, read_csv, read_jsonl, write_atomically
+from replykit.textio import check_text, file_format, read_csv, read_jsonl, write_atomically
 from suggest import attachments, library
 
 CSV_COLUMNS = (
@@ -54,12 +54,12 @@ def read_records(path: Path) -> Iterator[tuple[int, dict]]:
             if column in record:
                 record[column] = _split(record[column], sep)
         if record.get("attachments"):
+            where = f"{path} line {number}, field attachments"
             try:
                 record["attachments"] = json.loads(record["attachments"])
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    "must be a JSON list", f"{path} line {number}, field attachments"
-                ) from exc
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise InputError("must be a JSON list", where) from exc
+            check_text(record["attachments"], where)
         else:
             record.pop("attachments", None)
         yield number, record

@@ -43,10 +43,14 @@ def _line(**fields) -> bytes:
 @fuzz_settings(scale=0.7)
 @given(file=record_file(st.lists(reply, max_size=4), FIELDS))
 # found by fuzzing: non-ASCII base64 text (ValueError), a content type that is not text
-# (sqlite3 binding error), a lone surrogate escape (UnicodeEncodeError when stored)
+# (sqlite3 binding error), a lone surrogate escape in a JSON line or in the JSON of a CSV
+# attachments cell (UnicodeEncodeError when stored), deep nesting in that cell (RecursionError)
 @example(file=(".jsonl", _line(attachments=[{"filename": "a.pdf", "content_base64": "\x80"}])))
 @example(file=(".jsonl", _line(attachments=[{"filename": "a.pdf", "content_type": [1]}])))
 @example(file=(".jsonl", _line(title="\ud800")))
+@example(file=(".csv", b'id,title,body,attachments\n'
+                      b'a,A,Hi,"[{""filename"": ""\\ud800"", ""content_base64"": """"}]"\n'))
+@example(file=(".csv", b"id,title,body,attachments\na,A,Hi," + b"[" * 5000 + b"\n"))
 def test_saved_reply_import(fuzz_home, watch, tmp_path, file):
     suffix, data = file
     path = tmp_path / f"replies{suffix}"
