@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
+
 from index.lexical import LexicalIndex, query_trigrams
 from index.normalize import normalize_text
 
@@ -30,6 +32,15 @@ WEIGHTS = {
 # questions) at decaying weight: several close matches are stronger evidence than one.
 SUPPORT_DECAY = 0.7
 SUPPORT_DEPTH = 3
+
+
+# A document that is as close to other suggestions' documents as to the question is weak
+# evidence for its own: ranking subtracts AMBIGUITY_WEIGHT × its ambiguity, the (calibrated,
+# dense-weighted) mean similarity to its AMBIGUITY_NEIGHBOURS nearest candidates of other
+# suggestions (hubness reduction, as in CSLS). Measured on the public dev sets
+# (docs/evaluation.md); the shown score stays the plain similarity.
+AMBIGUITY_WEIGHT = 0.5
+AMBIGUITY_NEIGHBOURS = 10
 
 
 def weights(script: str, multilingual: bool, mode: str) -> tuple[float, float, float]:
@@ -105,3 +116,19 @@ def text_overlap(a: str, b: str) -> float:
     if not first or not second:
         return 0.0
     return len(first & second) / len(first | second)
+
+
+def ambiguity(vectors: np.ndarray, groups: list) -> np.ndarray:
+    """For each row of `vectors` ((n, dim), normalised): the mean cosine similarity to its
+    AMBIGUITY_NEIGHBOURS most similar rows of another group (0 when there is none)."""
+    similarity = vectors @ vectors.T
+    codes = {group: i for i, group in enumerate(dict.fromkeys(groups))}
+    groups = np.array([codes[g] for g in groups])
+    out = np.zeros(len(vectors), dtype=np.float64)
+    for i in range(len(vectors)):
+        others = similarity[i][groups != groups[i]]
+        if len(others) > AMBIGUITY_NEIGHBOURS:
+            others = np.partition(others, -AMBIGUITY_NEIGHBOURS)[-AMBIGUITY_NEIGHBOURS:]
+        if len(others):
+            out[i] = float(others.mean())
+    return out

@@ -7,10 +7,12 @@
 3. Every candidate gets exact scores in 0-1: cosine similarity per embedder (from its cached
    vector) and `trigram_similarity`; its hybrid score is their weighted sum.
 4. Documents group into suggestions: a saved reply (its title/body, example questions and the
-   past replies sent from it) or a past reply. Suggestions are ranked by their best document
-   plus decaying support from the next two (`ranking.support_score`); a suggestion's `score`
-   is its best document's score (capped so scores never rise down the list). Near-identical
-   answers collapse into the higher-ranked one.
+   past replies sent from it) or a past reply. For ranking, each document's score loses half
+   its ambiguity: how close it is to the candidates of other suggestions
+   (`ranking.ambiguity`). Suggestions are ranked by their best document plus decaying support
+   from the next two (`ranking.support_score`); a suggestion's `score` is its best document's
+   plain score (capped so scores never rise down the list). Near-identical answers collapse
+   into the higher-ranked one.
 5. Below the confidence threshold (on the first suggestion's score) the answer is "no
    confident suggestion".
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import json
 import re
+
+import numpy as np
 
 from index.cache import cache_model, cached_vectors
 from index.normalize import clean_text, dominant_script, normalize_text
@@ -42,7 +46,8 @@ def _dense_candidates(engine, embedder, query: str, limit: int):
 
 def _exact_dense(engine, embedder, index, vector, docs: dict[int, dict], hits: dict[int, float]):
     """Calibrated cosine similarity (0 = unrelated for this model) of every candidate,
-    computed from its cached vector (as a query or a passage, as the index holds it)."""
+    computed from its cached vector (as a query or a passage, as the index holds it), and
+    those vectors."""
     vectors = {}
     for as_query in (False, True):
         hashes = {d["text_hash"] for d in docs.values() if is_question(d["kind"]) == as_query}
@@ -50,12 +55,23 @@ def _exact_dense(engine, embedder, index, vector, docs: dict[int, dict], hits: d
             vectors[as_query] = cached_vectors(
                 engine.db, cache_model(embedder, as_query), sorted(hashes)
             )
-    scores = {}
+    scores, stored_vectors = {}, {}
     for doc_id, doc in docs.items():
         stored = vectors[is_question(doc["kind"])].get(doc["text_hash"])
+        if stored is not None:
+            stored_vectors[doc_id] = stored
         cosine = float(stored @ vector) if stored is not None else hits.get(doc_id, 0.0)
         scores[doc_id] = index.calibrate(cosine) if index is not None else 0.0
-    return scores
+    return scores, stored_vectors
+
+
+def _ambiguity(index, vectors: dict[int, np.ndarray], group_of: dict[int, tuple]):
+    """Calibrated `ranking.ambiguity` of the candidates that have a vector."""
+    if index is None or len(vectors) < 2:
+        return {}
+    ids = sorted(vectors)
+    values = ranking.ambiguity(np.stack([vectors[i] for i in ids]), [group_of[i] for i in ids])
+    return {doc_id: index.calibrate(value) for doc_id, value in zip(ids, values, strict=True)}
 
 
 def _load_documents(db, ids: list[int]) -> dict[int, dict]:
@@ -118,6 +134,16 @@ def _answer_key(answer: str) -> str:
     return _DIGITS.sub("#", normalize_text(answer))[:400]
 
 
+def _unit_key(doc_id: int, doc: dict, replies: dict, pasts: dict) -> tuple[str, str]:
+    """The suggestion a document belongs to: a visible saved reply, a past answer (past
+    replies with the same answer are one suggestion), or ("hidden", id) when not shown."""
+    if doc["saved_reply_id"] in replies:
+        return ("saved", doc["saved_reply_id"])
+    if doc["kind"] == "past" and doc["ref"] in pasts:
+        return ("past", _answer_key(pasts[doc["ref"]]["answer"]))
+    return ("hidden", str(doc_id))
+
+
 def suggest(
     engine: SuggestEngine,
     query: str,
@@ -160,14 +186,6 @@ def suggest(
     )
     candidate_ids = {i for *_, hits in searched for i in hits} | {i for i, _ in lexical_hits}
     docs = _load_documents(engine.db, sorted(candidate_ids))
-    fused = dict.fromkeys(docs, 0.0)
-    for embedder, w, index, vector, hits in searched:
-        for doc_id, score in _exact_dense(engine, embedder, index, vector, docs, hits).items():
-            fused[doc_id] += w * score
-    if weight[2] > 0:
-        for doc_id, score in ranking.lexical_scores(engine.lexical, normalized, docs).items():
-            fused[doc_id] += weight[2] * score
-
     replies = _visible_replies(
         engine.db,
         {d["saved_reply_id"] for d in docs.values() if d["saved_reply_id"]},
@@ -181,17 +199,28 @@ def suggest(
         if not tags and not language
         else {}
     )
+    group_of = {doc_id: _unit_key(doc_id, doc, replies, pasts) for doc_id, doc in docs.items()}
+
+    # fused: the shown similarity; ranking subtracts the document's ambiguity penalty
+    fused = dict.fromkeys(docs, 0.0)
+    penalty = dict.fromkeys(docs, 0.0)
+    for embedder, w, index, vector, hits in searched:
+        scores, vectors = _exact_dense(engine, embedder, index, vector, docs, hits)
+        for doc_id, score in scores.items():
+            fused[doc_id] += w * score
+        for doc_id, value in _ambiguity(index, vectors, group_of).items():
+            penalty[doc_id] += w * ranking.AMBIGUITY_WEIGHT * value
+    if weight[2] > 0:
+        for doc_id, score in ranking.lexical_scores(engine.lexical, normalized, docs).items():
+            fused[doc_id] += weight[2] * score
 
     units: dict[tuple[str, str], dict] = {}
     for doc_id, doc in docs.items():
-        if doc["saved_reply_id"] in replies:
-            key = ("saved", doc["saved_reply_id"])
-        elif doc["kind"] == "past" and doc["ref"] in pasts:
-            key = ("past", _answer_key(pasts[doc["ref"]]["answer"]))
-        else:
+        key = group_of[doc_id]
+        if key[0] == "hidden":
             continue
         unit = units.setdefault(key, {"scores": [], "doc": doc, "score": float("-inf")})
-        unit["scores"].append(fused[doc_id])
+        unit["scores"].append(fused[doc_id] - penalty[doc_id])
         if fused[doc_id] > unit["score"]:
             unit["score"], unit["doc"] = fused[doc_id], doc
 

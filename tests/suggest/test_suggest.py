@@ -223,6 +223,30 @@ def test_dense_mode_without_the_multilingual_embedder_is_never_confident_in_thai
     assert hybrid["confident"] is False
 
 
+def test_ambiguity_is_the_mean_similarity_to_the_nearest_documents_of_other_groups():
+    import numpy as np
+
+    from suggest.ranking import ambiguity
+
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]])
+    # hand-computed: each row against the two rows of the other group
+    got = ambiguity(vectors, ["x", "x", ("y",), ("y",)])
+    assert got == pytest.approx([(0.0 + 0.6) / 2, (0.6 + 0.96) / 2, (0.0 + 0.6) / 2,
+                                 (0.6 + 0.96) / 2])
+    assert ambiguity(vectors, ["x"] * 4) == pytest.approx([0, 0, 0, 0])
+
+
+def test_ambiguity_uses_only_the_nearest_neighbours():
+    import numpy as np
+
+    from suggest.ranking import AMBIGUITY_NEIGHBOURS, ambiguity
+
+    # one document, then many of another group: half at similarity 1, half at 0
+    n = 2 * AMBIGUITY_NEIGHBOURS
+    vectors = np.array([[1.0, 0.0]] + [[1.0, 0.0]] * (n // 2) + [[0.0, 1.0]] * (n // 2))
+    assert ambiguity(vectors, ["a"] + ["b"] * n)[0] == pytest.approx(1.0)
+
+
 def test_support_counts_only_documents_above_the_unrelated_baseline():
     from suggest.ranking import support_score
 
