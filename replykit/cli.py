@@ -4,12 +4,14 @@ typed errors become one `Error: ...` line and exit status 1."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from functools import update_wrapper
 
 import click
 
 from replykit.config import ConfigError, load_config
+from replykit.db import busy_message
 from replykit.errors import ReplykitError
 from replykit.home import Home
 
@@ -22,6 +24,11 @@ class ReplykitGroup(click.Group):
             return super().invoke(ctx)
         except (ReplykitError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
+        except sqlite3.OperationalError as exc:
+            message = busy_message(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from exc
 
 
 def pass_home(f):

@@ -41,6 +41,11 @@ SETTINGS = (
     ),
     Setting("ivf_nprobe", 24, "IVF lists probed per query (recall vs speed)"),
     Setting("secret_key", "", "Flask secret key; generated and kept in the home if empty"),
+    Setting(
+        "busy_timeout",
+        30.0,
+        "Seconds a write waits for another process's write (an import, a rebuild) to finish",
+    ),
 )
 
 ENV_PREFIX = "REPLYKIT_"
@@ -59,6 +64,7 @@ class Config:
     exact_search_max: int = SETTINGS[6].default
     ivf_nprobe: int = SETTINGS[7].default
     secret_key: str = SETTINGS[8].default
+    busy_timeout: float = SETTINGS[9].default
     sections: dict = field(default_factory=dict)
 
     @property

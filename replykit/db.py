@@ -10,16 +10,19 @@ from pathlib import Path
 
 import sqlite_utils
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT = 30.0
 
 
-def connect(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
-    """Open (creating if needed) the database at `path`, migrated to the current schema."""
+def connect(
+    path: str | Path, migrate: bool = True, busy_timeout: float = BUSY_TIMEOUT
+) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at `path`, migrated to the current schema.
+    A write waits up to `busy_timeout` seconds for another writer."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=False)
     db = sqlite_utils.Database(conn)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     db.execute("PRAGMA foreign_keys = ON")
     db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
@@ -28,6 +31,19 @@ def connect(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
 
         run_migrations(db)
     return db
+
+
+def busy_message(exc: BaseException) -> str | None:
+    """What to tell a user when `exc` is SQLite giving up on a lock held by another writer
+    past the busy timeout (None for any other error)."""
+    if isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc)
+    ):
+        return (
+            "the database stayed busy (another import or rebuild is writing); nothing was "
+            "saved, try again in a minute"
+        )
+    return None
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ class Home:
 
     @cached_property
     def db(self) -> sqlite_utils.Database:
-        return connect(self.config.db_path)
+        return connect(self.config.db_path, busy_timeout=self.config.busy_timeout)
 
     def close(self) -> None:
         if "db" in self.__dict__:

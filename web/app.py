@@ -3,12 +3,14 @@ headers), one blueprint per area, and errors as JSON (API) or an error page."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 from flask import Flask, current_app, g, jsonify, render_template
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from replykit.config import Config, load_config
+from replykit.db import busy_message
 from replykit.errors import ReplykitError
 from replykit.home import Home
 
@@ -57,6 +59,18 @@ def create_app(config: Config | dict | None = None) -> Flask:
         if security.is_api():
             return jsonify({"error": exc.description}), exc.code
         return render_template("error.html", code=exc.code, message=exc.description), exc.code
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def database_error(exc: sqlite3.OperationalError):
+        message = busy_message(exc)
+        if message is None:
+            app.logger.exception("database error")
+            return http_error(InternalServerError())
+        if security.is_api():
+            response = jsonify({"error": message})
+        else:
+            response = render_template("error.html", code=503, message=message)
+        return response, 503, {"Retry-After": "30"}
 
     @app.context_processor
     def template_globals():
