@@ -121,14 +121,12 @@ def text_overlap(a: str, b: str) -> float:
 def ambiguity(vectors: np.ndarray, groups: list) -> np.ndarray:
     """For each row of `vectors` ((n, dim), normalised): the mean cosine similarity to its
     AMBIGUITY_NEIGHBOURS most similar rows of another group (0 when there is none)."""
-    similarity = vectors @ vectors.T
     codes = {group: i for i, group in enumerate(dict.fromkeys(groups))}
-    groups = np.array([codes[g] for g in groups])
-    out = np.zeros(len(vectors), dtype=np.float64)
-    for i in range(len(vectors)):
-        others = similarity[i][groups != groups[i]]
-        if len(others) > AMBIGUITY_NEIGHBOURS:
-            others = np.partition(others, -AMBIGUITY_NEIGHBOURS)[-AMBIGUITY_NEIGHBOURS:]
-        if len(others):
-            out[i] = float(others.mean())
-    return out
+    code = np.array([codes[g] for g in groups])
+    other = code[:, None] != code[None, :]
+    similarity = np.where(other, vectors @ vectors.T, -np.inf)
+    k = min(AMBIGUITY_NEIGHBOURS, len(vectors))
+    nearest = -np.partition(-similarity, k - 1, axis=1)[:, :k]
+    found = np.isfinite(nearest)
+    total = np.where(found, nearest, 0.0).sum(axis=1)
+    return total / np.maximum(found.sum(axis=1), 1)
