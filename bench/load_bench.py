@@ -25,7 +25,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,16 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.suggest_bench import free_port, log, stop_server
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 DEMO_LIBRARY = REPO / "suggest" / "demo_data" / "saved_replies.jsonl"
 PER_SET = 250  # queries sampled from each shared data set
 USER = "loadbench"
 MIB = 2**20
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def load_queries(seed: int = 7) -> tuple[list[str], dict[str, int]]:
@@ -95,12 +92,6 @@ def revoke(home_dir: Path, token_id: int) -> None:
         users.revoke_token(home.db, token_id)
     finally:
         home.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tree_rss(pid: int) -> int:
@@ -235,12 +226,7 @@ def measure(home_dir: Path, args, env: dict, log_path: Path) -> dict:
         client_cpu = time.process_time() - cpu0[1]
         load_end = os.getloadavg()
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server, 15)
         revoke(home_dir, token_id)
 
     latencies = np.array([lat for lat, _ in load.results]) * 1000

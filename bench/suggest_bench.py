@@ -318,6 +318,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_server(server: subprocess.Popen, grace_s: float) -> None:
+    """Terminate a server subprocess; kill it if it has not exited after `grace_s` seconds."""
+    server.terminate()
+    try:
+        server.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def api_token(home_dir: Path) -> str | None:
     """An API token of a bench agent user (the JSON API wants a login or a token)."""
     try:
@@ -383,12 +393,7 @@ def measure_http(home_dir: Path, queries: list[str], env: dict, deadline_s: floa
         return {**stats_ms(times), "first_request_ms": round(first * 1000, 1),
                 "server_rss_mb": round(rss / 2**20, 1)}
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server, 10)
 
 
 def measure_rss(home_dir: Path, queries: list[str], env: dict) -> dict:
