@@ -7,7 +7,9 @@ import click
 from replykit.cli import cli, echo_json, json_option, pass_home
 
 COUNTED = ("conversations", "messages", "past_replies", "documents", "embeddings", "reviews",
-           "review_drafts", "drafts", "feedback")
+           "review_drafts", "drafts", "feedback", "feedback_queries", "saved_replies")
+LABELS = {"feedback_queries": "feedback queries erased",
+          "saved_replies": "saved replies templated"}
 
 
 @cli.group("privacy")
@@ -22,23 +24,29 @@ def privacy_group():
 @pass_home
 def forget_command(home, customer, dry_run, as_json):
     """Delete everything stored about a customer: their conversations, messages, past replies,
-    search documents and cached embeddings, reviews and drafts of replies to them; then bring
-    the vector indexes in line. Backups made before keep their copy."""
-    from replykit.forget import forget_customer
+    search documents and cached embeddings, reviews and drafts of replies to them; erase the
+    feedback queries and template the saved replies that hold their details; then bring the
+    vector indexes in line and empty the WAL file (exit 1 if a reader keeps it from being
+    emptied). Backups made before keep their copy."""
+    from replykit.forget import forget_customer, truncate_wal
     from suggest.engine import SuggestEngine
 
     report = forget_customer(home.db, customer, dry_run=dry_run)
-    if report["conversations"] and not dry_run:
-        SuggestEngine(home).sync()
+    changed = any(report[k] for k in ("conversations", "feedback_queries", "saved_replies"))
+    if not dry_run:
+        if changed:
+            SuggestEngine(home).sync()
         # fold the WAL into the file so no copy of the deleted pages stays in it
-        busy, _, _ = home.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        report["wal_truncated"] = not busy
+        db_path = home.config.db_path
+        truncate_wal(home.db, db_path.with_name(db_path.name + "-wal"))
+        report["wal_truncated"] = True
     if as_json:
         echo_json(report)
-    elif not report["conversations"]:
+    elif not changed:
         click.echo(f"Nothing stored for customer {customer!r} (searched customer ids and "
                    "e-mail addresses).")
     else:
         verb = "Would delete" if dry_run else "Deleted"
-        counts = ", ".join(f"{report[k]} {k.replace('_', ' ')}" for k in COUNTED if k in report)
+        counts = ", ".join(f"{report[k]} {LABELS.get(k, k.replace('_', ' '))}"
+                           for k in COUNTED if k in report)
         click.echo(f"{verb} for customer {customer!r}: {counts}.")

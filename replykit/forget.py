@@ -14,12 +14,16 @@ reach by design; docs/security.md says so."""
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlite_utils
 
+from replykit.customers import Customer, canonical_email, canonical_id
 from replykit.db import write_transaction
-from replykit.errors import InputError
+from replykit.errors import InputError, ReplykitError
+from suggest import proposals
 
 
 def _marks(values: list) -> str:
@@ -34,17 +38,18 @@ def _ids(db: sqlite_utils.Database, sql: str, values: list) -> list:
 
 
 def customer_conversations(db: sqlite_utils.Database, customer: str) -> list[str]:
-    """Ids of the conversations whose customer id or e-mail is `customer`."""
+    """Ids of the conversations whose customer id or e-mail is `customer`: ids in any case or
+    Unicode form, e-mail addresses in any case and with any +tag (`replykit.customers`)."""
     customer = (customer or "").strip()
     if not customer:
         raise InputError("give a customer id or e-mail address", "--customer")
+    wanted_id, wanted_email = canonical_id(customer), canonical_email(customer)
     return [
         row[0]
-        for row in db.execute(
-            "SELECT id FROM conversations WHERE customer_id = ? "
-            "OR (customer_email != '' AND lower(customer_email) = lower(?)) ORDER BY id",
-            [customer, customer],
-        )
+        for row in db.execute("SELECT id, customer_id, customer_email FROM conversations "
+                              "ORDER BY id")
+        if (row[1] and canonical_id(row[1]) == wanted_id)
+        or (row[2] and "@" in customer and canonical_email(row[2]) == wanted_email)
     ]
 
 
@@ -71,11 +76,41 @@ def _delete(db: sqlite_utils.Database, table: str, column: str, values: list) ->
     ).rowcount
 
 
+def _customer(db: sqlite_utils.Database, customer: str, conversations: list[str]) -> Customer:
+    """What identifies the customer in text not linked to their conversations: the e-mail or
+    id asked for, the e-mails, ids, names and subjects of their conversations, and their
+    messages."""
+    rows = list(db.execute(
+        "SELECT customer_email, customer_id, customer_name, subject FROM conversations "
+        f"WHERE id IN ({_marks(conversations)})", conversations)) if conversations else []
+    messages = [text for row in db.execute(
+        "SELECT body, clean_body FROM messages WHERE role = 'customer' "
+        f"AND conversation_id IN ({_marks(conversations)})", conversations) for text in row]
+    given = [customer]
+    return Customer.of(emails=[r[0] for r in rows] + given, ids=[r[1] for r in rows] + given,
+                       names=[r[2] for r in rows], messages=messages + [r[3] for r in rows])
+
+
+def _feedback_queries(db: sqlite_utils.Database, who: Customer, conversations: list[str],
+                      deleted: list[int]) -> list[int]:
+    """Feedback (not deleted with its past reply) whose query came from one of the
+    conversations or holds the customer's details."""
+    linked = set(_ids(db, "SELECT id FROM suggestion_feedback WHERE conversation_id IN ({marks})",
+                      conversations))
+    found = linked | {row[0] for row in db.execute(
+        "SELECT id, query FROM suggestion_feedback WHERE query != ''")
+        if who.mentioned_in(row[1])}
+    return sorted(found - set(deleted))
+
+
 def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = False) -> dict:
     """Delete everything stored about `customer` (id or e-mail); returns what was (or, with
-    `dry_run`, would be) deleted, table by table."""
+    `dry_run`, would be) deleted, table by table. Feedback keeps its event with the query
+    erased; saved replies keep their text with the customer's details templated out
+    (`suggest.proposals.strip_customer`)."""
     with _secure_delete(db), write_transaction(db):
         conversations = customer_conversations(db, customer)
+        who = _customer(db, customer, conversations)
         pasts = _ids(db, "SELECT id FROM past_replies WHERE conversation_id IN ({marks})",
                      conversations)
         documents = _ids(db, "SELECT id FROM documents WHERE kind = 'past' AND ref IN ({marks})",
@@ -101,6 +136,8 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
             db, "SELECT id FROM suggestion_feedback WHERE suggestion_kind = 'past' "
             "AND suggestion_id IN ({marks})", pasts,
         )
+        queries = _feedback_queries(db, who, conversations, feedback)
+        replies = proposals.customer_replies(db, who, conversations)
         drafts = sorted(
             set(_ids(db, "SELECT id FROM drafts WHERE conversation_id IN ({marks})",
                      conversations))
@@ -121,11 +158,20 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
             "review_drafts": len(review_drafts),
             "drafts": len(drafts),
             "feedback": len(feedback),
+            "feedback_queries": len(queries),
+            "saved_replies": len(replies),
             "dry_run": dry_run,
         }
-        if dry_run or not conversations:
+        if dry_run or not (conversations or queries or replies):
             return report
         _delete(db, "suggestion_feedback", "id", feedback)
+        if queries:
+            db.execute("UPDATE suggestion_feedback SET query = '', conversation_id = NULL "
+                       f"WHERE id IN ({_marks(queries)})", queries)
+        reply_hashes = _ids(db, "SELECT text_hash FROM documents WHERE kind IN "
+                            "('reply', 'question') AND ref IN ({marks})", list(replies))
+        for reply_id, drop in replies.items():
+            proposals.strip_customer(db, reply_id, who, drop)
         _delete(db, "documents", "id", documents)
         for table in ("review_ratings", "review_history", "review_disputes"):
             _delete(db, table, "review_id", reviews)
@@ -136,7 +182,39 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
         _delete(db, "review_drafts", "id", review_drafts)
         # messages and past replies go with their conversation (ON DELETE CASCADE)
         _delete(db, "conversations", "id", conversations)
-        _delete(db, "embedding_cache", "text_hash", orphans)
+        stale = sorted(set(orphans) | set(reply_hashes))
+        if stale:
+            report["embeddings"] = db.execute(
+                f"DELETE FROM embedding_cache WHERE text_hash IN ({_marks(stale)}) "
+                "AND text_hash NOT IN (SELECT text_hash FROM documents)", stale).rowcount
         # merge the FTS segments so the deleted documents' terms leave the index itself
         db.execute("INSERT INTO documents_fts(documents_fts) VALUES ('optimize')")
     return report
+
+
+class WalNotTruncated(ReplykitError):
+    """The WAL file could not be emptied: a reader kept it busy."""
+
+    status = 503
+
+
+def truncate_wal(db: sqlite_utils.Database, wal: Path, attempts: int = 7,
+                 pause: float = 0.05) -> None:
+    """Fold the WAL into the database file and empty it, so no copy of deleted pages stays in
+    it. A connection in a read transaction blocks that: retried `attempts` times with
+    doubling pauses (about 3 s in all), then WalNotTruncated (what was deleted stays deleted)."""
+    previous = db.execute("PRAGMA busy_timeout").fetchone()[0]
+    # no busy wait inside the checkpoint: it would block for the whole busy timeout (30 s)
+    db.execute("PRAGMA busy_timeout = 0")
+    try:
+        for attempt in range(attempts):
+            if not db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+                return
+            if attempt < attempts - 1:
+                time.sleep(pause * 2**attempt)
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {int(previous)}")
+    raise WalNotTruncated(
+        f"{wal}: could not be emptied while another connection reads the database: the "
+        "customer's data is deleted from the database but may remain in this file until every "
+        "reader closes (stop replykit serve, or wait); then run privacy forget again to empty it")

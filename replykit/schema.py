@@ -14,6 +14,7 @@ import sqlite_utils
 
 from replykit.db import write_transaction
 from rubrics.schema import m100_reviews
+from suggest.proposals import m004_conversation_links
 
 
 def _m001_library(db: sqlite_utils.Database) -> None:
@@ -228,12 +229,55 @@ def _m200_web(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def _m201_user_teams(db: sqlite_utils.Database) -> None:
+    """A user may belong to several teams: `user_teams`, filled from `users.team` (which
+    stays, holding the first team, for old readers)."""
+    db.execute("""CREATE TABLE user_teams (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        team TEXT NOT NULL,
+        PRIMARY KEY (user_id, team)
+    )""")
+    db.execute("INSERT INTO user_teams (user_id, team) SELECT id, team FROM users WHERE team != ''")
+
+
+def _m202_owner_ids(db: sqlite_utils.Database) -> None:
+    """Ownership by user id, not display name: drafting sessions (`drafts.agent_id`) and
+    drafts sent for review (`review_drafts.author_id`, `reviewer_id`). Existing rows get the
+    id of the one user with that display name; a name two users share stays unlinked."""
+    for table, name_column, id_column in (("drafts", "agent", "agent_id"),
+                                          ("review_drafts", "author", "author_id"),
+                                          ("review_drafts", "reviewer", "reviewer_id")):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {id_column} INTEGER REFERENCES users(id)")
+        db.execute(
+            f"UPDATE {table} SET {id_column} = (SELECT MIN(id) FROM users u "
+            f"WHERE u.name = {table}.{name_column}) WHERE (SELECT COUNT(*) FROM users u "
+            f"WHERE u.name = {table}.{name_column}) = 1")
+
+
+def _m210_accounts(db: sqlite_utils.Database) -> None:
+    """Login throttling (failures per username at an address and per address, with the time
+    of the last one: the backoff is computed from them) and API token expiry."""
+    db.execute("""CREATE TABLE login_throttle (
+        scope TEXT NOT NULL CHECK (scope IN ('user', 'address')),
+        username TEXT NOT NULL,
+        address TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        last_at REAL NOT NULL,
+        PRIMARY KEY (scope, username, address)
+    )""")
+    db.execute("ALTER TABLE api_tokens ADD COLUMN expires_at TEXT")
+
+
 MIGRATIONS = (
     (1, "saved-reply library", _m001_library),
     (2, "conversations and past replies", _m002_conversations),
     (3, "search documents, FTS5 trigram index, embedding cache, feedback", _m003_search_documents),
+    (4, "feedback and proposals linked to their conversation", m004_conversation_links),
     (100, "rubric versions, reviews, drafts, assignments, disputes", m100_reviews),
     (200, "web users, sessions, API tokens, login attempts, drafting sessions", _m200_web),
+    (201, "users in several teams", _m201_user_teams),
+    (202, "owners by user id: drafting sessions, drafts sent for review", _m202_owner_ids),
+    (210, "login throttle, API token expiry", _m210_accounts),
 )
 
 

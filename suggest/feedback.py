@@ -22,20 +22,27 @@ def record(
     query: str = "",
     user: str = "",
     edit_ratio: float | None = None,
+    conversation_id: str | None = None,
 ) -> dict:
-    """Store one feedback event. `edit_ratio` (0-1) says how much an inserted text was edited."""
+    """Store one feedback event. `edit_ratio` (0-1) says how much an inserted text was edited;
+    `conversation_id` is the conversation the query came from (so forgetting its customer
+    erases the query)."""
     if event not in EVENTS:
         raise InputError(f"must be one of {', '.join(EVENTS)}", "field event")
     if kind not in KINDS:
         raise InputError(f"must be one of {', '.join(KINDS)}", "field kind")
     if edit_ratio is not None and not (
-        isinstance(edit_ratio, int | float) and 0 <= edit_ratio <= 1
+        isinstance(edit_ratio, int | float) and not isinstance(edit_ratio, bool)
+        and 0 <= edit_ratio <= 1
     ):
         raise InputError("must be a number from 0 to 1", "field edit_ratio")
     table = "saved_replies" if kind == "saved" else "past_replies"
     with write_transaction(db):
         if not db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [suggestion_id]).fetchone():
             raise NotFound(f"no {kind} reply with id {suggestion_id!r}")
+        if conversation_id is not None and not db.execute(
+                "SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone():
+            raise NotFound(f"no conversation {conversation_id!r}")
         row = {
             "suggestion_kind": kind,
             "suggestion_id": suggestion_id,
@@ -43,6 +50,7 @@ def record(
             "query": (query or "")[:2000],
             "user": user or "",
             "edit_ratio": edit_ratio,
+            "conversation_id": conversation_id,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         row["id"] = db["suggestion_feedback"].insert(row).last_pk

@@ -5,13 +5,17 @@ other customer's data is untouched."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from replykit.cli import cli
-from replykit.forget import forget_customer
+from replykit.customers import canonical_email
+from replykit.forget import customer_conversations, forget_customer
 from replykit.home import Home
 from rubrics import disputes, drafts, reports, reviews, store
 from suggest import feedback
@@ -166,3 +170,58 @@ def test_forgetting_twice_or_nobody_deletes_nothing(stocked):
 def test_customer_must_be_named(stocked):
     with pytest.raises(Exception, match="customer id or e-mail"):
         forget_customer(stocked.db, "  ")
+
+
+def test_a_reader_holding_the_wal_makes_forget_fail_loudly(stocked):
+    """A second connection in a read transaction keeps the WAL from being truncated: the
+    deletion stays committed, the command exits 1 naming the WAL file; once the reader is gone
+    a second run truncates it and no file holds her details."""
+    wal = stocked.config.db_path.with_name(stocked.config.db_path.name + "-wal")
+    reader = sqlite3.connect(stocked.config.db_path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM messages").fetchone()
+    try:
+        result = _cli(stocked, "privacy", "forget", "--customer", "cust-emma")
+    finally:
+        reader.close()
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: {wal}: ") and result.output.count("\n") == 1
+    assert "deleted" in result.output and "until" in result.output
+    assert not stocked.db.execute("SELECT 1 FROM conversations WHERE id = 'A1'").fetchone()
+    again = _forget(stocked, "--customer", "cust-emma")
+    assert again["conversations"] == 0 and again["wal_truncated"] is True
+    assert wal.stat().st_size == 0
+
+
+def test_customer_ids_and_emails_match_in_any_case_form_or_tag(stocked):
+    db = stocked.db
+    with db.conn:
+        db.execute("UPDATE conversations SET customer_id = 'ＣＵＳＴ-EMMA' WHERE id = 'A1'")
+        db.execute("UPDATE conversations SET customer_email = 'Emma.Vossberg+Kayak@EXAMPLE.com'"
+                   " WHERE id = 'A2'")
+        db.execute("UPDATE conversations SET customer_email = 'lars@bücher.example' "
+                   "WHERE id = 'B1'")
+    assert customer_conversations(db, "cust-emma") == ["A1"]
+    assert customer_conversations(db, "emma.vossberg@example.com") == ["A1", "A2"]
+    assert customer_conversations(db, "EMMA.VOSSBERG+other@example.COM") == ["A1", "A2"]
+    assert customer_conversations(db, "lars@XN--BCHER-KVA.example") == ["B1"]
+    assert customer_conversations(db, "lars@BÜCHER.example") == ["B1"]
+    # a dot in the local part is part of the address (gmail's rule is not everyone's)
+    assert customer_conversations(db, "emmavossberg@example.com") == []
+    assert customer_conversations(db, "cust-emm") == []
+
+
+local_parts = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-", min_size=1,
+                      max_size=20).filter(lambda s: s[0] not in "." and s[-1] not in ".")
+tags = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", max_size=8)
+
+
+@given(local=local_parts, tag=tags, domain=st.sampled_from(
+    ["example.com", "bücher.example", "xn--bcher-kva.example", "müller.de"]),
+    flips=st.lists(st.booleans(), min_size=40, max_size=40))
+def test_an_address_in_any_case_or_plus_tag_is_the_same_customer(local, tag, domain, flips):
+    plain = f"{local}@{domain}"
+    variant = "".join(c.upper() if flip else c for c, flip in zip(
+        f"{local}+{tag}@{domain}" if tag else plain, flips + [False] * 80, strict=False))
+    assert canonical_email(variant) == canonical_email(plain)
+    assert canonical_email(f"x{local}@{domain}") != canonical_email(plain)

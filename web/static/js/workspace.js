@@ -48,7 +48,7 @@
   // ---- suggestions
   function feedback(item, event) {
     return api("POST", `/api/suggestions/${encodeURIComponent(item.id)}/feedback`, {
-      event, kind: item.kind, query: query.value,
+      event, kind: item.kind, query: query.value, conversation_id: state.conversationId,
     }).catch(() => {});
   }
 
@@ -217,6 +217,7 @@
     try {
       const reply = await api("POST", "/api/saved-replies/proposals", {
         title: $("propose-title").value, body: editor.value, question: query.value,
+        conversation_id: state.conversationId,
         language: $("propose-language").value || "en",
         tags: $("propose-tags").value.split(",").map((t) => t.trim()).filter(Boolean),
       });
