@@ -42,7 +42,7 @@ def backup(db: sqlite_utils.Database, target: Path, attachments_dir: Path) -> di
     files = 0
     if Path(attachments_dir).is_dir():
         destination = _attachments_copy(target)
-        destination.mkdir(parents=True, exist_ok=True)
+        destination.mkdir(parents=True, exist_ok=True, mode=0o700)
         for item in Path(attachments_dir).iterdir():
             if item.is_file() and not (destination / item.name).exists():
                 shutil.copy2(item, destination / item.name)

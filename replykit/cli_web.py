@@ -1,5 +1,5 @@
-"""CLI of the web area: `users` (add, list, set-role, reset-password, demo) and `tokens`
-(create, list, revoke)."""
+"""CLI of the web area: `users` (add, list, set-role, set-teams, reset-password, deactivate,
+activate, demo) and `tokens` (create, list, revoke)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ DEMO_MARKER = "demo"
 DEMO_USERS = (
     ("maya", "Maya Chen", "agent", "demo-agent", "support"),
     ("sofia", "Sofia Rossi", "reviewer,agent", "demo-reviewer", "billing"),
-    ("lee", "Lee Park", "lead", "demo-lead", ""),
+    ("lee", "Lee Park", "lead", "demo-lead", "support,billing,technical"),
     ("admin", "Admin", "admin", "demo-admin", ""),
 )
 
@@ -31,7 +31,7 @@ def _password(value: str | None, generate: bool) -> tuple[str, bool]:
 
 
 def _user_line(user: dict) -> str:
-    team = f"  team {user['team']}" if user["team"] else ""
+    team = f"  teams {', '.join(user['teams'])}" if user["teams"] else ""
     state = "" if user["active"] else "  (inactive)"
     return f"{user['username']}  {user['name']}  [{', '.join(user['roles'])}]{team}{state}"
 
@@ -47,16 +47,18 @@ def users_group():
               help="Comma-separated roles: agent, reviewer, lead, admin.")
 @click.option("--name", default="", help="Display name, as it appears in conversations "
               "and reviews (default: the username).")
-@click.option("--team", default="")
+@click.option("--team", "teams", multiple=True,
+              help="A team the user belongs to; repeat it or give a comma list (default none: "
+              "they see only what is not restricted to a team).")
 @click.option("--password", envvar="REPLYKIT_NEW_PASSWORD",
               help="The password (default: asked for; env REPLYKIT_NEW_PASSWORD).")
 @click.option("--generate-password", is_flag=True, help="Generate a password and print it once.")
 @json_option
 @pass_home
-def users_add(home, username, roles, name, team, password, generate_password, as_json):
+def users_add(home, username, roles, name, teams, password, generate_password, as_json):
     """Add a user. The first admin is created this way: `replykit users add alice --role admin`."""
     password, generated = _password(password, generate_password)
-    user = users.add_user(home.db, username, password, roles, name=name, team=team)
+    user = users.add_user(home.db, username, password, roles, name=name, team=list(teams))
     if as_json:
         echo_json(dict(user, password=password) if generated else user)
         return
@@ -88,6 +90,15 @@ def users_set_role(home, username, roles):
     click.echo(f"Now {_user_line(users.set_roles(home.db, username, roles))}")
 
 
+@users_group.command("set-teams")
+@click.argument("username")
+@click.argument("teams", nargs=-1)
+@pass_home
+def users_set_teams(home, username, teams):
+    """Replace USERNAME's teams with TEAMS (names or comma lists; none: no team)."""
+    click.echo(f"Now {_user_line(users.set_teams(home.db, username, list(teams)))}")
+
+
 @users_group.command("reset-password")
 @click.argument("username")
 @click.option("--password", envvar="REPLYKIT_NEW_PASSWORD", help="The new password.")
@@ -100,6 +111,27 @@ def users_reset_password(home, username, password, generate_password):
     click.echo(f"Password of {username} changed; their sessions ended.")
     if generated:
         click.echo(f"Password (shown once): {password}")
+
+
+@users_group.command("deactivate")
+@click.argument("username")
+@pass_home
+def users_deactivate(home, username):
+    """Deactivate USERNAME: sessions end, tokens are revoked, logins are refused.
+
+    For someone who left: logins and new tokens stay refused until `users activate`."""
+    user = users.deactivate_user(home.db, username)
+    click.echo(f"Deactivated {user['username']}: {user['sessions_ended']} sessions ended, "
+               f"{user['tokens_revoked']} tokens revoked; logins and new tokens refused.")
+
+
+@users_group.command("activate")
+@click.argument("username")
+@pass_home
+def users_activate(home, username):
+    """Let a deactivated USERNAME sign in again (their old tokens stay revoked)."""
+    user = users.activate_user(home.db, username)
+    click.echo(f"Activated {user['username']} (their old tokens stay revoked).")
 
 
 @users_group.command("demo")
@@ -126,15 +158,22 @@ def tokens_group():
 @tokens_group.command("create")
 @click.argument("username")
 @click.option("--name", default="", help="What the token is for.")
+@click.option("--expires", help="When it stops working: 30d or 12h from now, a date "
+              "(2027-01-31, UTC) or 'never' (default: the token_lifetime_days setting; "
+              "0 there means never).")
 @json_option
 @pass_home
-def tokens_create(home, username, name, as_json):
+def tokens_create(home, username, name, expires, as_json):
     """Create an API token for USERNAME and print it once (only its hash is kept)."""
-    token = users.create_token(home.db, username, name)
+    lifetime = home.config.token_lifetime_days
+    if expires is None and lifetime > 0:
+        expires = f"{lifetime}d"
+    token = users.create_token(home.db, username, name, users.parse_expiry(expires or "never"))
     if as_json:
         echo_json(token)
         return
-    click.echo(f"Token {token['id']} for {username} (shown once, keep it secret):")
+    until = f", expires {token['expires_at']}" if token["expires_at"] else ""
+    click.echo(f"Token {token['id']} for {username}{until} (shown once, keep it secret):")
     click.echo(token["token"])
 
 
@@ -150,6 +189,8 @@ def tokens_list(home, username, as_json):
         return
     for t in found:
         state = f"revoked {t['revoked_at']}" if t["revoked_at"] else "active"
+        if not t["revoked_at"] and t["expires_at"]:
+            state = f"expires {t['expires_at']}"
         click.echo(f"{t['id']}  {t['user']}  {t['name'] or '-'}  created {t['created_at']}  "
                    f"last used {t['last_used_at'] or '-'}  {state}")
 

@@ -46,6 +46,21 @@ SETTINGS = (
         30.0,
         "Seconds a write waits for another process's write (an import, a rebuild) to finish",
     ),
+    Setting(
+        "session_idle_minutes",
+        120,
+        "Minutes without a request after which a web session ends",
+    ),
+    Setting(
+        "session_lifetime_hours",
+        12,
+        "Hours after signing in after which a web session ends, however busy (sign in again)",
+    ),
+    Setting(
+        "token_lifetime_days",
+        0,
+        "Days an API token made without --expires lasts (0: no expiry unless --expires)",
+    ),
 )
 
 ENV_PREFIX = "REPLYKIT_"
@@ -65,6 +80,9 @@ class Config:
     ivf_nprobe: int = SETTINGS[7].default
     secret_key: str = SETTINGS[8].default
     busy_timeout: float = SETTINGS[9].default
+    session_idle_minutes: int = SETTINGS[10].default
+    session_lifetime_hours: int = SETTINGS[11].default
+    token_lifetime_days: int = SETTINGS[12].default
     sections: dict = field(default_factory=dict)
 
     @property

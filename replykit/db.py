@@ -4,22 +4,46 @@ schema brought up to date by `replykit.schema.migrate` on every open."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
 
 BUSY_TIMEOUT = 30.0
+PRIVATE = 0o077  # permission bits for group and others: never set on the home or database
+
+
+def make_private(path: Path) -> None:
+    """Clear group and other permissions of `path` if it has any, saying so on stderr (a
+    home made before this check, or by hand, may be readable by every local user)."""
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & PRIVATE:
+        os.chmod(path, current & ~PRIVATE)
+        print(f"replykit: {path} was mode {current:04o}, readable by other users; now "
+              f"{current & ~PRIVATE:04o} (it holds customer data)", file=sys.stderr)
+
+
+def _open_private(path: Path) -> None:
+    """Create the database file 0600 if it is missing (SQLite then gives its -wal and -shm
+    files the same mode) and tighten an existing one and its -wal/-shm."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        if (path.parent / name).exists():
+            make_private(path.parent / name)
 
 
 def connect(
     path: str | Path, migrate: bool = True, busy_timeout: float = BUSY_TIMEOUT
 ) -> sqlite_utils.Database:
-    """Open (creating if needed) the database at `path`, migrated to the current schema.
-    A write waits up to `busy_timeout` seconds for another writer."""
+    """Open (creating if needed, mode 0600) the database at `path`, migrated to the current
+    schema. A write waits up to `busy_timeout` seconds for another writer."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _open_private(path)
     conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")

@@ -8,7 +8,7 @@ from functools import cached_property
 import sqlite_utils
 
 from replykit.config import Config
-from replykit.db import connect
+from replykit.db import connect, make_private
 
 
 @dataclass
@@ -19,7 +19,15 @@ class Home:
 
     @cached_property
     def db(self) -> sqlite_utils.Database:
+        self.make_directories()
         return connect(self.config.db_path, busy_timeout=self.config.busy_timeout)
+
+    def make_directories(self) -> None:
+        """Create the home and its index and attachments folders readable by their owner
+        only (0700), tightening them, with a warning, if they exist with looser modes."""
+        for folder in (self.config.home, self.config.index_dir, self.config.attachments_dir):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private(folder)
 
     def close(self) -> None:
         if "db" in self.__dict__:

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from replykit.db import write_transaction
 from rubrics.schema import m100_reviews
+from suggest.conversations import m005_templated_titles
 from suggest.proposals import m004_conversation_links
 
 
@@ -273,6 +274,7 @@ MIGRATIONS = (
     (2, "conversations and past replies", _m002_conversations),
     (3, "search documents, FTS5 trigram index, embedding cache, feedback", _m003_search_documents),
     (4, "feedback and proposals linked to their conversation", m004_conversation_links),
+    (5, "templated past-reply titles; past replies templated again", m005_templated_titles),
     (100, "rubric versions, reviews, drafts, assignments, disputes", m100_reviews),
     (200, "web users, sessions, API tokens, login attempts, drafting sessions", _m200_web),
     (201, "users in several teams", _m201_user_teams),

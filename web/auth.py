@@ -1,6 +1,10 @@
-"""Sign in and out. Failed logins are rate limited per username and per address."""
+"""Sign in and out. Failed logins slow down per username at an address and per address
+(web.users.try_login); `next` may only be a path on this site."""
 
 from __future__ import annotations
+
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
@@ -10,9 +14,31 @@ from web.app import get_home
 bp = Blueprint("auth", __name__)
 
 
+# Characters that some software reads as a slash or a backslash in a URL.
+_SLASH_LOOKALIKES = frozenset("\u2044\u2215\u2216\u29f5\u29f8\u29f9\ufe68\uff0f\uff3c")
+
+
+def _is_local_path(target: str) -> bool:
+    """Whether `target` is a path on this site: it and its percent-decoded forms start
+    with a single '/', have no scheme or host, no backslash, no control, space or format
+    characters, and nothing NFKC turns into a slash or backslash."""
+    text = target
+    for _ in range(3):  # the target as given, decoded once and twice
+        if (not text.startswith("/") or text.startswith("//") or "\\" in text
+                or any(not c.isprintable() or c.isspace() or c in _SLASH_LOOKALIKES
+                       for c in text)):
+            return False
+        folded = unicodedata.normalize("NFKC", text)
+        parts = urlsplit(folded)
+        if parts.scheme or parts.netloc or folded.startswith("//") or "\\" in folded:
+            return False
+        text = unquote(text)
+    return True
+
+
 def _safe_next(target: str | None) -> str:
     """A local path to go to after login (never another site)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target and len(target) <= 2000 and _is_local_path(target):
         return target
     return url_for("workspace.index")
 
@@ -27,13 +53,13 @@ def login():
         return render_template("login.html", next=request.args.get("next", ""))
     db = get_home().db
     username = request.form.get("username", "")
-    ip = request.remote_addr or ""
-    if users.login_blocked(db, username, ip):
-        message = "Too many failed logins. Wait 15 minutes, or ask an admin to reset the password."
+    user, wait = users.try_login(db, username, request.form.get("password", ""),
+                                 request.remote_addr or "")
+    if wait:
+        message = (f"Too many failed logins from here. Try again in {wait} seconds, or ask "
+                   "an admin to reset the password.")
         return render_template("login.html", error=message, username=username,
-                               next=request.form.get("next", "")), 429
-    user = users.authenticate(db, username, request.form.get("password", ""))
-    users.record_login(db, username, ip, user is not None)
+                               next=request.form.get("next", "")), 429, {"Retry-After": str(wait)}
     if user is None:
         return render_template("login.html", error="Wrong username or password.",
                                username=username, next=request.form.get("next", "")), 401

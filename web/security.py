@@ -22,7 +22,6 @@ from replykit.config import Config
 from web import users
 
 ANY_ROLE = users.ROLES
-SESSION_LIFETIME = timedelta(hours=12)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -126,11 +125,13 @@ def init_app(app: Flask, config: Config) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(web.get("secure_cookies", True)),
         SESSION_COOKIE_NAME="replykit_session",
-        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.session_lifetime_hours),
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,
     )
     csrf.init_app(app)
+    idle = timedelta(minutes=config.session_idle_minutes)
+    lifetime = timedelta(hours=config.session_lifetime_hours)
     proxies = int(web.get("proxies", 0))
     if proxies:  # behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
@@ -148,10 +149,10 @@ def init_app(app: Flask, config: Config) -> None:
         if token is not None:
             g.user = users.token_user(db, token)
             if g.user is None:
-                return jsonify({"error": "invalid or revoked API token"}), 401
+                return jsonify({"error": "invalid, expired or revoked API token"}), 401
             g.via_token = True
         elif session.get("sid"):
-            g.user = users.session_user(db, session["sid"], SESSION_LIFETIME)
+            g.user = users.session_user(db, session["sid"], idle, lifetime)
             if g.user is None:
                 session.clear()
         if request.method not in SAFE_METHODS and not g.via_token:

@@ -2,15 +2,19 @@
 roles; server-side sessions; per-user API tokens (sha256-hashed, shown once, revocable);
 login attempts for rate limiting.
 
-A user's `name` is who they are in the rest of replykit: the author of messages and review
-drafts, the reviewer of reviews, the user of suggestion feedback."""
+A user's `id` is who they are: drafting sessions and drafts sent for review are owned by
+user id. The display `name` is a label (two users may share one); it is also how imported
+conversations and reviews name agents. A user belongs to any number of teams (`user_teams`;
+`users.team` keeps the first one for old readers)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
@@ -57,8 +61,27 @@ def _check_password(password: str) -> None:
         raise InputError(f"must be at least {MIN_PASSWORD} characters", "password")
 
 
-def _public(row: dict) -> dict:
+def parse_teams(teams) -> list[str]:
+    """Teams from a list or 'support,billing' (a list item may hold a comma list too);
+    InputError for a team name over 200 characters or with control characters."""
+    if isinstance(teams, str):
+        teams = [teams]
+    clean = []
+    for item in teams or ():
+        for team in str(item).split(","):
+            team = team.strip()
+            if len(team) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in team):
+                raise InputError("must be at most 200 characters, no control characters",
+                                 "team")
+            if team and team not in clean:
+                clean.append(team)
+    return clean
+
+
+def _public(row: dict, db: sqlite_utils.Database) -> dict:
     user = {k: row[k] for k in ("id", "username", "name", "team", "created_at")}
+    user["teams"] = [r[0] for r in db.execute(
+        "SELECT team FROM user_teams WHERE user_id = ? ORDER BY rowid", [row["id"]])]
     user["roles"] = json.loads(row["roles"])
     user["active"] = bool(row["active"])
     return user
@@ -73,14 +96,16 @@ def _row(db: sqlite_utils.Database, username: str) -> dict:
 
 def add_user(
     db: sqlite_utils.Database, username: str, password: str, roles, name: str = "",
-    team: str = "",
+    team="",
 ) -> dict:
-    """Create a user; `name` defaults to the username."""
+    """Create a user; `name` defaults to the username (a label: two users may share it);
+    `team` is one team, a comma list or a list of teams."""
     username = (username or "").strip().lower()
     if not _USERNAME.fullmatch(username):
         raise InputError("must be 1-40 lower-case letters, digits, '.', '_' or '-'", "username")
     _check_password(password)
     roles = parse_roles(roles)
+    teams = parse_teams(team)
     name = (name or "").strip() or username
     if len(name) > 100:
         raise InputError("is longer than 100 characters", "name")
@@ -88,49 +113,91 @@ def add_user(
     with write_transaction(db):
         if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
             raise Conflict(f"user {username!r} exists")
-        db["users"].insert({
+        user_id = db["users"].insert({
             "username": username, "name": name, "password_hash": generate_password_hash(password),
-            "roles": json.dumps(roles), "team": team or "", "active": 1,
+            "roles": json.dumps(roles), "team": teams[0] if teams else "", "active": 1,
             "created_at": stamp, "updated_at": stamp,
-        })
+        }).last_pk
+        db["user_teams"].insert_all({"user_id": user_id, "team": t} for t in teams)
     return get_user(db, username)
 
 
 def get_user(db: sqlite_utils.Database, username: str) -> dict:
-    return _public(_row(db, username))
+    return _public(_row(db, username), db)
 
 
 def get_user_by_id(db: sqlite_utils.Database, user_id: int) -> dict | None:
     rows = list(db.query("SELECT * FROM users WHERE id = ? AND active = 1", [user_id]))
-    return _public(rows[0]) if rows else None
+    return _public(rows[0], db) if rows else None
 
 
 def list_users(db: sqlite_utils.Database) -> list[dict]:
-    return [_public(row) for row in db.query("SELECT * FROM users ORDER BY username")]
+    return [_public(row, db) for row in db.query("SELECT * FROM users ORDER BY username")]
 
 
 def users_with_role(db: sqlite_utils.Database, role: str) -> list[dict]:
     return [u for u in list_users(db) if role in u["roles"] and u["active"]]
 
 
+def _end_access(db: sqlite_utils.Database, user_id: int) -> tuple[int, int]:
+    """End the user's sessions and revoke their API tokens (inside the caller's write
+    transaction); returns (sessions ended, tokens revoked)."""
+    sessions = db.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id]).rowcount
+    tokens = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? "
+                        "AND revoked_at IS NULL", [now(), user_id]).rowcount
+    return sessions, tokens
+
+
 def set_roles(db: sqlite_utils.Database, username: str, roles) -> dict:
-    """Replace a user's roles; their sessions end so the change applies at once."""
+    """Replace a user's roles; their sessions end and their API tokens are revoked, so the
+    change applies at once and no script keeps a role it was given for."""
     roles = parse_roles(roles)
     with write_transaction(db):
         row = _row(db, username)
         db["users"].update(row["id"], {"roles": json.dumps(roles), "updated_at": now()})
-        db.execute("DELETE FROM web_sessions WHERE user_id = ?", [row["id"]])
+        _end_access(db, row["id"])
+    return get_user(db, username)
+
+
+def set_teams(db: sqlite_utils.Database, username: str, teams) -> dict:
+    """Replace a user's teams (none: they see only what is not restricted to a team)."""
+    teams = parse_teams(teams)
+    with write_transaction(db):
+        row = _row(db, username)
+        db.execute("DELETE FROM user_teams WHERE user_id = ?", [row["id"]])
+        db["user_teams"].insert_all({"user_id": row["id"], "team": t} for t in teams)
+        db["users"].update(row["id"], {"team": teams[0] if teams else "", "updated_at": now()})
     return get_user(db, username)
 
 
 def reset_password(db: sqlite_utils.Database, username: str, password: str) -> None:
-    """Set a new password and end the user's sessions."""
+    """Set a new password, end the user's sessions and revoke their API tokens (whoever
+    knew the old password may have made one)."""
     _check_password(password)
     with write_transaction(db):
         row = _row(db, username)
         db["users"].update(row["id"], {"password_hash": generate_password_hash(password),
                                        "updated_at": now()})
-        db.execute("DELETE FROM web_sessions WHERE user_id = ?", [row["id"]])
+        _end_access(db, row["id"])
+
+
+def deactivate_user(db: sqlite_utils.Database, username: str) -> dict:
+    """Deactivate a user who left: their sessions end, their API tokens are revoked, and
+    logins and new tokens are refused until `activate_user`. Returns the user with
+    `sessions_ended` and `tokens_revoked` counts."""
+    with write_transaction(db):
+        row = _row(db, username)
+        db["users"].update(row["id"], {"active": 0, "updated_at": now()})
+        sessions, tokens = _end_access(db, row["id"])
+    return get_user(db, username) | {"sessions_ended": sessions, "tokens_revoked": tokens}
+
+
+def activate_user(db: sqlite_utils.Database, username: str) -> dict:
+    """Let a deactivated user sign in again (their old tokens stay revoked)."""
+    with write_transaction(db):
+        row = _row(db, username)
+        db["users"].update(row["id"], {"active": 1, "updated_at": now()})
+    return get_user(db, username)
 
 
 def authenticate(db: sqlite_utils.Database, username: str, password: str) -> dict | None:
@@ -142,7 +209,7 @@ def authenticate(db: sqlite_utils.Database, username: str, password: str) -> dic
         return None
     if not check_password_hash(rows[0]["password_hash"], password or ""):
         return None
-    return _public(rows[0])
+    return _public(rows[0], db)
 
 
 # ---------------------------------------------------------------- sessions
@@ -158,17 +225,22 @@ def start_session(db: sqlite_utils.Database, user_id: int) -> str:
     return sid
 
 
-def session_user(db: sqlite_utils.Database, sid: str, max_age: timedelta) -> dict | None:
-    """The user of a live session (younger than `max_age` since last seen), or None."""
-    rows = list(db.query("SELECT user_id, last_seen_at FROM web_sessions WHERE id_hash = ?",
-                         [sha256(sid)]))
+def session_user(
+    db: sqlite_utils.Database, sid: str, idle: timedelta, lifetime: timedelta
+) -> dict | None:
+    """The user of a live session, or None (and the session ends) once it has gone `idle`
+    without a request or was started more than `lifetime` ago."""
+    rows = list(db.query("SELECT user_id, created_at, last_seen_at FROM web_sessions "
+                         "WHERE id_hash = ?", [sha256(sid)]))
     if not rows:
         return None
+    clock = datetime.now(UTC)
     seen = datetime.fromisoformat(rows[0]["last_seen_at"])
-    if datetime.now(UTC) - seen > max_age:
+    started = datetime.fromisoformat(rows[0]["created_at"])
+    if clock - seen > idle or clock - started > lifetime:
         end_session(db, sid)
         return None
-    if datetime.now(UTC) - seen > timedelta(minutes=1):
+    if clock - seen > timedelta(minutes=1):
         with write_transaction(db):
             db.execute("UPDATE web_sessions SET last_seen_at = ? WHERE id_hash = ?",
                        [now(), sha256(sid)])
@@ -183,21 +255,55 @@ def end_session(db: sqlite_utils.Database, sid: str) -> None:
 # ---------------------------------------------------------------- API tokens
 
 
-def create_token(db: sqlite_utils.Database, username: str, name: str = "") -> dict:
-    """A new API token for the user: {"id", "name", "token"}; the token is not stored."""
+_DURATION = re.compile(r"([1-9][0-9]{0,5})([dh])")
+
+
+def parse_expiry(text: str, clock: datetime | None = None) -> datetime | None:
+    """When a token given `--expires TEXT` expires: '30d' / '12h' from now, a date
+    ('2027-01-31': its start, UTC) or an ISO time, or None for 'never'. InputError for
+    anything else or a time not in the future."""
+    clock = clock or datetime.now(UTC)
+    text = (text or "").strip()
+    if text.lower() == "never":
+        return None
+    duration = _DURATION.fullmatch(text.lower())
+    if duration:
+        unit = "days" if duration[2] == "d" else "hours"
+        return clock + timedelta(**{unit: int(duration[1])})
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a duration (30d, 12h), a date (2027-01-31) or "
+                         "'never'", "--expires") from None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when <= clock:
+        raise InputError(f"{text!r} is not in the future", "--expires")
+    return when
+
+
+def create_token(
+    db: sqlite_utils.Database, username: str, name: str = "",
+    expires_at: datetime | None = None,
+) -> dict:
+    """A new API token for an active user: {"id", "name", "user", "token", "expires_at"}
+    (None: no expiry); the token itself is not stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = expires_at.astimezone(UTC).isoformat() if expires_at else None
     with write_transaction(db):
         row = _row(db, username)
+        if not row["active"]:
+            raise Conflict(f"user {row['username']!r} is deactivated: no new tokens")
         token_id = db["api_tokens"].insert({
             "user_id": row["id"], "name": name or "", "token_hash": sha256(token),
-            "created_at": now(),
+            "created_at": now(), "expires_at": expires,
         }).last_pk
-    return {"id": token_id, "name": name or "", "user": row["username"], "token": token}
+    return {"id": token_id, "name": name or "", "user": row["username"], "token": token,
+            "expires_at": expires}
 
 
 def list_tokens(db: sqlite_utils.Database, username: str | None = None) -> list[dict]:
-    sql = ("SELECT t.id, u.username AS user, t.name, t.created_at, t.last_used_at, t.revoked_at "
-           "FROM api_tokens t JOIN users u ON u.id = t.user_id")
+    sql = ("SELECT t.id, u.username AS user, t.name, t.created_at, t.last_used_at, "
+           "t.expires_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id")
     params = []
     if username:
         sql, params = sql + " WHERE u.username = ?", [username]
@@ -215,11 +321,14 @@ def revoke_token(db: sqlite_utils.Database, token_id: int) -> None:
 
 
 def token_user(db: sqlite_utils.Database, token: str) -> dict | None:
-    """The active user owning this unrevoked token, or None."""
+    """The active user owning this unrevoked, unexpired token, or None."""
     rows = list(db.query(
-        "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ? "
+        "SELECT id, user_id, last_used_at, expires_at FROM api_tokens WHERE token_hash = ? "
         "AND revoked_at IS NULL", [sha256(token or "")]))
     if not rows:
+        return None
+    expires = rows[0]["expires_at"]
+    if expires and datetime.fromisoformat(expires) <= datetime.now(UTC):
         return None
     stamp = now()
     # record use at most once a minute: a write per API call would serialise busy scripts
@@ -229,29 +338,82 @@ def token_user(db: sqlite_utils.Database, token: str) -> dict | None:
     return get_user_by_id(db, rows[0]["user_id"])
 
 
-# ---------------------------------------------------------------- login rate limiting
+# ---------------------------------------------------------------- login throttling
+#
+# Failures are counted per (username, address) and per address, never per username alone: an
+# attacker elsewhere can slow only their own address, so the real user still signs in from
+# theirs. Each count earns a delay that doubles per failure up to a cap (no hard lock). The
+# attempt is counted *before* its password check, in one write transaction (BEGIN IMMEDIATE)
+# that first checks the delays: parallel attempts queue on the lock and see each other's
+# counts, so no more than the free ones reach the password check. A success gives its count
+# back (and clears the username's failures at that address).
 
-WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_IP = 30
-
-
-def login_blocked(db: sqlite_utils.Database, username: str, ip: str) -> bool:
-    """True when the username or the address had too many failed logins in the window."""
-    since = (datetime.now(UTC) - WINDOW).isoformat(timespec="seconds")
-    by_user = db.execute(
-        "SELECT COUNT(*) FROM login_attempts WHERE username = ? AND ok = 0 AND at > ?",
-        [(username or "").strip().lower(), since]).fetchone()[0]
-    by_ip = db.execute(
-        "SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND ok = 0 AND at > ?",
-        [ip, since]).fetchone()[0]
-    return by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP
+FREE_FAILURES_PER_USER = 5  # per username at one address, before the first delay
+FREE_FAILURES_PER_ADDRESS = 20  # per address over all usernames (one office behind a NAT)
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(minutes=15)
+FORGET_AFTER = timedelta(hours=24)  # a count with no failure for this long starts again
 
 
-def record_login(db: sqlite_utils.Database, username: str, ip: str, ok: bool) -> None:
-    """Log an attempt; a success clears the username's failures."""
-    username = (username or "").strip().lower()[:100]
+def backoff_delay(failures: int, free: int) -> timedelta:
+    """The wait after `failures` counted failures: none for the first `free`, then
+    BACKOFF_BASE doubling per failure, at most BACKOFF_CAP."""
+    if failures < free:
+        return timedelta(0)
+    doublings = min(failures - free, 32)  # 2**32 base periods is far past any cap
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2**doublings)
+
+
+def _throttle_keys(username: str, address: str) -> tuple[tuple[str, str, str, int], ...]:
+    return (("user", username, address, FREE_FAILURES_PER_USER),
+            ("address", "", address, FREE_FAILURES_PER_ADDRESS))
+
+
+def _reserve_attempt(db: sqlite_utils.Database, username: str, address: str) -> int:
+    """Seconds to wait before this attempt may check a password (0: go ahead, and the
+    attempt is now counted as a failure until it succeeds)."""
+    clock = time.time()
+    with write_transaction(db):
+        counts, wait = [], 0.0
+        for scope, user, addr, free in _throttle_keys(username, address):
+            row = db.execute("SELECT failures, last_at FROM login_throttle WHERE scope = ? "
+                             "AND username = ? AND address = ?", [scope, user, addr]).fetchone()
+            failures, last_at = row if row else (0, clock)
+            if clock - last_at > FORGET_AFTER.total_seconds():
+                failures = 0
+            wait = max(wait, last_at + backoff_delay(failures, free).total_seconds() - clock)
+            counts.append((scope, user, addr, failures + 1))
+        if wait > 0:
+            return math.ceil(wait)
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO login_throttle (scope, username, address, failures, last_at) "
+            "VALUES (?, ?, ?, ?, ?)", [(*key, clock) for key in counts])
+    return 0
+
+
+def _settle_attempt(db: sqlite_utils.Database, username: str, address: str, ok: bool) -> None:
+    """Log a password check (login_attempts); a success clears the username's failures at
+    this address and gives back the address's count for this attempt."""
     with write_transaction(db):
         if ok:
-            db.execute("DELETE FROM login_attempts WHERE username = ? AND ok = 0", [username])
-        db["login_attempts"].insert({"username": username, "ip": ip, "ok": int(ok), "at": now()})
+            db.execute("DELETE FROM login_throttle WHERE scope = 'user' AND username = ? "
+                       "AND address = ?", [username, address])
+            db.execute("UPDATE login_throttle SET failures = MAX(failures - 1, 0) "
+                       "WHERE scope = 'address' AND username = '' AND address = ?", [address])
+        db["login_attempts"].insert({"username": username, "ip": address, "ok": int(ok),
+                                     "at": now()})
+
+
+def try_login(
+    db: sqlite_utils.Database, username: str, password: str, address: str
+) -> tuple[dict | None, int]:
+    """(user, 0) for the right password; (None, 0) for a wrong one or an unknown user;
+    (None, seconds) when this username at this address, or this address, must wait first
+    (the password is then not checked)."""
+    username = (username or "").strip().lower()[:100]
+    wait = _reserve_attempt(db, username, address)
+    if wait:
+        return None, wait
+    user = authenticate(db, username, password)
+    _settle_attempt(db, username, address, user is not None)
+    return user, 0

@@ -49,7 +49,7 @@ def valid_form(endpoint: str, ids: dict, db) -> dict:
         "reviews.rubrics": {"definition": yaml.safe_dump(definition)},
         "api_suggest.api_suggest": {"query": "refund", "mode": "lexical"},
         "api_suggest.api_feedback": {"event": "shown"},
-        "api_workspace.api_render": {"id": "refund-policy"},
+        "api_workspace.api_render": {"id": "password-reset"},  # refund-policy is a draft here
         "api_workspace.api_draft_start": {},
         "api_workspace.api_draft_finish": {"outcome": "copied", "text": "Done."},
         "api_workspace.api_review_request": {"text": "Please check."},
@@ -140,8 +140,8 @@ def test_a_planted_pre_login_cookie_is_worth_nothing_after_login(app):
 
 
 def test_login_rate_limit_per_address(app, db):
-    for n in range(users.MAX_FAILURES_PER_IP):
-        users.record_login(db, f"guess{n}", "203.0.113.9", False)
+    for n in range(users.FREE_FAILURES_PER_ADDRESS):
+        assert users.try_login(db, f"guess{n}", "wrong-password", "203.0.113.9") == (None, 0)
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
     blocked = login(client, "lee")  # right password, but from the guessing address
@@ -192,8 +192,8 @@ def test_feedback_is_recorded_as_the_signed_in_user(as_user):
 def test_forwarded_addresses_count_only_behind_a_configured_proxy(app, db, web_config):
     """The per-address limit uses X-Forwarded-For only with `[web] proxies = 1`; otherwise a
     guesser cannot dodge it by sending the header."""
-    for n in range(users.MAX_FAILURES_PER_IP):
-        users.record_login(db, f"guess{n}", "203.0.113.9", False)
+    for n in range(users.FREE_FAILURES_PER_ADDRESS):
+        assert users.try_login(db, f"guess{n}", "wrong-password", "203.0.113.9") == (None, 0)
 
     def attempt(application, remote: str, forwarded: str) -> int:
         client = application.test_client()
