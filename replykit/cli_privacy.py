@@ -32,7 +32,7 @@ def forget_command(home, customer, dry_run, as_json):
     from suggest.engine import SuggestEngine
 
     report = forget_customer(home.db, customer, dry_run=dry_run)
-    changed = any(report[k] for k in ("conversations", "feedback_queries", "saved_replies"))
+    changed = any(report[k] for k in COUNTED)
     if not dry_run:
         if changed:
             SuggestEngine(home).sync()

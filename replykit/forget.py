@@ -2,15 +2,18 @@
 conversations goes, in one transaction, with SQLite's secure_delete on so the freed pages are
 zeroed rather than left in the file.
 
-A customer is found by customer id or e-mail (case-insensitive) on their conversations. Gone
-afterwards: the conversations, their messages and past replies, the past replies' search
-documents (FTS rows too: the FTS index is optimised so no deleted term lingers), embedding
-cache entries no remaining document uses, suggestion feedback on those past replies, reviews
-of the replies in those conversations (with ratings, history, disputes and assignments),
-drafts sent for review and drafting sessions opened on them. The caller then syncs the vector
-indexes (`SuggestEngine.sync`), which drops the vectors. What is not reachable from the
-conversation (a message of another customer that quotes this one, older backups) is out of
-reach by design; docs/security.md says so."""
+A customer is found by customer id or e-mail (`replykit.customers`: any case, NFKC, any +tag)
+on their conversations. Gone afterwards: the conversations, their messages and past replies,
+the past replies' search documents (FTS rows too: the FTS index is optimised so no deleted term
+lingers), embedding cache entries no remaining document uses, suggestion feedback on those past
+replies, reviews of the replies in those conversations (with ratings, history, disputes and
+assignments), drafts sent for review and drafting sessions opened on them. What the workspace
+keeps of the customer's message elsewhere goes too: feedback queries are emptied, saved replies
+proposed from the conversation are templated (`suggest.proposals.strip_customer`), and rows
+linked to no conversation that hold the customer's identifiers are treated the same way. The
+caller then syncs the vector indexes (`SuggestEngine.sync`), which drops the vectors, and
+empties the WAL (`truncate_wal`). What is not reachable (a message of another customer that
+quotes this one, older backups) is out of reach by design; docs/security.md says so."""
 
 from __future__ import annotations
 
@@ -103,6 +106,13 @@ def _feedback_queries(db: sqlite_utils.Database, who: Customer, conversations: l
     return sorted(found - set(deleted))
 
 
+def _unlinked(db: sqlite_utils.Database, who: Customer, sql: str) -> set[int]:
+    """Ids of the rows of `sql` (id, then texts) with no conversation that hold the
+    customer's details: drafts started from a pasted message."""
+    return {row[0] for row in db.execute(f"{sql} WHERE conversation_id IS NULL")
+            if any(who.mentioned_in(text) for text in row[1:])}
+
+
 def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = False) -> dict:
     """Delete everything stored about `customer` (id or e-mail); returns what was (or, with
     `dry_run`, would be) deleted, table by table. Feedback keeps its event with the query
@@ -124,8 +134,10 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
         embeddings = _count(
             db, "SELECT COUNT(*) FROM embedding_cache WHERE text_hash IN ({marks})", orphans
         )
-        review_drafts = _ids(
-            db, "SELECT id FROM review_drafts WHERE conversation_id IN ({marks})", conversations
+        review_drafts = sorted(
+            set(_ids(db, "SELECT id FROM review_drafts WHERE conversation_id IN ({marks})",
+                     conversations))
+            | _unlinked(db, who, "SELECT id, body, question FROM review_drafts")
         )
         reviews = sorted(
             set(_ids(db, "SELECT id FROM reviews WHERE conversation_id IN ({marks})",
@@ -143,6 +155,7 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
                      conversations))
             | set(_ids(db, "SELECT id FROM drafts WHERE review_draft_id IN ({marks})",
                        review_drafts))
+            | _unlinked(db, who, "SELECT id, query, text FROM drafts")
         )
         messages = _count(
             db, "SELECT COUNT(*) FROM messages WHERE conversation_id IN ({marks})", conversations
@@ -162,7 +175,7 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
             "saved_replies": len(replies),
             "dry_run": dry_run,
         }
-        if dry_run or not (conversations or queries or replies):
+        if dry_run or not (conversations or queries or replies or drafts or review_drafts):
             return report
         _delete(db, "suggestion_feedback", "id", feedback)
         if queries:

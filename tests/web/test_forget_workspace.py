@@ -66,10 +66,18 @@ def test_forget_erases_what_the_workspace_stored(as_user, db, web_config, tmp_pa
     assert unlinked.status_code == 201
     unlinked_id = unlinked.get_json()["id"]
 
+    # a drafting session on the pasted message (no conversation picked), sent for review
+    draft_id = client.post("/api/drafts", json={"query": question}, headers=headers
+                           ).get_json()["id"]
+    sent = client.post(f"/api/drafts/{draft_id}/review-request", json={
+        "text": "Hi Ingrid, bring the boots in."}, headers=headers)
+    assert sent.status_code == 201, sent.get_json()
+
     report = _forget(web_config, "ingrid.solbakken@fjordmail.EXAMPLE")
 
     assert report["conversations"] == 1
     assert (report["feedback_queries"], report["saved_replies"]) == (2, 2)
+    assert (report["drafts"], report["review_drafts"]) == (1, 1)
     kept = library.get_reply(db, reply_id)
     assert kept["status"] == "approved" and kept["questions"] == ["boots too tight"]
     assert kept["body"].startswith("Hi {{customer.first_name}}, sorry the boots pinch!")
