@@ -54,7 +54,8 @@ crash: $(STAMP)
 load: $(STAMP)
 	$(PY) -m bench.load_bench --clients 8 --seconds 60 --min-requests 10000
 
-# Fuzz every parser with 10,000 generated inputs (docs/bad-input.md); the full log with
+# Fuzz every parser with 10,000 generated inputs and the JSON API with schemathesis (400
+# examples per operation, with an admin's token) (docs/bad-input.md); the full log with
 # hypothesis statistics goes to build/fuzz-report.txt, the inputs per test are printed.
 fuzz: $(STAMP)
 	@mkdir -p build

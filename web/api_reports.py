@@ -1,13 +1,15 @@
 """JSON API of the rubrics area: speed / quality / combined reports, rubrics and reviews
 (read-only), used by the web dashboards.
 
-    GET /api/reports/speed|quality|combined?from=&to=&agent=&channel=&interval=
+    GET /api/reports/speed|quality|combined?from=&to=&agent=&channel=&interval=&team=
     GET /api/rubrics                      GET /api/rubrics/<name>?version=
     GET /api/reviews?reviewer=&author=&state=      GET /api/reviews/<id>
     GET /api/reviews/queue?reviewer=      GET /api/reviews/calibration?from=&to=&rubric=
 
 Access: reports, queues and calibration need the reviewer or lead role; rubrics any
-signed-in user; reviews reviewers and leads, or an agent for reviews of their own replies."""
+signed-in user; reviews reviewers and leads, or an agent for reviews of their own replies.
+Reports cover the user's teams and conversations with no team (admins: all); `team` narrows
+to one of them (403 for a team not theirs)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from rubrics import assignments, calibration, reports, store
 from rubrics import reviews as reviews_mod
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
-from web.access import own_review, own_reviews_query
+from web.access import own_review, own_reviews_query, report_teams
+from web.api_suggest import int_arg
 from web.app import get_home
 from web.security import current_user, has_role, require_role
 
@@ -37,21 +40,11 @@ def _bounds(sections: dict):
     return parse_bounds(request.args.get("from"), request.args.get("to"), calendar)
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise InputError(f"must be an integer, got {value!r}", f"parameter {name}") from exc
-
-
 @bp.get("/reports/<kind>")
 @require_role("reviewer", "lead")
 def api_report(kind: str):
     """A speed, quality or combined report (same JSON as `replykit report KIND --format
-    json`)."""
+    json`) over the user's teams, or the one `team` asked for."""
     if kind not in BUILDERS:
         raise InputError(f"unknown report {kind!r} (speed, quality, combined)", "path")
     interval = request.args.get("interval", "month")
@@ -63,6 +56,7 @@ def api_report(kind: str):
     return jsonify(BUILDERS[kind](
         home.db, sections, start, end, agent=request.args.get("agent"),
         channel=request.args.get("channel"), interval=interval,
+        teams=report_teams(current_user(), request.args.get("team")),
     ))
 
 
@@ -77,7 +71,7 @@ def api_rubrics():
 @require_role()
 def api_rubric(name: str):
     """One stored rubric version (default: the newest)."""
-    return jsonify(store.show_rubric(get_home().db, name, _int_arg("version")))
+    return jsonify(store.show_rubric(get_home().db, name, int_arg("version", 1, 2**63 - 1)))
 
 
 @bp.get("/reviews")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, jsonify, request
 
-from replykit.errors import InputError
+from replykit.errors import InputError, NotFound
 from replykit.textio import check_text
 from suggest import feedback
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
+from web.access import readable_conversations, team_scope
 from web.app import get_home
 from web.security import current_user, require_role
 
@@ -25,6 +28,18 @@ def json_body() -> dict:
         raise InputError("expected a JSON object (Content-Type: application/json)", "request body")
     check_text(data, "request body")
     return data
+
+
+def int_arg(name: str, low: int, high: int, default: int | None = None) -> int | None:
+    """The query parameter `name` as an integer from `low` to `high` (`default` when it is
+    absent), or a 400 naming it: text, a fraction or a number out of range is refused."""
+    value = request.args.get(name)
+    if value is None:
+        return default
+    if not re.fullmatch(r"-?[0-9]{1,20}", value) or not low <= int(value) <= high:
+        raise InputError(f"must be an integer from {low} to {high}, got {value[:40]!r}",
+                         f"parameter {name}")
+    return int(value)
 
 
 def engine() -> SuggestEngine:
@@ -54,12 +69,16 @@ def _optional_list(data: dict, field: str):
 @require_role()
 def api_suggest():
     """Body {"query", "k"?, "tags"?, "language"?, "mode"?, "team"?}
-    -> {"suggestions", "confident"}."""
+    -> {"suggestions", "confident"}. Only what the signed-in user's teams may see; `team`
+    narrows to one of their own teams (403 for another). A past suggestion's
+    `conversation_id` is null unless the user may read that conversation."""
     data = json_body()
     for field in ("language", "mode", "team"):
         if data.get(field) is not None and not isinstance(data[field], str):
             raise InputError("must be text", f"field {field}")
     k = data.get("k")
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)  # 5.0 is the integer 5 in JSON (and in JSON Schema)
     if k is not None and (isinstance(k, bool) or not isinstance(k, int)):
         raise InputError("must be an integer from 1 to 50", "field k")
     result = suggest(
@@ -69,8 +88,14 @@ def api_suggest():
         mode=data.get("mode"),
         tags=_optional_list(data, "tags"),
         language=data.get("language"),
-        team=data.get("team"),
+        teams=team_scope(current_user(), data.get("team")),
     )
+    pasts = [s for s in result["suggestions"] if s["kind"] == "past"]
+    readable = readable_conversations(get_home().db, current_user(),
+                                      [s["conversation_id"] for s in pasts])
+    for suggestion in pasts:
+        if suggestion["conversation_id"] not in readable:
+            suggestion["conversation_id"] = None
     return jsonify(result)
 
 
@@ -78,18 +103,24 @@ def api_suggest():
 @require_role()
 def api_feedback(suggestion_id: str):
     """Body {"event": shown|inserted|edited|dismissed, "kind"?: saved|past, "query"?,
-    "edit_ratio"?} -> the stored event (201), recorded as the signed-in user's."""
+    "edit_ratio"?, "conversation_id"?} -> the stored event (201), recorded as the signed-in
+    user's; `conversation_id` is the conversation the query came from."""
     data = json_body()
-    for field in ("event", "kind", "query"):
+    for field in ("event", "kind", "query", "conversation_id"):
         if data.get(field) is not None and not isinstance(data[field], str):
             raise InputError("must be text", f"field {field}")
+    conversation_id = data.get("conversation_id")
+    if conversation_id is not None and not readable_conversations(
+            get_home().db, current_user(), [conversation_id]):
+        raise NotFound(f"no conversation {conversation_id!r}")
     row = feedback.record(
         get_home().db,
         suggestion_id,
         data.get("event"),
-        kind=data.get("kind") or "saved",
+        kind="saved" if data.get("kind") is None else data["kind"],
         query=data.get("query") or "",
         user=current_user()["name"],
         edit_ratio=data.get("edit_ratio"),
+        conversation_id=conversation_id,
     )
     return jsonify(row), 201

@@ -3,16 +3,14 @@ sessions (drafting time and edit ratio), review requests and saved-reply proposa
 
 from __future__ import annotations
 
-import re
-import secrets
-
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from replykit.errors import InputError, NotFound
 from rubrics import drafts as review_drafts
-from suggest import library, placeholders
-from web import drafts
-from web.api_suggest import engine, json_body
+from suggest import library, placeholders, proposals
+from web import drafts, users
+from web.access import IN_QUEUE, in_scope, may_read_conversation, team_scope
+from web.api_suggest import engine, int_arg, json_body
 from web.app import get_home
 from web.security import current_user, forbidden, has_role, require_role
 
@@ -31,15 +29,19 @@ def _text(data: dict, field: str, required: bool = False) -> str | None:
 @bp.get("/conversations")
 @require_role()
 def api_conversations():
-    """Open conversations (last message from the customer), newest first: the queue."""
-    limit = min(max(request.args.get("limit", 50, type=int), 1), 200)
+    """The queue of the signed-in user's teams (and of no team), newest first: conversations
+    whose last message is the customer's and that are not closed or resolved."""
+    limit = int_arg("limit", 1, 200, default=50)
+    scope = team_scope(current_user())
+    marks = ",".join("?" * len(scope or []))
+    teams = "" if scope is None else f"AND (c.team = '' OR c.team IN ({marks}))"
     rows = get_home().db.query(
-        """SELECT c.id, c.subject, c.customer_name, c.channel, c.team, c.status, m.body AS last,
+        f"""SELECT c.id, c.subject, c.customer_name, c.channel, c.team, c.status, m.body AS last,
                   m.created_at AS last_at
            FROM conversations c JOIN messages m ON m.conversation_id = c.id
            WHERE m.seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id)
-             AND m.role = 'customer'
-           ORDER BY m.created_at DESC LIMIT ?""", [limit])
+             AND {IN_QUEUE} {teams}
+           ORDER BY m.created_at DESC LIMIT ?""", [*(scope or []), limit])
     return jsonify({"conversations": [dict(r) for r in rows]})
 
 
@@ -61,14 +63,20 @@ def conversation(db, conversation_id: str) -> dict:
 @bp.get("/conversations/<conversation_id>")
 @require_role()
 def api_conversation(conversation_id: str):
-    """One conversation with messages; `question` is the customer's latest message."""
-    return jsonify(conversation(get_home().db, conversation_id))
+    """One conversation with messages; `question` is the customer's latest message. 404
+    unless the user may read it (web.access)."""
+    db = get_home().db
+    if not may_read_conversation(db, current_user(), conversation_id):
+        raise NotFound(f"no conversation {conversation_id!r}")
+    return jsonify(conversation(db, conversation_id))
 
 
 def context(db, user: dict, conversation_id: str | None) -> dict:
     """Placeholder values known from the conversation and the signed-in agent."""
     values = {"agent": {"name": user["name"]}}
     if conversation_id:
+        if not may_read_conversation(db, user, conversation_id):
+            raise NotFound(f"no conversation {conversation_id!r}")
         row = db.execute("SELECT customer_name, customer_email FROM conversations WHERE id = ?",
                          [conversation_id]).fetchone()
         if row is None:
@@ -80,24 +88,39 @@ def context(db, user: dict, conversation_id: str | None) -> dict:
     return values
 
 
+def _renderable_reply(db, reply_id: str) -> dict:
+    """The saved reply if the user may use it: visible to one of their teams, and approved
+    unless they may edit the library (leads); NotFound otherwise, so nothing is revealed."""
+    user = current_user()
+    try:
+        reply = library.get_reply(db, reply_id)
+    except NotFound:
+        reply = None
+    if (reply is None or not library.visible_to(reply["teams"], team_scope(user))
+            or (reply["status"] != "approved" and not has_role(user, "lead"))):
+        raise NotFound(f"no saved reply with id {reply_id!r}")
+    return reply
+
+
 @bp.post("/render")
 @require_role()
 def api_render():
     """Body {"kind": saved|past, "id", "conversation_id"?, "values"?: {name: text}} ->
     {"text", "missing", "used_fallback", "placeholders": [{"name", "fallback", "value"}]}."""
     data = json_body()
-    kind = data.get("kind") or "saved"
+    kind = "saved" if data.get("kind") is None else data["kind"]
     item_id = _text(data, "id", required=True)
-    values = data.get("values") or {}
+    values = {} if data.get("values") is None else data["values"]
     if not isinstance(values, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
         raise InputError("must be an object of text values", "field values")
     db = get_home().db
     if kind == "saved":
-        body = library.get_reply(db, item_id)["body"]
+        body = _renderable_reply(db, item_id)["body"]
     elif kind == "past":
-        row = db.execute("SELECT answer FROM past_replies WHERE id = ?", [item_id]).fetchone()
-        if row is None:
+        row = db.execute("SELECT p.answer, c.team FROM past_replies p JOIN conversations c "
+                         "ON c.id = p.conversation_id WHERE p.id = ?", [item_id]).fetchone()
+        if row is None or not in_scope(row[1], team_scope(current_user())):
             raise NotFound(f"no past reply with id {item_id!r}")
         body = row[0]
     else:
@@ -120,16 +143,34 @@ def api_draft_start():
     """Body {"query"?, "conversation_id"?} -> a drafting session (201): the clock starts."""
     data = json_body()
     user = current_user()
-    row = drafts.start(get_home().db, user["name"], user["team"], _text(data, "query") or "",
-                       _text(data, "conversation_id"))
+    db = get_home().db
+    conversation_id = _text(data, "conversation_id")
+    if conversation_id is not None and not may_read_conversation(db, user, conversation_id):
+        raise NotFound(f"no conversation {conversation_id!r}")
+    row = drafts.start(db, user["name"], user["team"], _text(data, "query") or "",
+                       conversation_id, agent_id=user["id"])
     return jsonify(row), 201
 
 
 def _own_draft(draft_id: int) -> dict:
+    """The signed-in user's drafting session (by user id); NotFound for anyone else's."""
     draft = drafts.get(get_home().db, draft_id)
-    if draft["agent"] != current_user()["name"]:
+    if draft["agent_id"] != current_user()["id"]:
         raise NotFound(f"no draft {draft_id}")
     return draft
+
+
+def _reviewer(db, name: str | None) -> dict | None:
+    """The reviewer a draft is addressed to, by username or by a display name only one
+    reviewer has; None for any reviewer."""
+    if not name:
+        return None
+    found = [u for u in users.users_with_role(db, "reviewer") if name in (u["username"], u["name"])]
+    by_username = [u for u in found if u["username"] == name]
+    if by_username or len(found) == 1:
+        return (by_username or found)[0]
+    problem = "two reviewers have this name: give the username" if found else "no such reviewer"
+    raise InputError(f"{problem} ({name!r})", "field reviewer")
 
 
 def _finish_fields(data: dict) -> dict:
@@ -163,9 +204,15 @@ def api_review_request(draft_id: int):
     draft = _own_draft(draft_id)
     fields = _finish_fields(data)
     db = get_home().db
+    user = current_user()
+    reviewer = _reviewer(db, _text(data, "reviewer"))
+    if reviewer is not None and reviewer["id"] == user["id"]:
+        raise InputError("nobody reviews their own reply", "field reviewer")
     review_id = review_drafts.request_draft(
-        db, current_user()["name"], fields["text"], draft["query"],
-        reviewer=_text(data, "reviewer") or None, conversation_id=draft["conversation_id"])
+        db, user["name"], fields["text"], draft["query"],
+        reviewer=reviewer["name"] if reviewer else None,
+        conversation_id=draft["conversation_id"], author_id=user["id"],
+        reviewer_id=reviewer["id"] if reviewer else None)
     row = drafts.finish(db, draft_id, "sent_for_review", review_draft_id=review_id, **fields)
     return jsonify({"review_draft_id": review_id, "draft": row}), 201
 
@@ -177,31 +224,29 @@ def api_review_request_result(review_draft_id: int):
     reviewers and leads)."""
     result = review_drafts.draft_result(get_home().db, review_draft_id)
     user = current_user()
-    if result["author"] != user["name"] and not has_role(user, "reviewer", "lead"):
+    if result["author_id"] != user["id"] and not has_role(user, "reviewer", "lead"):
         return forbidden("only its author, reviewers and leads see a draft's review")
     if not has_role(user, "reviewer", "lead"):
         result["reviews"] = [r for r in result["reviews"] if r["state"] == "submitted"]
     return jsonify(result)
 
 
-def new_reply_id(title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:50] or "reply"
-    return f"{slug}-{secrets.token_hex(3)}"
-
-
 @bp.post("/saved-replies/proposals")
 @require_role()
 def api_propose_reply():
-    """Body {"title", "body", "tags"?, "language"?, "question"?} -> the new draft saved reply
-    (201), for a lead to approve."""
+    """Body {"title", "body", "tags"?, "language"?, "question"?, "conversation_id"?} -> the new
+    draft saved reply (201), for a lead to approve, linked to the conversation it came from."""
     data = json_body()
     record = {
-        "id": new_reply_id(_text(data, "title", required=True)),
-        "title": data["title"], "body": _text(data, "body", required=True),
-        "tags": data.get("tags") or [], "language": data.get("language") or "en",
-        "status": "draft", "questions": [q for q in [_text(data, "question")] if q],
+        "title": _text(data, "title", required=True), "body": _text(data, "body", required=True),
+        "tags": data.get("tags"), "language": _text(data, "language") or "en",
+        "questions": [q for q in [_text(data, "question")] if q],
     }
     db = get_home().db
-    reply = library.add_reply(db, record, author=current_user()["name"])
+    conversation_id = _text(data, "conversation_id")
+    if conversation_id is not None and not may_read_conversation(db, current_user(),
+                                                                 conversation_id):
+        raise NotFound(f"no conversation {conversation_id!r}")
+    reply = proposals.propose(db, record, current_user()["name"], conversation_id)
     engine().sync()
     return jsonify(reply), 201

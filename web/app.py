@@ -8,6 +8,7 @@ import threading
 
 from flask import Flask, current_app, g, jsonify, render_template
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
 from replykit.config import Config, load_config
 from replykit.db import busy_message
@@ -15,6 +16,15 @@ from replykit.errors import ReplykitError
 from replykit.home import Home
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
+
+
+class Int64Converter(IntegerConverter):
+    """`<int:...>` in routes: an id that SQLite's INTEGER can hold; a longer one does not
+    match the route (404) instead of overflowing in the query (500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: Config | dict | None = None) -> Flask:
@@ -29,6 +39,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
             flask_settings.pop("REPLYKIT_HOME", None)
         )
     app = Flask(__name__)
+    app.url_map.converters["int"] = Int64Converter
     app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, JSON_SORT_KEYS=False)
     app.extensions["replykit.config"] = rk_config
     # one Home (database connection) and one suggest engine per server thread, reused across
@@ -37,9 +48,10 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.extensions["replykit.per_thread"] = threading.local()
     app.extensions["replykit.vector_indexes"] = {}
 
-    from web import security
+    from web import limits, security
 
     security.init_app(app, rk_config)
+    limits.init_app(app)  # after the security hook: the size check and sign-in come first
     app.config.update(flask_settings)
 
     @app.teardown_appcontext
@@ -56,9 +68,12 @@ def create_app(config: Config | dict | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        # keep the exception's own headers (a 405's Allow, RFC 9110), not its HTML content type
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if security.is_api():
-            return jsonify({"error": exc.description}), exc.code
-        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+            return jsonify({"error": exc.description}), exc.code, headers
+        page = render_template("error.html", code=exc.code, message=exc.description)
+        return page, exc.code, headers
 
     @app.errorhandler(sqlite3.OperationalError)
     def database_error(exc: sqlite3.OperationalError):
