@@ -369,7 +369,7 @@ def suggest_command(home, query, k, tags, language, team, mode, drafts, as_json)
         mode=mode,
         tags=list(tags) or None,
         language=language,
-        team=team,
+        teams=[team] if team else None,
         include_drafts=drafts,
     )
     if as_json:

@@ -14,8 +14,12 @@ from rubrics.reviews import list_reviews, now_iso
 def request_draft(
     db: sqlite_utils.Database, author: str, body: str, question: str = "",
     reviewer: str | None = None, conversation_id: str | None = None, channel: str = "",
+    author_id: int | None = None, reviewer_id: int | None = None,
 ) -> int:
-    """Store a draft awaiting review (optionally addressed to one reviewer); returns its id."""
+    """Store a draft awaiting review (optionally addressed to one reviewer); returns its id.
+    `author_id`/`reviewer_id` are the web users behind the names (ownership is by id); a
+    name given without its id is linked to the one user with that display name, if only one
+    has it."""
     author = (author or "").strip()
     if not author:
         raise InputError("is required", "author")
@@ -33,7 +37,15 @@ def request_draft(
             "conversation_id": conversation_id, "channel": channel or "",
             "reviewer": reviewer.strip() if reviewer else None, "state": "requested",
             "requested_at": now_iso(),
+            "author_id": author_id or _only_user_named(db, author),
+            "reviewer_id": reviewer_id or (_only_user_named(db, reviewer) if reviewer else None),
         }).last_pk
+
+
+def _only_user_named(db: sqlite_utils.Database, name: str) -> int | None:
+    ids = [row[0] for row in db.execute("SELECT id FROM users WHERE name = ? LIMIT 2",
+                                        [name.strip()])]
+    return ids[0] if len(ids) == 1 else None
 
 
 def _draft(db: sqlite_utils.Database, draft_id: int) -> dict:
@@ -70,11 +82,12 @@ def draft_result(db: sqlite_utils.Database, draft_id: int) -> dict:
 
 
 def list_drafts(
-    db: sqlite_utils.Database, author: str | None = None, state: str | None = None
+    db: sqlite_utils.Database, author: str | None = None, state: str | None = None,
+    author_id: int | None = None,
 ) -> list[dict]:
-    """Drafts, newest first, optionally by author and state."""
+    """Drafts, newest first, optionally by author (name or web user id) and state."""
     where, params = [], []
-    for column, value in (("author", author), ("state", state)):
+    for column, value in (("author", author), ("state", state), ("author_id", author_id)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)

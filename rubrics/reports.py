@@ -1,5 +1,5 @@
-"""Speed, quality and combined (quality x speed) reports for a period, with optional agent and
-channel filters, broken down by agent, channel and period bucket. docs/metrics.md defines
+"""Speed, quality and combined (quality x speed) reports for a period, with optional agent,
+channel and team filters, broken down by agent, channel and period bucket. docs/metrics.md defines
 every figure. Each report is a JSON-ready dict; `flatten_groups` turns one into table rows."""
 
 from __future__ import annotations
@@ -23,15 +23,27 @@ def _settings(sections: dict):
     return parse_calendar(sections.get("calendar")), parse_sla(sections.get("sla"))
 
 
-def _header(kind: str, start: datetime, end: datetime, agent, channel, interval, calendar):
+def _header(kind: str, start: datetime, end: datetime, agent, channel, interval, calendar,
+            teams=None):
     return {
         "report": kind,
         "from": start.isoformat(),
         "to": end.isoformat(),
-        "filters": {"agent": agent, "channel": channel},
+        "filters": {"agent": agent, "channel": channel,
+                    "teams": None if teams is None else sorted(teams)},
         "interval": interval,
         "timezone": calendar.timezone,
     }
+
+
+def team_conversations(db: sqlite_utils.Database, teams) -> set[str] | None:
+    """Ids of the conversations of `teams` ('' among them: those with no team); None (no
+    filter) when `teams` is None."""
+    if teams is None:
+        return None
+    marks = ",".join("?" * len(teams))
+    return {row[0] for row in db.execute(
+        f"SELECT id FROM conversations WHERE team IN ({marks})", list(teams))}
 
 
 def _round(value, digits=2):
@@ -44,15 +56,18 @@ def _round(value, digits=2):
 def speed_report(
     db: sqlite_utils.Database, sections: dict, start: datetime, end: datetime,
     agent: str | None = None, channel: str | None = None, interval: str = "month",
-    now: datetime | None = None,
+    now: datetime | None = None, teams=None,
 ) -> dict:
     """Team speed metrics over [start, end) with by_agent, by_channel and by_period groups,
     and every answering reply with its times and SLA verdict. Backlog is counted at
-    min(end, now)."""
+    min(end, now). `teams`: only conversations of these teams ('' = no team; None: all)."""
     calendar, targets = _settings(sections)
     periods = buckets(start, end, interval, calendar)
     now = now or datetime.now(UTC)
     facts = load_facts(db, calendar, targets, end)
+    allowed = team_conversations(db, teams)
+    if allowed is not None:
+        facts = [f for f in facts if f["id"] in allowed]
     if channel is not None:
         facts = [f for f in facts if f["channel"] == channel]
 
@@ -63,7 +78,7 @@ def speed_report(
     agents = sorted({r["author"] for f in facts for r in f["replies"]
                      if start <= r["sent_at"] < end and r["author"]})
     return dict(
-        _header("speed", start, end, agent, channel, interval, calendar),
+        _header("speed", start, end, agent, channel, interval, calendar, teams),
         overall=metrics(start, end),
         by_agent={a: metrics(start, end, who=a) for a in agents if agent in (None, a)},
         by_channel={c: metrics(start, end, chan=c)
@@ -154,6 +169,11 @@ def quality_metrics(replies: list[dict]) -> dict:
     }
 
 
+def _of_teams(db, replies: list[dict], teams) -> list[dict]:
+    allowed = team_conversations(db, teams)
+    return replies if allowed is None else [e for e in replies if e["conversation_id"] in allowed]
+
+
 def _filtered(replies, agent, channel):
     return [e for e in replies if agent in (None, e["author"]) and channel in (None, e["channel"])]
 
@@ -165,14 +185,15 @@ def _in(replies, lo, hi):
 def quality_report(
     db: sqlite_utils.Database, sections: dict, start: datetime, end: datetime,
     agent: str | None = None, channel: str | None = None, interval: str = "month",
+    teams=None,
 ) -> dict:
     """Review scores of replies sent in [start, end): overall, by agent, channel, period, and
-    the list of reviewed replies with their mean and spread."""
+    the list of reviewed replies with their mean and spread. `teams` as in speed_report."""
     calendar, _targets = _settings(sections)
     periods = buckets(start, end, interval, calendar)
-    replies = _filtered(reviewed_replies(db, start, end), agent, channel)
+    replies = _filtered(_of_teams(db, reviewed_replies(db, start, end), teams), agent, channel)
     return dict(
-        _header("quality", start, end, agent, channel, interval, calendar),
+        _header("quality", start, end, agent, channel, interval, calendar, teams),
         overall=quality_metrics(replies),
         by_agent={a: quality_metrics(_filtered(replies, a, None))
                   for a in sorted({e["author"] for e in replies})},
@@ -222,16 +243,21 @@ def combined_metrics(replies: list[dict]) -> dict:
 def combined_report(
     db: sqlite_utils.Database, sections: dict, start: datetime, end: datetime,
     agent: str | None = None, channel: str | None = None, interval: str = "month",
+    teams=None,
 ) -> dict:
     """The north star (share of reviewed replies both good and within SLA) with quadrants;
-    per agent also the quality and response-time trend by period and the weakest categories."""
+    per agent also the quality and response-time trend by period and the weakest categories.
+    `teams` as in speed_report."""
     calendar, targets = _settings(sections)
     periods = buckets(start, end, interval, calendar)
     facts = load_facts(db, calendar, targets, end)
+    allowed = team_conversations(db, teams)
+    if allowed is not None:
+        facts = [f for f in facts if f["id"] in allowed]
     verdicts = {
         (r["conversation_id"], r["message_id"]): r for f in facts for r in f["replies"]
     }
-    replies = _filtered(reviewed_replies(db, start, end), agent, channel)
+    replies = _filtered(_of_teams(db, reviewed_replies(db, start, end), teams), agent, channel)
     for e in replies:
         fact = verdicts.get((e["conversation_id"], e["message_id"]))
         e["sla"] = fact["sla"] if fact else None
@@ -262,7 +288,7 @@ def combined_report(
             trend=trend(name),
         )
     return dict(
-        _header("combined", start, end, agent, channel, interval, calendar),
+        _header("combined", start, end, agent, channel, interval, calendar, teams),
         overall=combined_metrics(replies),
         by_agent=by_agent,
         by_channel={c: combined_metrics(_filtered(replies, None, c))

@@ -120,6 +120,12 @@ def _row_to_reply(db: sqlite_utils.Database, row: dict) -> dict:
     return reply
 
 
+def visible_to(reply_teams: list[str], teams) -> bool:
+    """Whether a reply restricted to `reply_teams` (empty: everyone) is visible to a user of
+    `teams` (None: every team, as for an admin)."""
+    return teams is None or not reply_teams or bool(set(reply_teams) & set(teams))
+
+
 def get_reply(db: sqlite_utils.Database, reply_id: str) -> dict:
     """One saved reply with its questions; NotFound if there is none."""
     rows = list(db.query("SELECT * FROM saved_replies WHERE id = ?", [reply_id]))
@@ -230,8 +236,10 @@ def list_replies(
     language: str | None = None,
     folder: str | None = None,
     text: str | None = None,
+    teams=None,
 ) -> list[dict]:
-    """Replies filtered by status, tag, language, folder (prefix) and text (title/body)."""
+    """Replies filtered by status, tag, language, folder (prefix), text (title/body) and the
+    teams they are visible to (`visible_to`; None: all)."""
     where, params = [], []
     if status:
         where.append("status = ?")
@@ -254,7 +262,8 @@ def list_replies(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY folder, title, id"
-    return [_row_to_reply(db, row) for row in db.query(sql, params)]
+    return [_row_to_reply(db, row) for row in db.query(sql, params)
+            if visible_to(json.loads(row["teams"]), teams)]
 
 
 def history(db: sqlite_utils.Database, reply_id: str) -> list[dict]:

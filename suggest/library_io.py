@@ -3,15 +3,16 @@
 JSONL: one object a line, {"id", "title", "body", "tags", "language", "status", "folder",
 "teams", "questions", "author", "attachments"}; only id, title and body are required, status
 defaults to approved. CSV: the same columns; tags and teams are separated by '|', questions by
-new lines inside the cell, attachments are a JSON list. Attachments travel inline as
-{"filename", "content_type", "content_base64"}. Export then import round-trips exactly.
+new lines inside the cell, attachments are a JSON list; a cell a spreadsheet could take for
+a formula gets a leading ' (textio.write_csv), which the import removes again. Attachments
+travel inline as {"filename", "content_type", "content_base64"}. Export then import
+round-trips exactly.
 
 An import is one transaction: any bad line aborts it with the file, line and field named,
 and nothing is written."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -21,7 +22,15 @@ import sqlite_utils
 
 from replykit.db import write_transaction
 from replykit.errors import InputError
-from replykit.textio import check_text, file_format, read_csv, read_jsonl, write_atomically
+from replykit.textio import (
+    check_text,
+    csv_text,
+    file_format,
+    read_csv,
+    read_jsonl,
+    write_atomically,
+    write_csv,
+)
 from suggest import attachments, library
 
 CSV_COLUMNS = (
@@ -50,6 +59,7 @@ def read_records(path: Path) -> Iterator[tuple[int, dict]]:
         yield from read_jsonl(path)
         return
     for number, record in read_csv(path, {"id", "title", "body"}):
+        record = {column: csv_text(cell) for column, cell in record.items()}
         for column, sep in (("tags", "|"), ("teams", "|"), ("questions", "\n")):
             if column in record:
                 record[column] = _split(record[column], sep)
@@ -98,9 +108,11 @@ def import_replies(
     return counts
 
 
-def export_records(db: sqlite_utils.Database, attachments_dir: Path, status: str | None = None):
-    """Replies as export records, in id order."""
-    for reply in sorted(library.list_replies(db, status=status), key=lambda r: r["id"]):
+def export_records(db: sqlite_utils.Database, attachments_dir: Path, status: str | None = None,
+                   teams=None):
+    """Replies (visible to `teams`, None: all) as export records, in id order."""
+    replies = library.list_replies(db, status=status, teams=teams)
+    for reply in sorted(replies, key=lambda r: r["id"]):
         yield {
             "id": reply["id"],
             "title": reply["title"],
@@ -133,19 +145,19 @@ def _csv_row(record: dict) -> dict:
 
 
 def export_replies(
-    db: sqlite_utils.Database, path: Path, attachments_dir: Path, status: str | None = None
+    db: sqlite_utils.Database, path: Path, attachments_dir: Path, status: str | None = None,
+    teams=None,
 ) -> int:
-    """Write every reply to `path` (format by extension) atomically; returns the count."""
+    """Write every reply (visible to `teams`, None: all) to `path` (format by extension)
+    atomically; returns the count."""
     path = Path(path)
     fmt = file_format(path)
-    records = list(export_records(db, attachments_dir, status))
+    records = list(export_records(db, attachments_dir, status, teams))
     buffer = io.StringIO(newline="")
     if fmt == "jsonl":
         for record in records:
             buffer.write(json.dumps(record, ensure_ascii=False) + "\n")
     else:
-        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(_csv_row(r) for r in records)
+        write_csv(buffer, CSV_COLUMNS, (_csv_row(r) for r in records))
     write_atomically(path, buffer.getvalue())
     return len(records)

@@ -29,6 +29,7 @@ from index.normalize import clean_text, dominant_script, normalize_text
 from replykit.errors import InputError
 from suggest import ranking
 from suggest.engine import SuggestEngine, is_question
+from suggest.library import visible_to
 
 MODES = ("dense", "lexical", "hybrid")
 NEAR_DUPLICATE = 0.6
@@ -88,7 +89,7 @@ def _load_documents(db, ids: list[int]) -> dict[int, dict]:
     return docs
 
 
-def _visible_replies(db, ids: set[str], tags, language, team, include_drafts) -> dict[str, dict]:
+def _visible_replies(db, ids: set[str], tags, language, teams, include_drafts) -> dict[str, dict]:
     if not ids:
         return {}
     statuses = ("approved", "draft") if include_drafts else ("approved",)
@@ -106,13 +107,14 @@ def _visible_replies(db, ids: set[str], tags, language, team, include_drafts) ->
             continue
         if language and row["language"] != language:
             continue
-        if team is not None and row["teams"] and team not in row["teams"]:
+        if not visible_to(row["teams"], teams):
             continue
         found[row["id"]] = row
     return found
 
 
-def _past_replies(db, ids: set[str]) -> dict[str, dict]:
+def _past_replies(db, ids: set[str], teams) -> dict[str, dict]:
+    """Past replies by id, of conversations with no team or one of `teams` (None: all)."""
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
@@ -120,10 +122,11 @@ def _past_replies(db, ids: set[str]) -> dict[str, dict]:
         row["id"]: row
         for row in db.query(
             "SELECT p.id, p.conversation_id, p.question, p.answer, p.agent, p.saved_reply_id, "
-            "c.subject FROM past_replies p JOIN conversations c ON c.id = p.conversation_id "
-            f"WHERE p.id IN ({marks})",
+            "p.title, c.team FROM past_replies p JOIN conversations c "
+            f"ON c.id = p.conversation_id WHERE p.id IN ({marks})",
             sorted(ids),
         )
+        if teams is None or not row["team"] or row["team"] in teams
     }
 
 
@@ -151,11 +154,13 @@ def suggest(
     mode: str | None = None,
     tags: list[str] | None = None,
     language: str | None = None,
-    team: str | None = None,
+    teams: list[str] | None = None,
     include_drafts: bool = False,
 ) -> dict:
     """{'suggestions': [...], 'confident': bool}; each suggestion has id, kind ('saved' or
-    'past'), title, body, score (0-1), reason {type, text}, tags, language, saved_reply_id."""
+    'past'), title, body, score (0-1), reason {type, text}, tags, language, saved_reply_id.
+    `teams`: only saved replies visible to these teams and past replies of their
+    conversations (and of those with no team); None: every team."""
     config = engine.config
     k = config.k if k is None else k
     mode = mode or config.mode
@@ -191,11 +196,11 @@ def suggest(
         {d["saved_reply_id"] for d in docs.values() if d["saved_reply_id"]},
         tags,
         language,
-        team,
+        teams,
         include_drafts,
     )
     pasts = (
-        _past_replies(engine.db, {d["ref"] for d in docs.values() if d["kind"] == "past"})
+        _past_replies(engine.db, {d["ref"] for d in docs.values() if d["kind"] == "past"}, teams)
         if not tags and not language
         else {}
     )
@@ -275,7 +280,7 @@ def _suggestion(kind: str, unit: dict, replies: dict, pasts: dict) -> dict:
     return {
         "id": past["id"],
         "kind": "past",
-        "title": past["subject"] or past["question"].split("\n")[0][:80],
+        "title": past["title"],
         "body": past["answer"],
         "score": _shown(unit["score"]),
         "reason": reason,

@@ -1,10 +1,28 @@
-"""Row-level exceptions to role checks: what a user may read because it is their own."""
+"""Row-level rules on top of role checks: what a user may read because it is their own or
+their team's.
+
+Teams: a user belongs to any number of teams (`user["teams"]`); admins see every team. A
+saved reply with no `teams` and a conversation with no `team` belong to everyone.
+
+Conversations (with the customer's e-mail and original messages) are read by:
+- admins: all;
+- leads: those of their teams;
+- agents: those of their teams in the queue (the customer wrote last and it is not closed or
+  resolved), and any they opened a drafting session on or sent a draft for review from;
+- reviewers: those of their teams holding a reply they review (a review they own, an
+  assignment to them, or a draft sent for review to them)."""
 
 from __future__ import annotations
 
 from flask import request
+from werkzeug.exceptions import Forbidden
 
 from web.app import get_home
+from web.security import has_role
+
+# a conversation is in an agent's queue while the customer wrote last and it is not closed
+IN_QUEUE = ("c.status NOT IN ('closed', 'resolved') AND (SELECT role FROM messages "
+            "WHERE conversation_id = c.id ORDER BY seq DESC LIMIT 1) = 'customer'")
 
 
 def own_reviews_query(user: dict, **_kwargs) -> bool:
@@ -20,3 +38,62 @@ def own_review(user: dict, review_id: int, **_kwargs) -> bool:
                                 [review_id]).fetchone()
     return row is not None and tuple(row) == (user["name"], "submitted")
 
+
+def team_scope(user: dict, requested: str | None = None) -> list[str] | None:
+    """The teams whose data `user` sees: None for every team (an admin), else their teams.
+    `requested` narrows it to that one team, which must be one of theirs (any for admins):
+    Forbidden otherwise."""
+    mine = None if has_role(user, "admin") else list(user["teams"])
+    if not requested:
+        return mine
+    if mine is not None and requested not in mine:
+        raise Forbidden(f"team {requested!r} is not one of your teams")
+    return [requested]
+
+
+def report_teams(user: dict, requested: str | None = None) -> list[str] | None:
+    """The teams a report covers: the user's teams and conversations with no team (''), or
+    only `requested` (one of theirs, see `team_scope`); None (all) for an admin who asks for
+    no team."""
+    scope = team_scope(user, requested)
+    return scope if scope is None or requested else [*scope, ""]
+
+
+def in_scope(team: str, scope: list[str] | None) -> bool:
+    """Whether data of `team` ('' = no team: everyone's) is visible with `scope`."""
+    return scope is None or not team or team in scope
+
+
+def readable_conversations(db, user: dict, ids) -> set[str]:
+    """The ids among `ids` of conversations that `user` may read (see the module doc)."""
+    ids = sorted(set(ids))
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(
+        f"SELECT c.id, c.team, {IN_QUEUE} AS queued FROM conversations c WHERE c.id IN ({marks})",
+        ids).fetchall()
+    if has_role(user, "admin"):
+        return {row[0] for row in rows}
+    own = {row[0] for row in db.execute(
+        "SELECT conversation_id FROM drafts WHERE agent_id = ? UNION "
+        "SELECT conversation_id FROM review_drafts WHERE author_id = ?",
+        [user["id"], user["id"]])}
+    reviewing = {row[0] for row in db.execute(
+        "SELECT conversation_id FROM reviews WHERE reviewer = ? UNION "
+        "SELECT conversation_id FROM review_assignments WHERE reviewer = ? UNION "
+        "SELECT conversation_id FROM review_drafts WHERE reviewer_id = ?",
+        [user["name"], user["name"], user["id"]])} if "reviewer" in user["roles"] else set()
+    found = set()
+    for cid, team, queued in rows:
+        mine = in_scope(team, user["teams"])
+        if (("lead" in user["roles"] and mine) or cid in own
+                or ("agent" in user["roles"] and mine and queued)
+                or (cid in reviewing and mine)):
+            found.add(cid)
+    return found
+
+
+def may_read_conversation(db, user: dict, conversation_id: str) -> bool:
+    """Whether `user` may read this conversation (False also when there is none)."""
+    return conversation_id in readable_conversations(db, user, [conversation_id])

@@ -19,8 +19,9 @@ from flask import (
     url_for,
 )
 
-from replykit.errors import InputError, ReplykitError
+from replykit.errors import InputError, NotFound, ReplykitError
 from suggest import curation, feedback, library, library_io
+from web.access import team_scope
 from web.api_suggest import engine
 from web.app import get_home
 from web.security import current_user, require_role
@@ -41,6 +42,23 @@ def _author() -> str:
     return current_user()["name"]
 
 
+def _teams():
+    """The teams whose replies the signed-in lead sees (None: all, for admins)."""
+    return team_scope(current_user())
+
+
+def _reply(reply_id: str) -> dict:
+    """A saved reply the signed-in user's teams may see; NotFound for any other, so the
+    pages of another team's reply reveal nothing."""
+    try:
+        reply = library.get_reply(get_home().db, reply_id)
+    except NotFound:
+        reply = None
+    if reply is None or not library.visible_to(reply["teams"], _teams()):
+        raise NotFound(f"no saved reply with id {reply_id!r}")
+    return reply
+
+
 def _split(text: str, sep: str = ",") -> list[str]:
     return [part.strip() for part in (text or "").split(sep) if part.strip()]
 
@@ -54,7 +72,7 @@ def index():
     replies = library.list_replies(db, status=args.get("status") or None,
                                    tag=args.get("tag") or None,
                                    language=args.get("language") or None,
-                                   text=args.get("q") or None)
+                                   text=args.get("q") or None, teams=_teams())
     if args.get("author"):
         replies = [r for r in replies if r["author"] == args["author"]]
     usage = {row["reply_id"]: row for row in feedback.usage(db)}
@@ -68,7 +86,7 @@ def index():
     present = [r for r in replies if r[key] is not None]
     replies = sorted(present, key=lambda r: r[key], reverse=descending) + [
         r for r in replies if r[key] is None]
-    everything = library.list_replies(db)
+    everything = library.list_replies(db, teams=_teams())
     return render_template(
         "library/list.html", replies=replies, args=args, sorts=SORTS, statuses=library.STATUSES,
         tags=sorted({t for r in everything for t in r["tags"]}),
@@ -113,7 +131,7 @@ def new():
 def view(reply_id: str):
     """One saved reply with its usage."""
     db = get_home().db
-    reply = library.get_reply(db, reply_id)
+    reply = _reply(reply_id)
     (usage,) = feedback.usage(db, reply_id)
     return render_template("library/view.html", reply=reply, usage=usage,
                            last_used=curation.last_used(db).get(reply_id))
@@ -124,7 +142,7 @@ def view(reply_id: str):
 def edit(reply_id: str):
     """Edit a saved reply (a new version) with a live placeholder preview."""
     db = get_home().db
-    reply = library.get_reply(db, reply_id)
+    reply = _reply(reply_id)
     if request.method == "POST":
         changes = _form_record()
         try:
@@ -158,6 +176,7 @@ def _diff(old: dict, new: dict) -> list[tuple[str, str]]:
 def history(reply_id: str):
     """Every version; the diff between two of them (default: the last change)."""
     db = get_home().db
+    _reply(reply_id)
     versions = library.history(db, reply_id)
     newest = versions[-1]["version"]
     b = request.args.get("b", newest, type=int)
@@ -170,6 +189,7 @@ def history(reply_id: str):
 @bp.post("/replies/<reply_id>/restore/<int:version>")
 @require_role("lead")
 def restore(reply_id: str, version: int):
+    _reply(reply_id)
     library.restore_version(get_home().db, reply_id, version, _author())
     engine().sync()
     flash(f"Restored version {version} of {reply_id} as a new version.")
@@ -179,6 +199,7 @@ def restore(reply_id: str, version: int):
 @bp.post("/replies/<reply_id>/approve")
 @require_role("lead")
 def approve(reply_id: str):
+    _reply(reply_id)
     library.edit_reply(get_home().db, reply_id, {"status": "approved"}, _author(), "approved")
     engine().sync()
     flash(f"Approved {reply_id}: it is suggested from now on.")
@@ -188,6 +209,7 @@ def approve(reply_id: str):
 @bp.post("/replies/<reply_id>/archive")
 @require_role("lead")
 def archive(reply_id: str):
+    _reply(reply_id)
     library.archive_reply(get_home().db, reply_id, _author())
     engine().sync()
     flash(f"Archived {reply_id}.")
@@ -205,7 +227,7 @@ def bulk_tag():
         raise InputError("choose replies, a tag and add or remove")
     db = get_home().db
     for reply_id in ids:
-        tags = library.get_reply(db, reply_id)["tags"]
+        tags = _reply(reply_id)["tags"]
         if action == "add":
             tags = tags if tag in tags else [*tags, tag]
         else:
@@ -227,11 +249,21 @@ def export():
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"saved_replies.{fmt}"
         library_io.export_replies(home.db, path, home.config.attachments_dir,
-                                  request.args.get("status") or None)
+                                  request.args.get("status") or None, teams=_teams())
         data = path.read_bytes()
     mime = "text/csv" if fmt == "csv" else "application/x-ndjson"
     return Response(data, mimetype=mime, headers={
         "Content-Disposition": f"attachment; filename=saved_replies.{fmt}"})
+
+
+def _check_import_ids(db, path: Path) -> None:
+    """Refuse an import that would change a reply the lead's teams do not see."""
+    existing = {r["id"] for r in library.list_replies(db)}
+    visible = {r["id"] for r in library.list_replies(db, teams=_teams())}
+    for number, record in library_io.read_records(path):
+        if record.get("id") in existing - visible:
+            raise InputError(f"no saved reply with id {record['id']!r} among your teams' "
+                             "replies", f"{path} line {number}")
 
 
 @bp.post("/import")
@@ -249,6 +281,7 @@ def import_():
         path = Path(tmp) / f"upload{suffix}"
         upload.save(path)
         try:
+            _check_import_ids(home.db, path)
             counts = library_io.import_replies(home.db, path, home.config.attachments_dir,
                                                _author())
         except InputError as exc:
@@ -267,10 +300,15 @@ def curation_view():
     days = args.get("days", 30, type=int)
     threshold = args.get("threshold", 0.9, type=float)
     eng = engine()
+    visible = {r["id"] for r in library.list_replies(eng.db, teams=_teams())}
+    duplicates = curation.duplicates(eng, threshold)
+    duplicates["pairs"] = [p for p in duplicates["pairs"] if {p["a"], p["b"]} <= visible]
+    duplicates["clusters"] = [c for c in ([i for i in c if i in visible]
+                                          for c in duplicates["clusters"]) if len(c) > 1]
     return render_template(
         "library/curation.html", days=days, threshold=threshold,
-        stale=curation.stale(eng.db, days=days), duplicates=curation.duplicates(eng, threshold),
-        gaps=curation.gaps(eng),
+        stale=[r for r in curation.stale(eng.db, days=days) if r["id"] in visible],
+        duplicates=duplicates, gaps=curation.gaps(eng),
     )
 
 
@@ -281,6 +319,8 @@ def merge():
     keep, merged = request.form.get("keep", ""), request.form.get("merge", "")
     if not keep or not merged:
         abort(400, "choose the reply to keep and the one to merge into it")
+    _reply(keep)
+    _reply(merged)
     curation.merge(get_home().db, keep, merged, _author())
     engine().sync()
     flash(f"Merged {merged} into {keep}; {merged} is archived.")

@@ -1,24 +1,26 @@
 """Reports dashboard: first-response-time distribution, SLA compliance over time, quality
 trend, the quality x speed quadrant per agent, weakest rubric categories, saved-reply usage
 and acceptance, and drafting time with and without a suggestion. Filters: period, agent,
-channel. Every figure links to the table behind it; every table downloads as CSV."""
+channel, team (reports cover the user's teams; admins all). Every figure links to the table
+behind it; every table downloads as CSV."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, render_template, request, url_for
 
 from replykit.errors import InputError, NotFound
+from replykit.textio import write_csv
 from rubrics import reports
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
-from suggest import curation, feedback
+from suggest import curation, feedback, library
 from web import charts, drafts
+from web.access import may_read_conversation, report_teams, team_scope
 from web.app import get_home
-from web.security import require_role
+from web.security import current_user, require_role
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -27,7 +29,8 @@ BUCKETS = ((0, 15), (15, 60), (60, 240), (240, 480), (480, 1440), (1440, None))
 
 
 def _filters() -> dict:
-    """from/to (default: 8 weeks up to the latest message), agent, channel, interval."""
+    """from/to (default: 8 weeks up to the latest message), agent, channel, interval, team
+    (one of the user's teams: 403 otherwise)."""
     db = get_home().db
     args = request.args
     latest = db.execute("SELECT MAX(created_at) FROM messages").fetchone()[0]
@@ -36,8 +39,10 @@ def _filters() -> dict:
     interval = args.get("interval") or "week"
     if interval not in INTERVALS:
         raise InputError(f"must be one of {', '.join(INTERVALS)}", "parameter interval")
+    team = args.get("team") or None
+    team_scope(current_user(), team)
     return {"from": start, "to": to, "agent": args.get("agent") or None,
-            "channel": args.get("channel") or None, "interval": interval}
+            "channel": args.get("channel") or None, "interval": interval, "team": team}
 
 
 def _bounds(filters: dict):
@@ -59,14 +64,15 @@ def _bucket_label(lo: int, hi: int | None) -> str:
 def _reports(filters: dict) -> dict:
     home = get_home()
     start, end = _bounds(filters)
+    teams = report_teams(current_user(), filters["team"])
     kwargs = {"agent": filters["agent"], "channel": filters["channel"],
-              "interval": filters["interval"]}
+              "interval": filters["interval"], "teams": teams}
     sections = home.config.sections
     return {
         "speed": reports.speed_report(home.db, sections, start, end, **kwargs),
         "quality": reports.quality_report(home.db, sections, start, end, **kwargs),
         "combined": reports.combined_report(home.db, sections, start, end, **kwargs),
-        "drafting": drafts.drafting_report(home.db, start, end, filters["agent"]),
+        "drafting": drafts.drafting_report(home.db, start, end, filters["agent"], teams),
     }
 
 
@@ -123,8 +129,10 @@ def dashboard():
 
 
 def _usage_rows() -> list[dict]:
+    """Usage of the saved replies the user's teams see."""
     db = get_home().db
-    titles = {r["id"]: r["title"] for r in db.query("SELECT id, title FROM saved_replies")}
+    titles = {r["id"]: r["title"]
+              for r in library.list_replies(db, teams=team_scope(current_user()))}
     used = curation.last_used(db)
     sent = dict(db.execute("SELECT saved_reply_id, COUNT(*) FROM messages WHERE saved_reply_id "
                            "IS NOT NULL GROUP BY saved_reply_id").fetchall())
@@ -133,7 +141,7 @@ def _usage_rows() -> list[dict]:
              "inserted_in_workspace": r["used"], "sent_in_conversations": sent.get(
                  r["reply_id"], 0), "acceptance_rate": r["acceptance_rate"],
              "last_used": used.get(r["reply_id"])}
-            for r in feedback.usage(db)]
+            for r in feedback.usage(db) if r["reply_id"] in titles]
 
 
 def _table_rows(name: str, filters: dict) -> list[dict]:
@@ -190,9 +198,7 @@ def table(name: str):
     columns = list(rows[0]) if rows else []
     if request.args.get("format") == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        write_csv(buffer, columns, rows)
         return Response(buffer.getvalue(), mimetype="text/csv", headers={
             "Content-Disposition": f"attachment; filename={name}.csv"})
     query = {k: v for k, v in request.args.items() if k != "format"}
@@ -210,5 +216,7 @@ def conversation(conversation_id: str):
     from web.api_workspace import conversation as load
 
     db = get_home().db
+    if not may_read_conversation(db, current_user(), conversation_id):
+        raise NotFound(f"no conversation {conversation_id!r}")
     return render_template("reports/conversation.html", conversation=load(db, conversation_id),
                            reviews=list_reviews(db, conversation_id=conversation_id))

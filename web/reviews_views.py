@@ -12,6 +12,7 @@ from rubrics import assignments, calibration, disputes, drafts, reviews, store
 from rubrics.calendar import parse_calendar
 from rubrics.periods import parse_bounds
 from rubrics.rubric import parse_rubric, parse_yaml
+from web.access import in_scope, team_scope
 from web.app import get_home
 from web.security import current_user, forbidden, has_role, require_role
 
@@ -60,11 +61,26 @@ def start():
     draft_id = form.get("draft", type=int)
     target = reviews.resolve_target(db, form.get("conversation") or None,
                                     form.get("message") or None, draft_id)
+    if not _may_review(db, target):
+        return forbidden("this reply is another team's, or the draft is addressed to another "
+                         "reviewer")
     existing = [r for r in reviews.list_reviews(db, reviewer=_me())
                 if (r["draft_id"], r["conversation_id"], r["message_id"]) == (
                     target["draft_id"], target["conversation_id"], target["message_id"])]
     review_id = existing[0]["id"] if existing else reviews.start_review(db, target, _me())
     return redirect(url_for("reviews.score", review_id=review_id))
+
+
+def _may_review(db, target: dict) -> bool:
+    """A reply of a conversation of my teams, or a draft addressed to me or to anyone (leads:
+    any draft)."""
+    user = current_user()
+    if target["draft_id"] is not None:
+        addressed = drafts.draft_result(db, target["draft_id"])["reviewer_id"]
+        return addressed in (None, user["id"]) or has_role(user, "lead")
+    team = db.execute("SELECT team FROM conversations WHERE id = ?",
+                      [target["conversation_id"]]).fetchone()[0]
+    return in_scope(team, team_scope(user))
 
 
 def _form_ratings(rubric) -> tuple[dict, dict]:
@@ -151,7 +167,7 @@ def mine():
     return render_template(
         "reviews/mine.html",
         reviews=reviews.list_reviews(db, author=_me(), state="submitted"),
-        drafts=drafts.list_drafts(db, author=_me()))
+        drafts=drafts.list_drafts(db, author_id=current_user()["id"]))
 
 
 @bp.get("/drafts/<int:draft_id>")
@@ -160,7 +176,7 @@ def draft(draft_id: int):
     """A draft sent for review and its result: for its author, reviewers and leads."""
     result = drafts.draft_result(get_home().db, draft_id)
     user = current_user()
-    if result["author"] != user["name"] and not has_role(user, "reviewer", "lead"):
+    if result["author_id"] != user["id"] and not has_role(user, "reviewer", "lead"):
         return forbidden("only its author, reviewers and leads see a draft's review")
     if not has_role(user, "reviewer", "lead"):
         result["reviews"] = [r for r in result["reviews"] if r["state"] == "submitted"]

@@ -32,6 +32,6 @@ def workspace():
     """The workspace page (the JavaScript in static/js/workspace.js does the rest)."""
     db = get_home().db
     me = current_user()
-    reviewers = [u for u in users.users_with_role(db, "reviewer") if u["name"] != me["name"]]
-    requests = review_drafts.list_drafts(db, author=me["name"])[:10]
+    reviewers = [u for u in users.users_with_role(db, "reviewer") if u["id"] != me["id"]]
+    requests = review_drafts.list_drafts(db, author_id=me["id"])[:10]
     return render_template("workspace.html", reviewers=reviewers, requests=requests)

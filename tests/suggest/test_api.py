@@ -12,7 +12,7 @@ from web import create_app, users
 @pytest.fixture
 def client(loaded_engine):
     """A test client authenticated as an agent with an API token (as scripts call the API)."""
-    users.add_user(loaded_engine.db, "ana", "a-long-test-password", ["agent"])
+    users.add_user(loaded_engine.db, "ana", "a-long-test-password", ["agent"], team="billing")
     token = users.create_token(loaded_engine.db, "ana", "tests")["token"]
     app = create_app({"TESTING": True, "REPLYKIT_CONFIG": loaded_engine.config})
     with app.test_client() as c:

@@ -212,7 +212,7 @@ def test_team_visibility_in_suggestions(loaded_engine):
 
     def top_ids(team):
         return [
-            s["id"] for s in suggest(engine, "Can I get a refund?", k=10, team=team)["suggestions"]
+            s["id"] for s in suggest(engine, "Can I get a refund?", k=10, teams=[team])["suggestions"]
         ]
 
     assert top_ids("vip")[0] == "refund-policy"

@@ -16,12 +16,13 @@ from replykit.home import Home
 from suggest.conversations import import_conversations
 from web import create_app, users
 
-# username, display name, roles, team
+# username, display name, roles, teams (the library's refund-policy is billing's,
+# api-rate-limits technical's; the conversations belong to no team)
 PEOPLE = (
-    ("ana", "Ana Agent", "agent", "support"),
+    ("ana", "Ana Agent", "agent", "support,billing"),
     ("bo", "Bo Agent", "agent", "support"),
     ("rui", "Rui Reviewer", "reviewer", ""),
-    ("lee", "Lee Lead", "lead", ""),
+    ("lee", "Lee Lead", "lead", "support,billing,technical"),
     ("root", "Root Admin", "admin", ""),
 )
 MESSAGES = [

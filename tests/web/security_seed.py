@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rubrics import disputes, drafts, reviews, store
 from web import drafts as workspace_drafts
+from web import users
 
 ALL_FOUR = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalised": 4,
             "honest": 4, "next_steps": 1, "tone": 4}
@@ -20,8 +21,9 @@ def seed(db) -> dict:
                                 overall_comment="Clear and kind.")
     in_progress = reviews.start_review(db, target, "Lee Lead", overall_comment="Half done")
     dispute = disputes.open_dispute(db, review, "Ana Agent", "The customer was happy.")
+    ana, rui = users.get_user(db, "ana")["id"], users.get_user(db, "rui")["id"]
     review_draft = drafts.request_draft(db, "Ana Agent", "Refunds take 5 days.", "refund?",
-                                        reviewer="Rui Reviewer")
-    drafting = workspace_drafts.start(db, "Ana Agent", "support", "refund?")["id"]
+                                        reviewer="Rui Reviewer", author_id=ana, reviewer_id=rui)
+    drafting = workspace_drafts.start(db, "Ana Agent", "support", "refund?", agent_id=ana)["id"]
     return {"review": review, "in_progress": in_progress, "dispute": dispute,
             "review_draft": review_draft, "drafting": drafting}
