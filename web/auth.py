@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import secrets
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from web import security, users
 from web.app import get_home
 
 bp = Blueprint("auth", __name__)
+DEVICE_COOKIE = "replykit_device"
+DEVICE_DAYS = 180
 
 
 # Characters that some software reads as a slash or a backslash in a URL.
@@ -43,6 +47,31 @@ def _safe_next(target: str | None) -> str:
     return url_for("workspace.index")
 
 
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="replykit-device")
+
+
+def _known_device(username: str) -> str | None:
+    """The id in this browser's device cookie when a login as `username` set it (signed
+    with the secret key, at most DEVICE_DAYS old), else None."""
+    try:
+        data = _device_signer().loads(request.cookies.get(DEVICE_COOKIE, ""),
+                                      max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("user") != username.strip().lower():
+        return None
+    return str(data.get("id", "")) or None
+
+
+def _remember_device(response, username: str, device: str | None):
+    """Give the browser a device cookie for `username` after a successful login."""
+    value = _device_signer().dumps({"user": username, "id": device or secrets.token_urlsafe(16)})
+    response.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_DAYS * 86400, httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @security.public
 def login():
@@ -53,8 +82,9 @@ def login():
         return render_template("login.html", next=request.args.get("next", ""))
     db = get_home().db
     username = request.form.get("username", "")
+    device = _known_device(username)
     user, wait = users.try_login(db, username, request.form.get("password", ""),
-                                 request.remote_addr or "")
+                                 request.remote_addr or "", device)
     if wait:
         message = (f"Too many failed logins from here. Try again in {wait} seconds, or ask "
                    "an admin to reset the password.")
@@ -65,7 +95,8 @@ def login():
                                username=username, next=request.form.get("next", "")), 401
     security.login(user)
     flash(f"Signed in as {user['name']}.")
-    return redirect(_safe_next(request.form.get("next")))
+    return _remember_device(redirect(_safe_next(request.form.get("next"))), user["username"],
+                            device)
 
 
 @bp.post("/logout")

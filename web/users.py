@@ -364,18 +364,23 @@ def backoff_delay(failures: int, free: int) -> timedelta:
     return min(BACKOFF_CAP, BACKOFF_BASE * 2**doublings)
 
 
-def _throttle_keys(username: str, address: str) -> tuple[tuple[str, str, str, int], ...]:
+def _throttle_keys(username: str, address: str, device: str | None) -> tuple:
+    """(scope, username, address, free failures) of the counts an attempt goes to. A
+    browser where this username signed in before counts apart, per device, and not against
+    its address: an attacker sharing the address cannot slow it."""
+    if device:
+        return (("user", username, f"device:{device}", FREE_FAILURES_PER_USER),)
     return (("user", username, address, FREE_FAILURES_PER_USER),
             ("address", "", address, FREE_FAILURES_PER_ADDRESS))
 
 
-def _reserve_attempt(db: sqlite_utils.Database, username: str, address: str) -> int:
+def _reserve_attempt(db: sqlite_utils.Database, keys: tuple) -> int:
     """Seconds to wait before this attempt may check a password (0: go ahead, and the
     attempt is now counted as a failure until it succeeds)."""
     clock = time.time()
     with write_transaction(db):
         counts, wait = [], 0.0
-        for scope, user, addr, free in _throttle_keys(username, address):
+        for scope, user, addr, free in keys:
             row = db.execute("SELECT failures, last_at FROM login_throttle WHERE scope = ? "
                              "AND username = ? AND address = ?", [scope, user, addr]).fetchone()
             failures, last_at = row if row else (0, clock)
@@ -391,29 +396,36 @@ def _reserve_attempt(db: sqlite_utils.Database, username: str, address: str) -> 
     return 0
 
 
-def _settle_attempt(db: sqlite_utils.Database, username: str, address: str, ok: bool) -> None:
+def _settle_attempt(
+    db: sqlite_utils.Database, keys: tuple, username: str, address: str, ok: bool
+) -> None:
     """Log a password check (login_attempts); a success clears the username's failures at
-    this address and gives back the address's count for this attempt."""
+    this address (or device) and gives back the address's count for this attempt."""
     with write_transaction(db):
-        if ok:
-            db.execute("DELETE FROM login_throttle WHERE scope = 'user' AND username = ? "
-                       "AND address = ?", [username, address])
-            db.execute("UPDATE login_throttle SET failures = MAX(failures - 1, 0) "
-                       "WHERE scope = 'address' AND username = '' AND address = ?", [address])
+        for scope, user, addr, _free in keys if ok else ():
+            if scope == "user":
+                db.execute("DELETE FROM login_throttle WHERE scope = 'user' AND username = ? "
+                           "AND address = ?", [user, addr])
+            else:
+                db.execute("UPDATE login_throttle SET failures = MAX(failures - 1, 0) "
+                           "WHERE scope = 'address' AND username = '' AND address = ?", [addr])
         db["login_attempts"].insert({"username": username, "ip": address, "ok": int(ok),
                                      "at": now()})
 
 
 def try_login(
-    db: sqlite_utils.Database, username: str, password: str, address: str
+    db: sqlite_utils.Database, username: str, password: str, address: str,
+    device: str | None = None,
 ) -> tuple[dict | None, int]:
     """(user, 0) for the right password; (None, 0) for a wrong one or an unknown user;
     (None, seconds) when this username at this address, or this address, must wait first
-    (the password is then not checked)."""
+    (the password is then not checked). `device`: the id of the caller's device cookie, when
+    it was issued to this username (see web.auth)."""
     username = (username or "").strip().lower()[:100]
-    wait = _reserve_attempt(db, username, address)
+    keys = _throttle_keys(username, address, device)
+    wait = _reserve_attempt(db, keys)
     if wait:
         return None, wait
     user = authenticate(db, username, password)
-    _settle_attempt(db, username, address, user is not None)
+    _settle_attempt(db, keys, username, address, user is not None)
     return user, 0

@@ -34,6 +34,11 @@ def password_checks(db) -> int:
     return db.execute("SELECT COUNT(*) FROM login_attempts").fetchone()[0]
 
 
+def sign_out(client) -> None:
+    token = csrf_token(client, "/workspace")
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
 # ---------------------------------------------------------------- login throttle
 
 
@@ -70,6 +75,28 @@ def test_an_attacker_elsewhere_does_not_lock_the_real_user_out(app, db):
     refused = login(attacker, "root")  # even the right password waits, from there
     assert refused.status_code == 429 and "Too many failed logins" in refused.get_data(True)
     assert login(client_at(app, OFFICE), "root").status_code == 302
+
+
+def test_a_known_device_signs_in_beside_an_attacker_at_the_same_address(app):
+    """Behind one NAT (or a proxy without `proxies` set) the attacker and the real user share
+    an address; the browser where the user signed in before carries a device cookie (signed,
+    bound to the username) whose attempts are counted apart."""
+    office = client_at(app, OFFICE)
+    assert login(office, "root").status_code == 302
+    assert office.get_cookie("replykit_device") is not None
+    sign_out(office)
+    attacker = client_at(app, OFFICE)
+    for _ in range(users.FREE_FAILURES_PER_USER + 2):
+        login(attacker, "root", "guess-1234")
+    assert login(attacker, "root").status_code == 429
+    assert login(office, "root").status_code == 302  # the known device is not slowed
+    lee_browser = client_at(app, OFFICE)
+    assert login(lee_browser, "lee").status_code == 302  # a device cookie for lee...
+    sign_out(lee_browser)
+    assert login(lee_browser, "root").status_code == 429  # ...does not help with root
+    forged = client_at(app, OFFICE)
+    forged.set_cookie("replykit_device", "root.forged.value")
+    assert login(forged, "root").status_code == 429
 
 
 def test_one_address_trying_many_usernames_is_slowed(app, db):
