@@ -4,13 +4,13 @@ combined). Each command calls one library function and formats its result."""
 
 from __future__ import annotations
 
-import csv
 import io
 
 import click
 
 from replykit.cli import cli, echo_json, json_option, pass_home
 from replykit.errors import InputError
+from replykit.textio import write_csv
 from rubrics import assignments, calibration, disputes, drafts, reports, scoring, store
 from rubrics import reviews as reviews_mod
 from rubrics import rubric as rubric_mod
@@ -478,9 +478,7 @@ def _report_command(name: str, build):
         columns, rows = reports.flatten_groups(data)
         if fmt == "csv":
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            write_csv(out, columns, rows, lineterminator="\n")
             click.echo(out.getvalue(), nl=False)
             return
         click.echo(f"{name} report {data['from']} .. {data['to']} ({data['timezone']})")

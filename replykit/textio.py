@@ -8,6 +8,7 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,8 @@ from replykit.errors import InputError
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_QUOTES_THEN_CONTROL = re.compile(r"'*[\t\r]")
+_SPACES_AND_QUOTES = re.compile(r"[\s']*")
 
 
 def iter_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[str]:
@@ -96,6 +99,38 @@ def read_csv(path: Path, required: set[str], on_bytes=None) -> Iterator[tuple[in
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"malformed CSV ({exc})", f"{path} line {reader.line_num}") from exc
+
+
+def _looks_like_formula(text: str) -> bool:
+    """True if a spreadsheet could read the cell as a formula: after any spaces and single
+    quotes it starts with = + - @ (or a full-width or other compatibility form of them), or
+    after any single quotes with a tab or carriage return (OWASP "CSV injection")."""
+    if _QUOTES_THEN_CONTROL.match(text):
+        return True
+    first = text[_SPACES_AND_QUOTES.match(text).end():][:1]
+    return unicodedata.normalize("NFKC", first)[:1] in ("=", "+", "-", "@")
+
+
+def csv_cell(value):
+    """A value to write into a CSV cell: text a spreadsheet could run as a formula gets a
+    leading single quote (which spreadsheets show as text and `csv_text` removes again);
+    numbers and other values are kept as they are."""
+    return "'" + value if isinstance(value, str) and _looks_like_formula(value) else value
+
+
+def csv_text(cell: str) -> str:
+    """The text `csv_cell` was given: its added single quote removed. Exactly inverse: a
+    text that itself starts with a quote before a formula character was quoted once more."""
+    return cell[1:] if cell.startswith("'") and _looks_like_formula(cell[1:]) else cell
+
+
+def write_csv(out, columns: list[str], rows, lineterminator: str = "\r\n") -> None:
+    """Write a header and `rows` (dicts; a missing key is an empty cell) as CSV to the text
+    stream `out`, every cell through `csv_cell`: the one CSV writer of replykit."""
+    writer = csv.writer(out, lineterminator=lineterminator)
+    writer.writerow([csv_cell(column) for column in columns])
+    for row in rows:
+        writer.writerow([csv_cell(row.get(column)) for column in columns])
 
 
 def file_format(path: Path) -> str:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import mimetypes
+import io
 import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,46 +21,178 @@ from replykit.errors import InputError, NotFound
 from replykit.textio import atomic_file
 
 MAX_BYTES = 10 * 1024 * 1024
-# files that run code when a customer opens them are never sent with a reply
-BLOCKED_EXTENSIONS = frozenset(
-    ".apk .app .bat .cmd .com .cpl .dll .dmg .exe .hta .htm .html .jar .js .jse .lnk .msi "
-    ".pif .ps1 .reg .scr .sh .svg .vbe .vbs .wsf".split()
-)
+_PDF, _PNG, _JPEG = b"%PDF-", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
+_ZIP = b"PK\x03\x04"
+_OOXML = "application/vnd.openxmlformats-officedocument."
+_ODF = "application/vnd.oasis.opendocument."
+
+
+@dataclass(frozen=True)
+class FileType:
+    """An accepted kind of attachment: the media type stored for it, other media types a
+    client may declare for it, what it is called in errors, and its content check."""
+
+    media_type: str
+    label: str
+    check: Callable[[bytes], str | None]  # None if the content is of this type, else why not
+    aliases: tuple[str, ...] = ()
+
+
+def _starts(*magic: bytes) -> Callable[[bytes], str | None]:
+    return lambda data: None if data.startswith(magic) else "its content does not start like one"
+
+
+def _webp(data: bytes) -> str | None:
+    return None if data[:4] == b"RIFF" and data[8:12] == b"WEBP" else (
+        "its content does not start like one")
+
+
+def _text(data: bytes) -> str | None:
+    if b"\x00" in data:
+        return "it contains NUL bytes"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"it is not UTF-8 text (byte {exc.start + 1} is {data[exc.start]:#04x})"
+    return None
+
+
+def _zip_names(data: bytes) -> list[str] | str:
+    """The names in a ZIP file (its directory only: nothing is unpacked), or why not one."""
+    if not data.startswith(_ZIP):
+        return "its content does not start like one (a ZIP package)"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            return package.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        return f"it is not a readable ZIP package ({exc})"
+
+
+def _ooxml(folder: str) -> Callable[[bytes], str | None]:
+    """Office Open XML (docx, xlsx, pptx) without macros, ActiveX controls or embedded OLE
+    objects (programs travel in those as .bin parts)."""
+
+    def check(data: bytes) -> str | None:
+        names = _zip_names(data)
+        if isinstance(names, str):
+            return names
+        if "[Content_Types].xml" not in names or not any(n.startswith(folder) for n in names):
+            return f"it is not an Office document (no [Content_Types].xml and {folder} part)"
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            types = package.open("[Content_Types].xml").read(1024 * 1024)
+        risky = [n for n in names if n.lower().endswith((".bin", "vbadata.xml"))]
+        if risky or b"macroEnabled" in types or b"vbaProject" in types:
+            return f"it contains macros or embedded programs ({(risky or ['macro types'])[0]})"
+        return None
+
+    return check
+
+
+def _odf(media_type: str) -> Callable[[bytes], str | None]:
+    """OpenDocument: a ZIP whose `mimetype` entry names the type, without Basic or script
+    macros."""
+
+    def check(data: bytes) -> str | None:
+        names = _zip_names(data)
+        if isinstance(names, str):
+            return names
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            declared = package.open("mimetype").read(200) if "mimetype" in names else b""
+        if declared != media_type.encode():
+            return f"it is not an OpenDocument file of type {media_type}"
+        if any(n.startswith(("Basic/", "Scripts/")) for n in names):
+            return "it contains macros (Basic/ or Scripts/)"
+        return None
+
+    return check
+
+
+# documents and images only: anything else (programs, scripts, web pages, archives, disk
+# images, macro-enabled Office files, shortcuts) is refused by not being listed
+FILE_TYPES = {
+    ".pdf": FileType("application/pdf", "PDF", _starts(_PDF)),
+    ".png": FileType("image/png", "PNG image", _starts(_PNG)),
+    ".jpg": FileType("image/jpeg", "JPEG image", _starts(_JPEG), ("image/jpg", "image/pjpeg")),
+    ".jpeg": FileType("image/jpeg", "JPEG image", _starts(_JPEG), ("image/jpg", "image/pjpeg")),
+    ".gif": FileType("image/gif", "GIF image", _starts(b"GIF87a", b"GIF89a")),
+    ".webp": FileType("image/webp", "WebP image", _webp),
+    ".txt": FileType("text/plain", "text", _text),
+    ".csv": FileType("text/csv", "CSV text", _text,
+                     ("text/plain", "application/csv", "application/vnd.ms-excel")),
+    ".md": FileType("text/markdown", "Markdown text", _text, ("text/plain", "text/x-markdown")),
+    ".docx": FileType(_OOXML + "wordprocessingml.document", "Word document", _ooxml("word/")),
+    ".xlsx": FileType(_OOXML + "spreadsheetml.sheet", "Excel workbook", _ooxml("xl/")),
+    ".pptx": FileType(_OOXML + "presentationml.presentation", "PowerPoint presentation",
+                      _ooxml("ppt/")),
+    ".odt": FileType(_ODF + "text", "OpenDocument text", _odf(_ODF + "text")),
+    ".ods": FileType(_ODF + "spreadsheet", "OpenDocument spreadsheet", _odf(_ODF + "spreadsheet")),
+}
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-_BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
-_CONTENT_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*(;[ -~]{0,200})?", re.ASCII)
+# path separators, control characters and direction overrides (which make "fdp.exe" read
+# as "exe.pdf"); the Persian half-space (ZWNJ) stays allowed
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\\u202a-\u202e\u2066-\u2069]")
+_CONTENT_TYPE = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9][\w.+-]*+/[A-Za-z0-9][\w.+-]*+(;[ -~]{0,200})?", re.ASCII
+)
 
 
 def safe_filename(name: str, where: str = "") -> str:
-    """A display name without directories or control characters; InputError if unusable."""
+    """A display name without directories, control characters, direction overrides or the
+    trailing dots and spaces Windows drops ("setup.exe." is "setup.exe"); InputError if
+    unusable."""
     if not isinstance(name, str):
         raise InputError("must be text", f"{where}field filename")
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if not base or base in (".", "..") or _BAD_NAME.search(base) or len(base) > 255:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip().rstrip(". ")
+    if not base or _BAD_NAME.search(base) or len(base) > 255:
         raise InputError(f"{name!r} is not a usable file name", f"{where}field filename")
     return base
 
 
+def file_type(filename: str, where: str = "") -> FileType:
+    """The accepted type of a file by its final extension (any case); InputError naming the
+    file for any other extension."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in FILE_TYPES:
+        what = f"{suffix} files are" if suffix else "files without an extension are"
+        raise InputError(f"{what} not accepted: attachments are documents and images "
+                         f"({' '.join(FILE_TYPES)})", f"{where}attachment {filename}")
+    return FILE_TYPES[suffix]
+
+
 def check_file(filename: str, size: int, content_type, where: str = "") -> str:
-    """The content type to store for a file (guessed from the name when not given);
-    InputError for a file that is too large, of a blocked type, or a malformed content type."""
+    """The media type to store for a file of this name and size: InputError if it is too
+    large, not of an accepted type (FILE_TYPES), or declared (`content_type`; none or
+    application/octet-stream says nothing) as another type than its extension's."""
     if size > MAX_BYTES:
         raise InputError(
             f"is larger than {MAX_BYTES // (1024 * 1024)} MB", f"{where}attachment {filename}"
         )
-    suffix = Path(filename).suffix.lower()
-    if suffix in BLOCKED_EXTENSIONS:
-        raise InputError(
-            f"{suffix} files are not accepted (programs and web pages can run code when opened)",
-            f"{where}attachment {filename}",
-        )
-    content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    kind = file_type(filename, where)
+    if content_type in (None, ""):
+        return kind.media_type
     if not isinstance(content_type, str) or not _CONTENT_TYPE.fullmatch(content_type):
         raise InputError(
             f"content_type {content_type!r} is not a media type like application/pdf",
             f"{where}attachment {filename}",
         )
-    return content_type
+    declared = content_type.split(";")[0].strip().lower()
+    if declared not in (kind.media_type, *kind.aliases, "application/octet-stream"):
+        raise InputError(f"content_type {content_type!r} does not match a "
+                         f"{Path(filename).suffix.lower()} file ({kind.media_type})",
+                         f"{where}attachment {filename}")
+    return kind.media_type
+
+
+def check_content(filename: str, data: bytes, content_type=None, where: str = "") -> str:
+    """`check_file`, then the content itself: its first bytes (and for Office and
+    OpenDocument files the package's parts) must be those of the type its extension names.
+    Returns the media type to store."""
+    media_type = check_file(filename, len(data), content_type, where)
+    kind = file_type(filename, where)
+    problem = kind.check(data)
+    if problem:
+        raise InputError(f"is not a {kind.label} file: {problem}", f"{where}attachment {filename}")
+    return media_type
 
 
 class Staging:
@@ -115,7 +250,7 @@ def add(
 ) -> dict:
     """Attach a file (replacing one of the same name) to a saved reply."""
     filename = safe_filename(filename)
-    content_type = check_file(filename, len(data), content_type)
+    content_type = check_content(filename, data, content_type)
     staging = Staging(directory)
     try:
         with write_transaction(db):
@@ -190,8 +325,7 @@ def replace_all(
             raise InputError(
                 "content_base64 is not valid base64", f"{where}attachment {name}"
             ) from exc
-        content_type = check_file(name, len(data), item.get("content_type") or
-                                  "application/octet-stream", where)
+        content_type = check_content(name, data, item.get("content_type"), where)
         wanted[name] = (hashlib.sha256(data).hexdigest(), data, content_type)
     current = {a["filename"]: (a["sha256"], a["content_type"]) for a in list_for(db, reply_id)}
     if current == {n: (d, ct) for n, (d, _, ct) in wanted.items()}:

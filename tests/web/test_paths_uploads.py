@@ -33,7 +33,7 @@ def reply_with(filename: str, reply_id: str = "with-file") -> dict:
 
 
 TRAVERSALS = {"../../evil.txt": "evil.txt", "/etc/evil.txt": "evil.txt",
-              "..\\..\\evil.ini": "evil.ini", "C:\\Windows\\evil.ini": "evil.ini",
+              "..\\..\\evil.md": "evil.md", "C:\\Windows\\evil.md": "evil.md",
               "nested/../../../evil.txt": "evil.txt"}
 
 
