@@ -40,7 +40,7 @@ def test_a_fresh_home_is_private_even_with_a_permissive_umask(tmp_path):
         os.umask(old)
 
 
-def test_files_stay_private_after_the_server_writes(tmp_path):
+def test_files_stay_private_after_the_server_writes(tmp_path, capsys):
     old = os.umask(0o022)
     try:
         config = load_config(tmp_path / "home", multilingual_model="")
@@ -55,6 +55,7 @@ def test_files_stay_private_after_the_server_writes(tmp_path):
         assert response.status_code == 302  # the server wrote a session row
         assert all(mode(p) == 0o600 for p in database_files(config.home))
         assert mode(config.home) == 0o700 and mode(config.home / "secret_key") == 0o600
+        assert capsys.readouterr().err == ""  # a fresh home is made private, not tightened
         home.close()
     finally:
         os.umask(old)

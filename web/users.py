@@ -10,6 +10,7 @@ conversations and reviews name agents. A user belongs to any number of teams (`u
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import math
 import re
@@ -179,6 +180,9 @@ def reset_password(db: sqlite_utils.Database, username: str, password: str) -> N
         db["users"].update(row["id"], {"password_hash": generate_password_hash(password),
                                        "updated_at": now()})
         _end_access(db, row["id"])
+        # the user's own earlier typos no longer slow them (attempts from any address)
+        db.execute("DELETE FROM login_throttle WHERE scope = 'user' AND username = ?",
+                   [row["username"]])
 
 
 def deactivate_user(db: sqlite_utils.Database, username: str) -> dict:
@@ -364,10 +368,25 @@ def backoff_delay(failures: int, free: int) -> timedelta:
     return min(BACKOFF_CAP, BACKOFF_BASE * 2**doublings)
 
 
+def _network(address: str) -> str:
+    """The address as counted: an IPv6 address's /64 network (one client owns all of it),
+    an IPv4 address as is."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+
+
 def _throttle_keys(username: str, address: str, device: str | None) -> tuple:
     """(scope, username, address, free failures) of the counts an attempt goes to. A
     browser where this username signed in before counts apart, per device, and not against
     its address: an attacker sharing the address cannot slow it."""
+    address = _network(address)
     if device:
         return (("user", username, f"device:{device}", FREE_FAILURES_PER_USER),)
     return (("user", username, address, FREE_FAILURES_PER_USER),
@@ -379,6 +398,8 @@ def _reserve_attempt(db: sqlite_utils.Database, keys: tuple) -> int:
     attempt is now counted as a failure until it succeeds)."""
     clock = time.time()
     with write_transaction(db):
+        db.execute("DELETE FROM login_throttle WHERE last_at < ?",
+                   [clock - FORGET_AFTER.total_seconds()])
         counts, wait = [], 0.0
         for scope, user, addr, free in keys:
             row = db.execute("SELECT failures, last_at FROM login_throttle WHERE scope = ? "

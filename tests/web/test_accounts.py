@@ -138,6 +138,24 @@ def test_a_success_resets_the_users_count_at_that_address(db):
         assert users.try_login(db, "bo", "guess-1234", OFFICE) == (None, 0)
 
 
+def test_a_password_reset_lifts_the_users_delays(app, db):
+    for _ in range(users.FREE_FAILURES_PER_USER):
+        users.try_login(db, "ana", "guess-1234", OFFICE)
+    assert users.try_login(db, "ana", PASSWORD, OFFICE)[1] > 0
+    users.reset_password(db, "ana", "a-new-password")
+    user, wait = users.try_login(db, "ana", "a-new-password", OFFICE)
+    assert wait == 0 and user["username"] == "ana"
+
+
+def test_ipv6_addresses_count_per_64_bit_network(app, db):
+    """An IPv6 client owns a whole /64: stepping through its addresses is one address."""
+    for n in range(users.FREE_FAILURES_PER_ADDRESS):
+        assert users.try_login(db, f"user{n}", "guess-1234", f"2001:db8:1:2::{n + 1:x}") == (
+            None, 0)
+    assert users.try_login(db, "lee", PASSWORD, "2001:db8:1:2:ffff::9")[1] > 0
+    assert users.try_login(db, "lee", PASSWORD, "2001:db8:1:3::1")[0]["username"] == "lee"
+
+
 @given(st.integers(0, 200), st.integers(0, 40))
 def test_backoff_delay_is_monotonic_and_capped(failures, free):
     delay = users.backoff_delay(failures, free)
