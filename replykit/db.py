@@ -21,10 +21,16 @@ def make_private(path: Path) -> None:
     """Clear group and other permissions of `path` if it has any, saying so on stderr (a
     home made before this check, or by hand, may be readable by every local user)."""
     current = stat.S_IMODE(path.stat().st_mode)
-    if current & PRIVATE:
+    if not current & PRIVATE:
+        return
+    try:
         os.chmod(path, current & ~PRIVATE)
-        print(f"replykit: {path} was mode {current:04o}, readable by other users; now "
-              f"{current & ~PRIVATE:04o} (it holds customer data)", file=sys.stderr)
+    except OSError as exc:  # not its owner: say so, and go on as before
+        print(f"replykit: {path} is mode {current:04o}, readable by other users, and could "
+              f"not be made private ({exc.strerror})", file=sys.stderr)
+        return
+    print(f"replykit: {path} was mode {current:04o}, readable by other users; now "
+          f"{current & ~PRIVATE:04o} (it holds customer data)", file=sys.stderr)
 
 
 def _open_private(path: Path) -> None:
