@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from index.normalize import normalize_text
 
 # Messages shorter than this (folded) are too common to search for verbatim ("thanks!").
 MIN_MESSAGE = 16
-# Ids and name tokens shorter than this would match inside unrelated text.
+# In the team's saved replies a message must be longer to count: a short customer message
+# ("can I get a refund please?") may well be an example question the team wrote itself.
+MIN_LIBRARY_MESSAGE = 40
+# Name tokens shorter than this would match inside unrelated text; ids likewise ("42").
 MIN_TOKEN = 2
+MIN_ID = 4
 EMAIL_LIKE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}")
 # honorifics are not part of anyone's name ("Dr. Ana Lima" is Ana Lima)
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
@@ -120,12 +124,16 @@ class Customer:
         texts = {fold(m or "")[0].strip() for m in messages}
         return cls(
             emails=frozenset(canonical_email(e) for e in emails if e and "@" in e),
-            ids=frozenset(i for i in (fold(x or "")[0].strip() for x in ids)
-                          if len(i) >= MIN_TOKEN),
+            ids=frozenset(i for i in (fold(x or "")[0].strip() for x in ids) if len(i) >= MIN_ID),
             names=tuple(tokens),
             messages=tuple(sorted((t for t in texts if len(t) >= MIN_MESSAGE), key=len,
                                   reverse=True)),
         )
+
+    def for_library(self) -> Customer:
+        """The same customer with only messages long enough to count in saved replies."""
+        return replace(self, messages=tuple(m for m in self.messages
+                                            if len(m) >= MIN_LIBRARY_MESSAGE))
 
     def _email_spans(self, text: str) -> list[tuple[int, int]]:
         if "@" not in text:

@@ -149,7 +149,7 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
             "AND suggestion_id IN ({marks})", pasts,
         )
         queries = _feedback_queries(db, who, conversations, feedback)
-        replies = proposals.customer_replies(db, who, conversations)
+        replies = proposals.customer_replies(db, who.for_library(), conversations)
         drafts = sorted(
             set(_ids(db, "SELECT id FROM drafts WHERE conversation_id IN ({marks})",
                      conversations))
@@ -184,7 +184,7 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
         reply_hashes = _ids(db, "SELECT text_hash FROM documents WHERE kind IN "
                             "('reply', 'question') AND ref IN ({marks})", list(replies))
         for reply_id, drop in replies.items():
-            proposals.strip_customer(db, reply_id, who, drop)
+            proposals.strip_customer(db, reply_id, who.for_library(), drop)
         _delete(db, "documents", "id", documents)
         for table in ("review_ratings", "review_history", "review_disputes"):
             _delete(db, table, "review_id", reviews)

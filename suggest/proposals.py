@@ -82,6 +82,7 @@ def customer_replies(db: sqlite_utils.Database, customer: Customer,
         "SELECT id, title FROM saved_replies UNION ALL SELECT id, body FROM saved_replies "
         "UNION ALL SELECT reply_id, title FROM saved_reply_versions "
         "UNION ALL SELECT reply_id, body FROM saved_reply_versions "
+        "UNION ALL SELECT reply_id, note FROM saved_reply_versions "
         "UNION ALL SELECT reply_id, question FROM reply_questions"
     )
     for reply_id, text in db.execute(texts):
@@ -104,17 +105,18 @@ def _questions(questions: list[str], customer: Customer, drop: set[str]) -> list
 def strip_customer(db: sqlite_utils.Database, reply_id: str, customer: Customer,
                    drop: set[str]) -> None:
     """Template the customer's details out of a saved reply's title, body and questions, in
-    every version (history included), drop the `drop` questions, unlink it from conversations
-    and refresh its search documents. The reply itself stays: it is the team's. Call inside
-    the forget transaction."""
+    every version (history and notes included), drop the `drop` questions, unlink it from
+    conversations and refresh its search documents. The reply itself stays: it is the
+    team's. Call inside the forget transaction."""
     for row in list(db.query("SELECT * FROM saved_reply_versions WHERE reply_id = ?",
                              [reply_id])):
         db.execute(
-            "UPDATE saved_reply_versions SET title = ?, body = ?, questions = ? "
+            "UPDATE saved_reply_versions SET title = ?, body = ?, questions = ?, note = ? "
             "WHERE reply_id = ? AND version = ?",
             [customer.template(row["title"]), customer.template(row["body"]),
              json.dumps(_questions(json.loads(row["questions"]), customer, drop),
-                        ensure_ascii=False), reply_id, row["version"]])
+                        ensure_ascii=False), customer.template(row["note"]), reply_id,
+             row["version"]])
     reply = library.get_reply(db, reply_id)
     db.execute("UPDATE saved_replies SET title = ?, body = ? WHERE id = ?",
                [customer.template(reply["title"]), customer.template(reply["body"]), reply_id])
