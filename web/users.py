@@ -279,7 +279,10 @@ def parse_expiry(text: str, clock: datetime | None = None) -> datetime | None:
     except ValueError:
         raise InputError(f"{text!r} is not a duration (30d, 12h), a date (2027-01-31) or "
                          "'never'", "--expires") from None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    try:
+        when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except OverflowError:
+        raise InputError(f"{text!r} is out of range", "--expires") from None
     if when <= clock:
         raise InputError(f"{text!r} is not in the future", "--expires")
     return when

@@ -292,7 +292,7 @@ def test_parse_expiry():
     assert users.parse_expiry("12h", now) == now + timedelta(hours=12)
     assert users.parse_expiry("2027-01-31", now) == datetime(2027, 1, 31, tzinfo=UTC)
     assert users.parse_expiry("never", now) is None
-    for bad in ("0d", "yesterday", "2026-11-01", "-3d"):
+    for bad in ("0d", "yesterday", "2026-11-01", "-3d", "9999-12-31T23:59:59-14:00"):
         try:
             users.parse_expiry(bad, now)
         except users.InputError:
