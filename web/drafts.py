@@ -18,8 +18,11 @@ from suggest import feedback
 
 OUTCOMES = ("copied", "sent", "sent_for_review")
 MAX_TEXT = 20_000
-EXACT_CELLS = 1_000_000  # character pairs difflib compares exactly (about 0.1 s at worst)
-TOKEN = re.compile(r"\w+|[^\w\s]")  # words (Thai: runs between vowel marks), punctuation
+EXACT_CELLS = 1_000_000  # unit pairs difflib compares: a few tenths of a second at worst
+# every character belongs to one unit: a word (Thai: a run between vowel marks) or a sign,
+# with the spaces after it; a sentence with its end marks and spaces
+WORD = re.compile(r"\w+\s*|[^\w\s]\s*|\s+")
+SENTENCE = re.compile(r"[^.!?\u061f\u3002\n]*[.!?\u061f\u3002\n]+\s*|[^.!?\u061f\u3002\n]+")
 
 
 def _now() -> datetime:
@@ -36,27 +39,28 @@ def _common_ends(a: str, b: str) -> tuple[int, int]:
 
 
 def _matched_chars(a: str, b: str) -> int:
-    """Characters of `a` that difflib matches in `b`: exactly, character by character, when
-    len(a) * len(b) is at most EXACT_CELLS; else estimated word by word (TOKEN) with
-    difflib's autojunk, which ignores words making up over 1% of a text of 200 words or
-    more (docs/bad-input.md gives the error on known pairs)."""
-    if len(a) * len(b) <= EXACT_CELLS:
-        blocks = difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
-        return sum(size for _, _, size in blocks)
-    tokens_a, tokens_b = TOKEN.findall(a), TOKEN.findall(b)
-    blocks = difflib.SequenceMatcher(None, tokens_a, tokens_b).get_matching_blocks()
-    matched = sum(len(token) for i, _, size in blocks for token in tokens_a[i:i + size])
-    in_tokens = sum(map(len, tokens_a)) + sum(map(len, tokens_b))
-    # spaces are not tokens: scale the matched share of token characters to all characters
-    return round(matched * (len(a) + len(b)) / in_tokens) if in_tokens else 0
+    """Characters of `a` that difflib matches in `b`, compared by the finest units whose
+    pairs number at most EXACT_CELLS: characters (exact), else words, else sentences, else
+    runs of sentences. Coarser units only match when equal as a whole, so long, widely
+    edited texts come out a little more edited than difflib would say (docs/bad-input.md)."""
+    for split in (list, WORD.findall, SENTENCE.findall):
+        units_a, units_b = split(a), split(b)
+        if len(units_a) * len(units_b) <= EXACT_CELLS:
+            break
+    else:
+        size = -(-max(len(units_a), len(units_b)) // 1000)
+        units_a, units_b = (["".join(units[i:i + size]) for i in range(0, len(units), size)]
+                            for units in (units_a, units_b))
+    blocks = difflib.SequenceMatcher(None, units_a, units_b, autojunk=False).get_matching_blocks()
+    return sum(len(unit) for i, _, size in blocks for unit in units_a[i:i + size])
 
 
 def edit_ratio(inserted: str, final: str) -> float:
     """How much of an inserted text was changed: 0 = kept as is, 1 = entirely rewritten;
     1 - 2M / T, M the matched characters, T both lengths: difflib's ratio, exactly, for
     short texts. For long ones the common start and end count as matched and the rest is
-    compared by `_matched_chars`: a few tenths of a second at the 20,000-character cap, where
-    plain difflib is quadratic (35 s)."""
+    compared by `_matched_chars`: a few tenths of a second at worst (EXACT_CELLS), at any
+    length, where plain difflib is quadratic (35 s at the 20,000-character cap)."""
     if not inserted:
         return 1.0
     prefix, suffix = (0, 0) if len(inserted) * len(final) <= EXACT_CELLS else _common_ends(
