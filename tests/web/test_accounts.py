@@ -138,6 +138,26 @@ def test_a_success_resets_the_users_count_at_that_address(db):
         assert users.try_login(db, "bo", "guess-1234", OFFICE) == (None, 0)
 
 
+def test_case_and_spaces_in_the_username_do_not_dodge_its_count(db):
+    """ANA, ' ana', 'Ana\t' are one username to the throttle, as they are to the login."""
+    variants = st.builds(lambda flips, pad: pad[0] + "".join(
+        c.upper() if f else c for c, f in zip("ana", flips, strict=True)) + pad[1],
+        st.tuples(st.booleans(), st.booleans(), st.booleans()),
+        st.tuples(st.sampled_from(["", " ", "\t"]), st.sampled_from(["", " ", "\n"])))
+
+    @settings(max_examples=5, deadline=None)
+    @given(st.lists(variants, min_size=users.FREE_FAILURES_PER_USER + 1,
+                    max_size=users.FREE_FAILURES_PER_USER + 1))
+    def check(names):
+        db.execute("DELETE FROM login_throttle")
+        db.conn.commit()
+        for name in names[:-1]:
+            assert users.try_login(db, name, "guess-1234", ATTACKER) == (None, 0)
+        assert users.try_login(db, names[-1], PASSWORD, ATTACKER)[1] > 0
+
+    check()
+
+
 def test_a_password_reset_lifts_the_users_delays(app, db):
     for _ in range(users.FREE_FAILURES_PER_USER):
         users.try_login(db, "ana", "guess-1234", OFFICE)
