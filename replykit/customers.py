@@ -30,6 +30,7 @@ EMAIL_LIKE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,
 HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
                         "khun", "คุณ", "آقای", "خانم"})
 REMOVED = "[removed]"
+_SPACES = re.compile(" {2,}")
 
 
 def canonical_id(value: str) -> str:
@@ -72,6 +73,22 @@ def fold(text: str) -> tuple[str, list[int]]:
             out.append(piece)
             origin.append(i)
     return "".join(out), origin
+
+
+class _FoldTable(dict):
+    """str.translate table filled on first use: code point -> `_fold_char`."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = _fold_char(chr(code))
+        return self[code]
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def folded(text: str) -> str:
+    """`fold(text)[0]` without the position map (faster: mentions are searched in every row)."""
+    return _SPACES.sub(" ", text.translate(_FOLD_TABLE)).lstrip(" ")
 
 
 def _kind(ch: str) -> str | None:
@@ -160,7 +177,7 @@ class Customer:
     def mentioned_in(self, text: str) -> bool:
         """Whether `text` holds the customer's e-mail (any case, any +tag), id, full name or
         one of their messages verbatim (a first name alone is too common to say)."""
-        return bool(text) and bool(self._email_spans(text) or self._spans(fold(text)[0], False))
+        return bool(text) and bool(self._email_spans(text) or self._spans(folded(text), False))
 
     def template(self, text: str) -> str:
         """`text` with the customer's e-mail, id and every name token as placeholders and their

@@ -9,7 +9,7 @@ import unicodedata
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from replykit.customers import HONORIFICS, Customer, canonical_email, fold
+from replykit.customers import HONORIFICS, Customer, canonical_email, fold, folded
 
 FILLER = ("the", "order", "please", "refund", "ครับ", "ค่ะ", "سلام", "ممنون", "42", "#7",
           "\n", ", ", ". ")
@@ -82,3 +82,8 @@ def test_honorifics_messages_and_thai_glued_names():
     # "ok" is too short to count as a message; "Ana" alone is too common to say it is her
     assert not customer.mentioned_in("ok Ana")
     assert customer.mentioned_in("about ana lima")
+
+
+@given(st.text())
+def test_the_fast_fold_is_the_fold(text):
+    assert folded(text) == fold(text)[0]
