@@ -248,11 +248,20 @@ def _m202_owner_ids(db: sqlite_utils.Database) -> None:
     for table, name_column, id_column in (("drafts", "agent", "agent_id"),
                                           ("review_drafts", "author", "author_id"),
                                           ("review_drafts", "reviewer", "reviewer_id")):
-        db.execute(f"ALTER TABLE {table} ADD COLUMN {id_column} INTEGER REFERENCES users(id)")
-        db.execute(
-            f"UPDATE {table} SET {id_column} = (SELECT MIN(id) FROM users u "
-            f"WHERE u.name = {table}.{name_column}) WHERE (SELECT COUNT(*) FROM users u "
-            f"WHERE u.name = {table}.{name_column}) = 1")
+        _add_owner_id(db, table, name_column, id_column)
+
+
+def _m203_reviewer_ids(db: sqlite_utils.Database) -> None:
+    """A review's reviewer by user id (`reviews.reviewer_id`), linked like migration 202."""
+    _add_owner_id(db, "reviews", "reviewer", "reviewer_id")
+
+
+def _add_owner_id(db: sqlite_utils.Database, table: str, name_column: str, id_column: str):
+    db.execute(f"ALTER TABLE {table} ADD COLUMN {id_column} INTEGER REFERENCES users(id)")
+    db.execute(
+        f"UPDATE {table} SET {id_column} = (SELECT MIN(id) FROM users u "
+        f"WHERE u.name = {table}.{name_column}) WHERE (SELECT COUNT(*) FROM users u "
+        f"WHERE u.name = {table}.{name_column}) = 1")
 
 
 def _m210_accounts(db: sqlite_utils.Database) -> None:
@@ -279,6 +288,7 @@ MIGRATIONS = (
     (200, "web users, sessions, API tokens, login attempts, drafting sessions", _m200_web),
     (201, "users in several teams", _m201_user_teams),
     (202, "owners by user id: drafting sessions, drafts sent for review", _m202_owner_ids),
+    (203, "reviewers by user id", _m203_reviewer_ids),
     (210, "login throttle, API token expiry", _m210_accounts),
 )
 

@@ -10,7 +10,11 @@ Conversations (with the customer's e-mail and original messages) are read by:
 - agents: those of their teams in the queue (the customer wrote last and it is not closed or
   resolved), and any they opened a drafting session on or sent a draft for review from;
 - reviewers: those of their teams holding a reply they review (a review they own, an
-  assignment to them, or a draft sent for review to them)."""
+  assignment to them, or a draft sent for review to them).
+
+Ownership is by user id. Imported conversations, reviews started outside the web app and
+assignments name agents and reviewers by display name: such a name means a user only while
+no other user has it (`is_named`), so two users sharing a display name see neither's."""
 
 from __future__ import annotations
 
@@ -25,18 +29,35 @@ IN_QUEUE = ("c.status NOT IN ('closed', 'resolved') AND (SELECT role FROM messag
             "WHERE conversation_id = c.id ORDER BY seq DESC LIMIT 1) = 'customer'")
 
 
+def is_named(db, user: dict, name: str | None) -> bool:
+    """Whether `name` (an author or reviewer stored by display name) means `user`: it is their
+    display name and no other user has it."""
+    return name == user["name"] and db.execute(
+        "SELECT COUNT(*) FROM users WHERE name = ?", [name]).fetchone()[0] == 1
+
+
+def my_review_ids(db, user: dict) -> set[int]:
+    """Ids of the reviews `user` does: by reviewer id, or by display name (see `is_named`)
+    for reviews without one."""
+    name = user["name"] if is_named(db, user, user["name"]) else None
+    return {row[0] for row in db.execute(
+        "SELECT id FROM reviews WHERE reviewer_id = ? OR (reviewer_id IS NULL AND reviewer = ?)",
+        [user["id"], name])}
+
+
 def own_reviews_query(user: dict, **_kwargs) -> bool:
     """An agent may list the submitted reviews of their own replies (the view then lists
     only submitted ones)."""
     args = request.args
-    return args.get("author") == user["name"] and args.get("state") in (None, "submitted")
+    return (args.get("state") in (None, "submitted")
+            and is_named(get_home().db, user, args.get("author")))
 
 
 def own_review(user: dict, review_id: int, **_kwargs) -> bool:
     """An agent may read a submitted review of their own reply (never one in progress)."""
-    row = get_home().db.execute("SELECT author, state FROM reviews WHERE id = ?",
-                                [review_id]).fetchone()
-    return row is not None and tuple(row) == (user["name"], "submitted")
+    db = get_home().db
+    row = db.execute("SELECT author, state FROM reviews WHERE id = ?", [review_id]).fetchone()
+    return row is not None and row[1] == "submitted" and is_named(db, user, row[0])
 
 
 def team_scope(user: dict, requested: str | None = None) -> list[str] | None:
@@ -79,11 +100,13 @@ def readable_conversations(db, user: dict, ids) -> set[str]:
         "SELECT conversation_id FROM drafts WHERE agent_id = ? UNION "
         "SELECT conversation_id FROM review_drafts WHERE author_id = ?",
         [user["id"], user["id"]])}
+    named = user["name"] if is_named(db, user, user["name"]) else None
     reviewing = {row[0] for row in db.execute(
-        "SELECT conversation_id FROM reviews WHERE reviewer = ? UNION "
+        "SELECT conversation_id FROM reviews WHERE reviewer_id = ? "
+        "OR (reviewer_id IS NULL AND reviewer = ?) UNION "
         "SELECT conversation_id FROM review_assignments WHERE reviewer = ? UNION "
         "SELECT conversation_id FROM review_drafts WHERE reviewer_id = ?",
-        [user["name"], user["name"], user["id"]])} if "reviewer" in user["roles"] else set()
+        [user["id"], named, named, user["id"]])} if "reviewer" in user["roles"] else set()
     found = set()
     for cid, team, queued in rows:
         mine = in_scope(team, user["teams"])

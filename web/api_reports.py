@@ -21,7 +21,7 @@ from rubrics import assignments, calibration, reports, store
 from rubrics import reviews as reviews_mod
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
-from web.access import own_review, own_reviews_query, report_teams
+from web.access import is_named, own_review, own_reviews_query, report_teams
 from web.api_suggest import int_arg
 from web.app import get_home
 from web.security import current_user, has_role, require_role
@@ -103,7 +103,7 @@ def api_queue():
     if not reviewer:
         raise InputError("is required", "parameter reviewer")
     user = current_user()
-    if reviewer != user["name"] and not has_role(user, "lead"):
+    if not has_role(user, "lead") and not is_named(get_home().db, user, reviewer):
         raise Forbidden("only leads may read another reviewer's queue")
     return jsonify(assignments.queue(get_home().db, reviewer))
 

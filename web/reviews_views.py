@@ -7,12 +7,13 @@ from __future__ import annotations
 import yaml
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from replykit.db import write_transaction
 from replykit.errors import InputError, NotFound, ReplykitError
 from rubrics import assignments, calibration, disputes, drafts, reviews, store
 from rubrics.calendar import parse_calendar
 from rubrics.periods import parse_bounds
 from rubrics.rubric import parse_rubric, parse_yaml
-from web.access import in_scope, team_scope
+from web.access import in_scope, is_named, my_review_ids, team_scope
 from web.app import get_home
 from web.security import current_user, forbidden, has_role, require_role
 
@@ -42,9 +43,9 @@ def _reply_text(db, review: dict) -> dict:
 def queue():
     """Assigned replies and draft-review requests waiting for me, and my open reviews."""
     db = get_home().db
-    mine = reviews.list_reviews(db, reviewer=_me())
+    mine = _my_reviews(db)
     return render_template(
-        "reviews/queue.html", queue=assignments.queue(db, _me()),
+        "reviews/queue.html", queue=_my_queue(db),
         in_progress=[r for r in mine if r["state"] == "in_progress"],
         submitted=[r for r in mine if r["state"] == "submitted"][:20],
         open_disputes=len(disputes.list_disputes(db, "open")) if has_role(
@@ -64,11 +65,35 @@ def start():
     if not _may_review(db, target):
         return forbidden("this reply is another team's, or the draft is addressed to another "
                          "reviewer")
-    existing = [r for r in reviews.list_reviews(db, reviewer=_me())
+    existing = [r for r in _my_reviews(db)
                 if (r["draft_id"], r["conversation_id"], r["message_id"]) == (
                     target["draft_id"], target["conversation_id"], target["message_id"])]
-    review_id = existing[0]["id"] if existing else reviews.start_review(db, target, _me())
+    if existing:
+        review_id = existing[0]["id"]
+    else:
+        with write_transaction(db):
+            review_id = reviews.start_review(db, target, _me())
+            db["reviews"].update(review_id, {"reviewer_id": current_user()["id"]})
     return redirect(url_for("reviews.score", review_id=review_id))
+
+
+def _my_reviews(db) -> list[dict]:
+    """The reviews I do (by user id; see web.access.my_review_ids), newest first."""
+    ids = my_review_ids(db, current_user())
+    return [r for r in reviews.list_reviews(db, reviewer=_me()) if r["id"] in ids]
+
+
+def _my_queue(db) -> dict:
+    """My assignments (named by display name: only while no one else has mine) and the
+    drafts awaiting review addressed to me (by id) or to anyone."""
+    found = assignments.queue(db, _me())
+    if not is_named(db, current_user(), _me()):
+        found["assignments"] = []
+    mine = {row[0] for row in db.execute(
+        "SELECT id FROM review_drafts WHERE reviewer IS NULL OR reviewer_id = ?",
+        [current_user()["id"]])}
+    found["drafts"] = [d for d in found["drafts"] if d["id"] in mine]
+    return found
 
 
 def _may_review(db, target: dict) -> bool:
@@ -102,7 +127,7 @@ def score(review_id: int):
     its author with the overall comment)."""
     db = get_home().db
     review = reviews.get_review(db, review_id)
-    if review["reviewer"] != _me():
+    if review_id not in my_review_ids(db, current_user()):
         return forbidden("only the review's reviewer scores it")
     rubric = store.get_rubric(db, review["rubric_name"], review["rubric_version"])
     error = None
@@ -129,7 +154,7 @@ def score(review_id: int):
 
 def _may_read(review: dict) -> bool:
     user = current_user()
-    return has_role(user, "reviewer", "lead") or review["author"] == user["name"]
+    return has_role(user, "reviewer", "lead") or is_named(get_home().db, user, review["author"])
 
 
 @bp.get("/<int:review_id>")
@@ -152,7 +177,7 @@ def view(review_id: int):
 def dispute(review_id: int):
     """The reviewed agent disputes a submitted review."""
     db = get_home().db
-    if reviews.get_review(db, review_id)["author"] != _me():
+    if not is_named(db, current_user(), reviews.get_review(db, review_id)["author"]):
         return forbidden("only the reviewed agent disputes a review")
     disputes.open_dispute(db, review_id, _me(), request.form.get("reason", ""))
     flash("Dispute sent to the leads.")
@@ -166,7 +191,8 @@ def mine():
     db = get_home().db
     return render_template(
         "reviews/mine.html",
-        reviews=reviews.list_reviews(db, author=_me(), state="submitted"),
+        reviews=reviews.list_reviews(db, author=_me(), state="submitted")
+        if is_named(db, current_user(), _me()) else [],
         drafts=drafts.list_drafts(db, author_id=current_user()["id"]))
 
 

@@ -262,3 +262,32 @@ def test_migrations_keep_teams_and_link_owners_by_unique_name(tmp_path):
     assert [r[0] for r in db.execute("SELECT agent_id FROM drafts ORDER BY id")] == [1, None]
     assert [r[0] for r in db.execute("SELECT author_id FROM review_drafts ORDER BY id")] == [
         1, None]
+
+
+def test_a_reviewer_with_a_twins_name_scores_only_their_own_reviews(as_user, teams_db):
+    rui, token = as_user("rui")
+    started = rui.post("/reviews/start", data={"csrf_token": token, "conversation": "C3",
+                                               "message": "m2"})
+    review_id = int(started.headers["Location"].split("/")[2])
+    users.add_user(teams_db, "rui2", PASSWORD, "reviewer", name="Rui Reviewer")
+    twin, _ = as_user("rui2")
+    assert twin.get(f"/reviews/{review_id}/score").status_code == 403
+    assert f"/reviews/{review_id}/score" not in twin.get("/reviews/").get_data(as_text=True)
+    assert rui.get(f"/reviews/{review_id}/score").status_code == 200  # owned by user id
+
+
+def test_a_shared_display_name_reads_no_ones_reviews(as_user, teams_db):
+    """Reviews of imported replies name the agent by display name: once two users share it,
+    the name links to neither of them."""
+    from security_seed import seed
+
+    ids = seed(teams_db)  # Rui's submitted review of Ana Agent's reply in C1
+    users.add_user(teams_db, "ana2", PASSWORD, "agent", name="Ana Agent", team="support")
+    twin, token = as_user("ana2")
+    assert twin.get(f"/api/reviews/{ids['review']}").status_code == 403
+    assert twin.get(f"/reviews/{ids['review']}").status_code == 403
+    assert twin.get("/api/reviews?author=Ana Agent").status_code == 403
+    assert "Clear and kind." not in twin.get("/reviews/mine").get_data(as_text=True)
+    disputed = twin.post(f"/reviews/{ids['review']}/dispute",
+                         data={"csrf_token": token, "reason": "Not me."})
+    assert disputed.status_code == 403
