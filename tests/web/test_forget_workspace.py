@@ -90,3 +90,23 @@ def test_forget_erases_what_the_workspace_stored(as_user, db, web_config, tmp_pa
         data = path.read_bytes().lower()
         for secret in SECRETS:
             assert secret.lower().encode("utf-8") not in data, (secret, path.name)
+
+
+def test_feedback_and_proposals_link_only_to_conversations_the_agent_may_read(
+        as_user, db, tmp_path):
+    """A link is what forget follows, and an agent of another team must not learn through it
+    whether a conversation exists: 404, nothing stored."""
+    _import_ingrid(db, tmp_path)
+    db.execute("UPDATE conversations SET team = 'billing' WHERE id = 'K1'")
+    db.conn.commit()
+    client, token = as_user("bo")  # support only
+    headers = {"X-CSRFToken": token}
+    before = db["suggestion_feedback"].count, db["saved_replies"].count
+    for extra in ({"conversation_id": "K1"}, {"conversation_id": "nope"}):
+        response = client.post("/api/suggestions/refund-policy/feedback", json={
+            "event": "shown", "query": "boots", **extra}, headers=headers)
+        assert response.status_code == 404, response.get_json()
+        response = client.post("/api/saved-replies/proposals", json={
+            "title": "Boots", "body": "Sorry!", **extra}, headers=headers)
+        assert response.status_code == 404, response.get_json()
+    assert (db["suggestion_feedback"].count, db["saved_replies"].count) == before
