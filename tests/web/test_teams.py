@@ -5,6 +5,7 @@ real SQLite; the team comes from the signed-in user, never from the request."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -129,7 +130,7 @@ def test_visibility_follows_the_users_teams(as_user, teams_db, reply_teams, user
 
 
 def test_library_pages_and_export_show_only_the_leads_teams(as_user, teams_db):
-    lena, _ = as_user("lena")  # support lead
+    lena, token = as_user("lena")  # support lead
     listed = lena.get("/library/").get_data(as_text=True)
     assert '"/library/replies/refund-policy"' not in listed
     assert '"/library/replies/password-reset"' in listed
@@ -138,9 +139,18 @@ def test_library_pages_and_export_show_only_the_leads_teams(as_user, teams_db):
     exported = lena.get("/library/export?format=jsonl").get_data(as_text=True)
     ids = [json.loads(line)["id"] for line in exported.splitlines()]
     assert "refund-policy" not in ids and "api-rate-limits" not in ids and "password-reset" in ids
+    stale = lena.get("/library/curation?days=0").get_data(as_text=True)  # all never used
+    assert '"/library/replies/password-reset"' in stale
+    assert '"/library/replies/refund-policy"' not in stale
+    upload = {"csrf_token": token, "file": (io.BytesIO(json.dumps(
+        {"id": "refund-policy", "title": "Mine now", "body": "Hi."}).encode()), "r.jsonl")}
+    lena.post("/library/import", data=upload, content_type="multipart/form-data")
+    assert library.get_reply(teams_db, "refund-policy")["title"] != "Mine now"
     admin, _ = as_user("root")
     exported = admin.get("/library/export?format=jsonl").get_data(as_text=True)
     assert "refund-policy" in [json.loads(line)["id"] for line in exported.splitlines()]
+    stale = admin.get("/library/curation?days=0").get_data(as_text=True)
+    assert '"/library/replies/refund-policy"' in stale
 
 
 def test_conversations_are_read_only_by_whom_they_concern(as_user, teams_db):
@@ -160,6 +170,9 @@ def test_conversations_are_read_only_by_whom_they_concern(as_user, teams_db):
         rendered = client.post("/api/render", json={"id": "password-reset",
                                                     "conversation_id": "B1"}, headers=headers)
         assert rendered.status_code == (200 if "B1" in expected else 404), username
+        if username not in ("sam", "bill"):  # the reports page of a conversation
+            page = client.get("/reports/conversations/B1")
+            assert page.status_code == (200 if "B1" in expected else 404), username
     sam, headers = api(as_user, "sam")
     queue = {c["id"] for c in sam.get("/api/conversations").get_json()["conversations"]}
     assert "S1" in queue and not queue & {"B1", "S2"}
