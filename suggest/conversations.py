@@ -162,9 +162,9 @@ def past_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dic
         )
     )
     conversation = next(db.query("SELECT * FROM conversations WHERE id = ?", [conversation_id]))
-    known = privacy.known_details(
-        conversation, {m["author"] for m in messages if m["role"] == "agent" and m["author"]}
-    )
+    authors = {role: {m["author"] for m in messages if m["role"] == role and m["author"]}
+               for role in ROLES}
+    known = privacy.known_details(conversation, authors["agent"], authors["customer"])
     pending: list[dict] = []
     pasts = []
     for message in messages:
@@ -173,15 +173,15 @@ def past_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dic
                 pending.append(message)
             continue
         if pending and message["clean_body"]:
+            question = privacy.template("\n".join(p["clean_body"] for p in pending), known)
             pasts.append(
                 {
                     "id": f"{conversation_id}:{message['message_id']}",
                     "conversation_id": conversation_id,
                     "message_id": message["message_id"],
-                    "question": privacy.template(
-                        "\n".join(p["clean_body"] for p in pending), known
-                    ),
+                    "question": question,
                     "answer": privacy.template(message["clean_body"], known),
+                    "title": _title(privacy.template(conversation["subject"], known), question),
                     "agent": message["author"],
                     "asked_at": pending[0]["created_at"],
                     "answered_at": message["created_at"],
@@ -192,19 +192,27 @@ def past_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dic
     return pasts
 
 
+def _title(subject: str, question: str) -> str:
+    """A past reply's title: the templated subject, else the templated question's first line
+    (at most 80 characters, never ending inside a placeholder)."""
+    title = " ".join(subject.split()) or question.strip().split("\n")[0][:80]
+    opened = title.rfind("{{")
+    return title[:opened].rstrip() if opened > title.rfind("}}") else title
+
+
 def _rebuild_past_replies(db: sqlite_utils.Database, conversation_id: str) -> int:
     wanted = {p["id"]: p for p in past_replies_of(db, conversation_id)}
     existing = {
         row["id"]: row
         for row in db.query(
-            "SELECT id, question, answer, saved_reply_id FROM past_replies "
+            "SELECT id, question, answer, title, saved_reply_id FROM past_replies "
             "WHERE conversation_id = ?",
             [conversation_id],
         )
     }
     for past_id, past in wanted.items():
         old = existing.pop(past_id, None)
-        if old == {k: past[k] for k in ("id", "question", "answer", "saved_reply_id")}:
+        if old == {k: past[k] for k in ("id", "question", "answer", "title", "saved_reply_id")}:
             continue
         db["past_replies"].upsert(past, pk="id")
         documents.replace(db, ("past",), past_id, [documents.past_document(past)])
@@ -212,6 +220,16 @@ def _rebuild_past_replies(db: sqlite_utils.Database, conversation_id: str) -> in
         db.execute("DELETE FROM past_replies WHERE id = ?", [past_id])
         documents.replace(db, ("past",), past_id, [])
     return len(wanted)
+
+
+def m005_templated_titles(db: sqlite_utils.Database) -> None:
+    """Schema 5: past replies get a templated `title` (the raw subject was shown before), and
+    every stored past reply is templated again with the current rules, so text stored by an
+    older version leaks nothing either. Their search documents follow; the vector indexes
+    catch up at the next `SuggestEngine.sync()` (any write command, `replykit index rebuild`)."""
+    db.execute("ALTER TABLE past_replies ADD COLUMN title TEXT NOT NULL DEFAULT ''")
+    for (conversation_id,) in db.execute("SELECT id FROM conversations ORDER BY id").fetchall():
+        _rebuild_past_replies(db, conversation_id)
 
 
 def import_conversations(

@@ -1,73 +1,367 @@
 """Templating customers' details out of past replies before they are indexed or suggested.
 
-A past reply written for customer A must not show A's name, e-mail, phone or order number to
-customer B. What the conversation itself knows (the customer's name, e-mail, the ticket id,
-the agent's name) is replaced by the matching placeholder; then patterns catch the rest:
-e-mail addresses, phone numbers, order references (#A-10293) and long digit runs (card or
-account numbers) — digits in any script, Thai and Persian/Arabic-Indic included. The original
-messages stay in the database for reviewers; only the templated text is searched and shown."""
+A past reply written for customer A must not show A's name, e-mail, phone, order, invoice,
+card or account number to customer B. What the conversation itself knows (the customer's
+name, every token of it, e-mail, customer id, ticket id, the agents' names) is replaced by the
+matching placeholder; then patterns catch the rest: e-mail addresses, IBANs, order and invoice
+references (#A-10293, A-10293, ORD-55120, INV-2026-0042, "order 55120"), phone numbers and long
+digit runs (cards, accounts).
+
+Matching reads a folded copy of the text: NFKD, Latin accents and Arabic marks removed,
+invisible marks dropped, Arabic yeh/kaf made Persian (as `index.normalize` does), digits of
+every script made ASCII, every dash made '-', ß made ss; names are compared case-insensitively.
+Each folded character remembers where it came from, so the matches replace spans of the
+ORIGINAL text and everything else stays exactly as written. Every pattern runs in linear time
+(possessive quantifiers, bounded repeats, starts only at the beginning of a run): imports run
+them under the write lock. The original messages stay in the database for reviewers; only the
+templated text is searched and shown."""
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 
-EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
-# an order or ticket reference written with a hash: #A-10293, #10293, #TK-55
-ORDER = re.compile(r"#[A-Za-z]{0,4}-?\d[\d-]*")
-# phone numbers: an optional +, then digits with spaces, dots, dashes or brackets, 8+ digits
-PHONE = re.compile(r"(?<![\w#])\+?\(?\d(?:[\d\s().-]{6,}\d)(?!\w)")
-CARD_LIKE = re.compile(r"(?<!\w)\d{13,19}(?!\w)")
-LONG_NUMBER = re.compile(r"(?<!\w)\d{6,}(?!\w)")
-
-
-def _digits(text: str) -> int:
-    return sum(ch.isdigit() for ch in text)
+# Arabic letter variants that Persian writes differently (index.normalize does the same).
+_LETTER_VARIANTS = str.maketrans({"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9"})
+# combining accents of Latin/Greek/Cyrillic, Arabic marks and tatweel, invisible marks
+_DROPPED = re.compile(
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+    "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"
+    "\u200b\u200d-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]"
+)
 
 
-def _replace_phone(match: re.Match) -> str:
-    return "{{customer.phone}}" if _digits(match.group(0)) >= 8 else match.group(0)
+def _fold_words(words: str) -> str:
+    """Words as the folded text has them (NFKD splits Thai sara am: ำ -> ํ + า)."""
+    return _DROPPED.sub("", unicodedata.normalize("NFKD", words)).translate(_LETTER_VARIANTS)
 
 
-def _name_pattern(name: str) -> re.Pattern:
-    # Latin names match as whole words; Thai has no spaces between words, so elsewhere the
-    # name matches wherever it appears
-    escaped = re.escape(name)
-    if name.isascii():
-        return re.compile(rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE)
-    return re.compile(escaped)
+# characters that end an e-mail address (whitespace, brackets, quotes, sentence punctuation in
+# Latin, Arabic-script and CJK text)
+_NOT_LOCAL = "\\s@<>()\\[\\],;:\"\\\\\u060c\u061b\u061f\u2000-\u206f\u3000-\u303f"
+_NOT_LABEL = _NOT_LOCAL + ".!?#$%&'*+/=^`{|}~"
+_LOCAL, _LABEL = f"[^{_NOT_LOCAL}]", f"[^{_NOT_LABEL}]"
+EMAIL = re.compile(rf"(?<!{_LOCAL}){_LOCAL}++@{_LABEL}++(?:\.{_LABEL}++)*+")
+# written to dodge filters: ana [at] example [dot] com, ana @ example.com (a dot is required)
+EMAIL_SPACED = re.compile(
+    rf"(?<!{_LOCAL}){_LOCAL}++ ?+(?:@|[\[(](?i:at)[\])]) ?+{_LABEL}++"
+    rf"(?:(?:\.| ?+[\[(](?i:dot)[\])] ?+){_LABEL}++)++"
+)
+IBAN = re.compile(
+    r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?:[ -]?+[0-9A-Z]{4}+){2,8}+"
+    r"(?:[ -]?+[0-9A-Z]{1,3}+(?![0-9A-Za-z]))?+"
+)
+# a reference: letters (or '#') glued to digits, optionally with - _ or #: A-10293, ORD-55120,
+# INV-2026-0042, #10293, GB29NWBK6016...; or digits, then - or _ and letters: 10293-A
+REFERENCE = re.compile(
+    r"(?<![0-9A-Za-z])(#?+)([A-Za-z]*+)[-_#]?+[0-9][0-9A-Za-z]*+(?:[-_/][0-9A-Za-z]++)*+"
+)
+REFERENCE_SUFFIXED = re.compile(
+    r"(?<![0-9A-Za-z])[0-9]++[-_][A-Za-z][0-9A-Za-z]*+(?:[-_/][0-9A-Za-z]++)*+"
+)
+# a number named as one: "order 55120", "invoice no. 4412", "หมายเลขคำสั่งซื้อ 55120",
+# "شماره سفارش ۵۵۱۲۰"
+_KEYWORDS_EN = (
+    "order|invoice|inv|account|acct|ticket|case|ref|reference|booking|tracking|customer|member|"
+    "membership|policy|contract|receipt|transaction|txn|id|no|nr|number|pin|iban|card|parcel|"
+    "package|shipment|serial|voucher|coupon|confirmation|reservation|claim"
+)
+_KEYWORDS_OTHER = _fold_words(
+    "คำสั่งซื้อ|ออเดอร์|เลขที่|ใบแจ้งหนี้|ใบเสร็จ|บัญชี|หมายเลข|รหัส|พัสดุ|บัตร|"
+    "سفارش|فاکتور|حساب|شماره|کد|پیگیری|کارت|مرسوله|رسید"
+)
+_KEYWORD_TAIL = (
+    r"[ .:#\-]{0,3}+(?:(?i:no|nr|number|ending in|ending|ends in|ends with)[ .:#\-]{0,3}+)?+"
+    r"([0-9]++(?:[-/][0-9]++)*+)"
+)
+# (two patterns: one alternation of both lists scans in worse than linear time in CPython 3.11)
+KEYWORD_NUMBER = re.compile(rf"((?<![A-Za-z])(?i:{_KEYWORDS_EN})s?+(?![A-Za-z])){_KEYWORD_TAIL}")
+KEYWORD_NUMBER_OTHER = re.compile(rf"({_KEYWORDS_OTHER}){_KEYWORD_TAIL}")
+# the keywords whose numbers are cards or accounts; the others name orders, invoices, tickets
+_ACCOUNT_WORDS = frozenset(
+    _fold_words("account acct card iban pin บัญชี บัตร حساب کارت").split()
+)
+# dates keep their digits: 2026-09-01, 01/09/2026, 1.9.2569 (Thai year), 1405/06/10 (Persian)
+# (only a date on its own: not inside a longer run of digit groups such as +66-4-2020-3074)
+DATE = re.compile(
+    r"(?<![0-9+])(?<![0-9][-/. ])(?:(?:1[34]|19|20|25)[0-9]{2}([-/.])([0-9]{1,2})\1([0-9]{1,2})"
+    r"|([0-9]{1,2})([-/.])([0-9]{1,2})\5(?:1[34]|19|20|25)[0-9]{2})(?![0-9])(?![-/.][0-9])"
+    r"(?! [0-9]++(?![:0-9]))"
+)
+# a run of digit groups joined by a space, - . / or brackets: phones, cards, accounts
+DIGIT_RUN = re.compile(
+    r"(?<![0-9])(?:\+ ?+)?+[0-9]++"
+    r"(?:(?: {0,2}+[-.] {0,2}+|/| {0,2}+\( {0,2}+|\) {0,2}+| {1,3}+)[0-9]++)*+"
+)
+PATTERNS = (
+    EMAIL,
+    EMAIL_SPACED,
+    IBAN,
+    REFERENCE,
+    REFERENCE_SUFFIXED,
+    KEYWORD_NUMBER,
+    KEYWORD_NUMBER_OTHER,
+    DATE,
+    DIGIT_RUN,
+)
+
+HONORIFICS = (
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "madame", "mme", "mlle",
+    "dame", "lady", "lord", "rev", "herr", "frau", "sr", "sra", "srta", "don", "dona",
+    "jr", "คุณ", "นาย", "นาง", "นางสาว", "ดร", "ท่าน", "آقای", "آقا", "خانم", "جناب", "دکتر",
+    "سرکار", "مهندس", "سید", "السيد", "السيدة",
+)
+# Thai writes the honorific glued to the name: คุณสมชาย, นางสาวสมหญิง
+_THAI_TITLES = ("นางสาว", "นาย", "นาง", "คุณ", "ดร")
+_NAME_SPLIT = re.compile(r"[\s.,;:/()\[\]\"_]+")
+_LOCAL_PARTS = re.compile(r"[._+\-0-9]+")
+# e-mail local parts that name a role, not a person
+_ROLE_WORDS = frozenset(
+    "info support sales contact admin hello mail office team service billing noreply reply "
+    "customer user test accounts account help orders shop".split()
+)
+_NAME_PARTS = re.compile(r"[-'\u2019]+")
+_PRIORITY = {"known": 0, "email": 1, "iban": 2, "reference": 3, "run": 4, "keyword": 5}
+
+
+# Latin letters that NFKD leaves whole: typed without the stroke or ligature
+_LETTERS_APART = {
+    "ß": "ss", "ẞ": "SS", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
+    "ı": "i", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th",
+}
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    if ch == "\u200c":  # Persian half-space: a space for matching
+        return " "
+    out = []
+    for c in unicodedata.normalize("NFKD", ch):
+        if _DROPPED.match(c):
+            continue
+        if c.isdecimal():
+            c = str(unicodedata.decimal(c))
+        elif c == "\u2212" or unicodedata.category(c) == "Pd":
+            c = "-"
+        elif c.isspace() and c not in "\n\r":
+            c = " "
+        else:
+            c = _LETTERS_APART.get(c, c)
+        out.append(c)
+    return "".join(out).translate(_LETTER_VARIANTS)
+
+
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """(folded text, the original index of each folded character; None when they are the
+    same, as for plain ASCII). Folding keeps case; see the module docstring."""
+    if text.isascii():
+        return text, None
+    parts, starts = [], []
+    for i, ch in enumerate(text):
+        piece = _fold_char(ch)
+        parts.append(piece)
+        starts.extend([i] * len(piece))
+    return "".join(parts), starts
+
+
+def _lower(folded: str) -> str:
+    # lower-casing keeps offsets: one character for one (only U+0130 lowers to two, and
+    # folding has already split off its dot)
+    lower = folded.lower()
+    return lower if len(lower) == len(folded) else "".join(c.lower()[0] for c in folded)
+
+
+def _folded_lower(text: str) -> str:
+    return _lower(fold(text)[0])
+
+
+def _wordish(ch: str) -> bool:
+    """A letter or digit of a script that separates words with spaces (Latin, Greek,
+    Cyrillic): names there match whole words; Thai and Arabic-script names match anywhere."""
+    return ch.isalnum() and (
+        ch.isascii() or "\u00c0" <= ch <= "\u052f" or "\u1e00" <= ch <= "\u1fff"
+    )
+
+
+def _known_spans(lower: str, known: list[tuple[str, str]]) -> list[tuple[int, int, str, str]]:
+    spans = []
+    for value, placeholder in known:
+        needle = _folded_lower(value).strip()
+        if len(needle) < 2:
+            continue
+        check_start, check_end = _wordish(needle[0]), _wordish(needle[-1])
+        at = lower.find(needle)
+        while at >= 0:
+            end = at + len(needle)
+            if not (check_start and at > 0 and _wordish(lower[at - 1])) and not (
+                check_end and end < len(lower) and _wordish(lower[end])
+            ):
+                spans.append((at, end, placeholder, "known"))
+            at = lower.find(needle, at + 1)
+    return spans
+
+
+def _digit_count(text: str) -> int:
+    return sum(c.isdigit() for c in text)
+
+
+def _run_placeholder(run: str) -> str | None:
+    digits = _digit_count(run)
+    if digits < 6:
+        return None
+    if run.startswith("+") or 8 <= digits <= 12:
+        return "customer.phone"
+    return "number"
+
+
+def _mask_date(match: re.Match) -> str:
+    day_month = sorted(int(v) for v in match.group(2, 3) if v) or sorted(
+        int(v) for v in match.group(4, 6)
+    )
+    if 1 <= day_month[0] <= 12 and 1 <= day_month[1] <= 31:
+        return "\x00" * len(match.group(0))
+    return match.group(0)
+
+
+def _pattern_spans(folded: str) -> list[tuple[int, int, str, str]]:
+    spans = [
+        (m.start(), m.end(), "customer.email", "email")
+        for pattern in (EMAIL, EMAIL_SPACED)
+        for m in pattern.finditer(folded)
+    ]
+    spans += [(m.start(), m.end(), "number", "iban") for m in IBAN.finditer(folded)]
+    for m in REFERENCE.finditer(folded):
+        if m.group(1) or (m.group(2) and _digit_count(m.group(0)) >= 4):
+            spans.append((m.start(), m.end(), "order.id", "reference"))
+    for m in REFERENCE_SUFFIXED.finditer(folded):
+        if _digit_count(m.group(0)) >= 4:
+            spans.append((m.start(), m.end(), "order.id", "reference"))
+    undated = DATE.sub(_mask_date, folded)
+    keyworded = [*KEYWORD_NUMBER.finditer(undated), *KEYWORD_NUMBER_OTHER.finditer(undated)]
+    for m in keyworded:
+        if _digit_count(m.group(2)) >= 4:
+            word = m.group(1).lower().rstrip("s")
+            placeholder = "number" if word in _ACCOUNT_WORDS else "order.id"
+            spans.append((m.start(2), m.end(2), placeholder, "keyword"))
+    for m in DIGIT_RUN.finditer(undated):
+        placeholder = _run_placeholder(m.group(0))
+        if placeholder:
+            spans.append((m.start(), m.end(), placeholder, "run"))
+    return spans
+
+
+def _merge(spans: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str]]:
+    """Overlapping spans become one (nothing of either survives), named by the longest."""
+    merged: list[list] = []
+    for start, end, placeholder, kind in sorted(spans):
+        rank = (end - start, -_PRIORITY[kind])
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            last[1] = max(last[1], end)
+            if rank > last[3]:
+                last[2], last[3] = placeholder, rank
+        else:
+            merged.append([start, end, placeholder, rank])
+    return [(start, end, placeholder) for start, end, placeholder, _ in merged]
 
 
 def template(text: str, known: list[tuple[str, str]]) -> str:
     """`text` with the customer's details replaced by placeholders. `known` pairs values this
     conversation has with their placeholder names (customer.name, customer.email, ...)."""
-    replacements = sorted(
-        ((value.strip(), name) for value, name in known if value and value.strip()),
-        key=lambda item: -len(item[0]),
-    )
-    for value, name in replacements:
-        if len(value) >= 2:
-            text = _name_pattern(value).sub("{{" + name + "}}", text)
-    text = EMAIL.sub("{{customer.email}}", text)
-    text = ORDER.sub("{{order.id}}", text)
-    text = CARD_LIKE.sub("{{number}}", text)
-    text = PHONE.sub(_replace_phone, text)
-    return LONG_NUMBER.sub("{{number}}", text)
+    folded, starts = fold(text)
+    spans = _merge(_known_spans(_lower(folded), known) + _pattern_spans(folded))
+    if not spans:
+        return text
+    if starts is not None:
+        ends = _original_ends(starts, len(text))
+        spans = [(starts[a], ends[b - 1], name) for a, b, name in spans]
+    out, at = [], 0
+    for start, end, placeholder in spans:
+        out.append(text[at:start])
+        out.append("{{" + placeholder + "}}")
+        at = end
+    out.append(text[at:])
+    return "".join(out)
 
 
-def known_details(conversation: dict, agents: set[str] | None = None) -> list[tuple[str, str]]:
-    """(value, placeholder) pairs of what a conversation row knows about its customer, and
-    the names of the agents who answered."""
-    name = (conversation.get("customer_name") or "").strip()
-    parts = name.split()
-    known = [
-        (name, "customer.name"),
-        (parts[0] if parts else "", "customer.first_name"),
-        (parts[-1] if len(parts) > 1 else "", "customer.last_name"),
-        (conversation.get("customer_email") or "", "customer.email"),
+def _original_ends(starts: list[int], length: int) -> list[int]:
+    """For each folded character, where its original character ends, including the marks
+    and invisible characters after it that folded to nothing (an NFD accent, a ZWJ)."""
+    ends = [length] * len(starts)
+    following = length
+    for j in range(len(starts) - 1, -1, -1):
+        if j + 1 < len(starts) and starts[j + 1] != starts[j]:
+            following = starts[j + 1]
+        ends[j] = following
+    return ends
+
+
+@functools.cache
+def _honorifics() -> frozenset[str]:
+    return frozenset(_folded_lower(h) for h in HONORIFICS)
+
+
+def name_tokens(name: str) -> tuple[list[str], bool]:
+    """The tokens of a person's name, folded and lower-cased, honorifics removed (Dr., Mr,
+    คุณ, آقای ...; a Thai one glued to the name too), and whether there was one."""
+    honorifics = _honorifics()
+    tokens, titled = [], False
+    for token in _NAME_SPLIT.split(_folded_lower(name)):
+        if not token:
+            continue
+        if token in honorifics:
+            titled = True
+            continue
+        title = next((t for t in _THAI_TITLES if token.startswith(t) and len(token) > len(t)), "")
+        if title and not tokens:
+            tokens.append(token[len(title):])
+            continue
+        tokens.append(token)
+    return tokens, titled
+
+
+def _name_details(name: str) -> list[tuple[str, str]]:
+    if "@" in name:  # an e-mail address as the author: its local part names the person
+        name = _LOCAL_PARTS.sub(" ", name.split("@")[0])
+    tokens, titled = name_tokens(name)
+    if not tokens:
+        return []
+    known = [(name, "customer.name"), (" ".join(tokens), "customer.name")]
+    if len(tokens) == 1:
+        latin_title = titled and tokens[0].isascii()
+        return [*known, (tokens[0], "customer.last_name" if latin_title else "customer.first_name")]
+    for i in range(1, len(tokens)):
+        known.append((" ".join(tokens[:i]), "customer.first_name"))  # Mary, Mary Ann
+        known.append((" ".join(tokens[i:]), "customer.last_name"))  # Smith, Ann Smith
+    known += [(t, "customer.first_name") for t in tokens[1:-1]]  # a middle name alone
+    for token in tokens:  # García-López, O'Brien: each part too
+        parts = [p for p in _NAME_PARTS.split(token) if p]
+        if len(parts) > 1:
+            known += [(p, "customer.name") for p in parts]
+    return known
+
+
+def known_details(
+    conversation: dict, agents: set[str] | None = None, customers: set[str] | None = None
+) -> list[tuple[str, str]]:
+    """(value, placeholder) pairs of what a conversation row knows about its customer (every
+    name the customer wrote under, each token of it, e-mail, ids), and the names of the
+    agents who answered."""
+    known = []
+    for name in sorted({conversation.get("customer_name") or "", *(customers or ())}):
+        known += _name_details(name.strip())
+    email = conversation.get("customer_email") or ""
+    if "@" in email:  # ana.lima@..., jsmith84@...: the words of the local part are names
+        words = _LOCAL_PARTS.split(_folded_lower(email.split("@")[0]))
+        known += [(w, "customer.name") for w in words if len(w) > 2 and w not in _ROLE_WORDS]
+    known += [
+        (email, "customer.email"),
         (conversation.get("customer_id") or "", "customer.id"),
         (conversation.get("id") or "", "ticket.id"),
     ]
     for agent in sorted(agents or ()):
+        tokens = agent.split()
         known.append((agent, "agent.name"))
-        known.append((agent.split()[0] if agent.split() else "", "agent.name"))
+        known.append((tokens[0] if tokens else "", "agent.name"))
     return known

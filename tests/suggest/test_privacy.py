@@ -8,7 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from suggest import privacy
+from suggest import documents, privacy
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
@@ -97,3 +97,82 @@ def test_a_past_reply_for_customer_a_shows_nothing_of_a_to_customer_b(home, tmp_
         "SELECT body FROM messages WHERE conversation_id = 'C1' AND message_id = '2'"
     ).fetchone()[0]
     assert original.startswith("Hi Ana, sorry about parcel #A-5521!")
+
+
+def test_a_past_suggestions_title_is_the_templated_subject(home, tmp_path):
+    rows = _messages(
+        "C1", "Dr. Ana Lima", "ana.lima@example.com",
+        "My refund for A-10293 has not arrived.",
+        "Hi Ana, the refund for A-10293 is on its way. Bob",
+    ).splitlines()
+    first = json.loads(rows[0])
+    first["subject"] = "Refund A-10293 for Ana Lima ana.lima@example.com +66812345678"
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(first) + "\n" + rows[1] + "\n", encoding="utf-8")
+    import_conversations(home.db, path)
+    engine = SuggestEngine(home)
+    engine.sync()
+    past = next(
+        s for s in suggest(engine, "my refund has not arrived", k=3)["suggestions"]
+        if s["kind"] == "past"
+    )
+    assert past["title"] == (
+        "Refund {{order.id}} for {{customer.name}} {{customer.email}} {{customer.phone}}"
+    )
+    assert past["body"] == (
+        "Hi {{customer.first_name}}, the refund for {{order.id}} is on its way. {{agent.name}}"
+    )
+    assert past["reason"]["text"] == "My refund for {{order.id}} has not arrived."
+
+
+def test_without_a_subject_the_title_is_the_templated_question(home, tmp_path):
+    path = tmp_path / "c.jsonl"
+    question = "Ana Lima here: where is parcel ORD-55120? " + "It is late. " * 10
+    path.write_text(
+        _messages("C2", "Ana Lima", "", question, "It ships today, Ana."), encoding="utf-8"
+    )
+    import_conversations(home.db, path)
+    title = home.db.execute("SELECT title FROM past_replies").fetchone()[0]
+    assert title.startswith("{{customer.name}} here: where is parcel {{order.id}}?")
+    assert len(title) <= 80 and title.count("{{") == title.count("}}")
+
+
+def test_past_replies_stored_before_the_fix_are_templated_again(config, tmp_path):
+    """A home written by an older version (schema 5 not applied: no title, text templated by
+    weaker rules) leaks nothing once opened: the migration templates every past reply again."""
+    from replykit.home import Home
+
+    path = tmp_path / "c.jsonl"
+    path.write_text(
+        _messages("C1", "Dr. Ana Lima", "", "Call me: 0812345678ครับ", "Hi Ana, done. Bob"),
+        encoding="utf-8",
+    )
+    home = Home(config)
+    import_conversations(home.db, path)
+    # what the old code stored: "Dr." taken for the first name, Thai-glued digits missed
+    home.db.execute(
+        "UPDATE past_replies SET question = 'Call me: 0812345678ครับ', "
+        "answer = 'Hi Ana, done. Bob'"
+    )
+    old = {"id": "C1:2", "question": "Call me: 0812345678ครับ", "saved_reply_id": None}
+    documents.replace(home.db, ("past",), "C1:2", [documents.past_document(old)])
+    home.db.execute("ALTER TABLE past_replies DROP COLUMN title")
+    home.db.execute("DELETE FROM schema_version WHERE version = 5")
+    home.close()
+
+    home = Home(config)
+    try:
+        row = home.db.execute("SELECT question, answer, title FROM past_replies").fetchone()
+        assert row == (
+            "Call me: {{customer.phone}}ครับ",
+            "Hi {{customer.first_name}}, done. {{agent.name}}",
+            "Call me: {{customer.phone}}ครับ",
+        )
+        texts = [r[0] for r in home.db.execute("SELECT text FROM documents WHERE kind = 'past'")]
+        assert texts == ["Call me: {{customer.phone}}ครับ"]
+        engine = SuggestEngine(home)
+        engine.sync()
+        shown = json.dumps(suggest(engine, "call me", k=5), ensure_ascii=False)
+        assert "0812345678" not in shown and "Ana" not in shown
+    finally:
+        home.close()

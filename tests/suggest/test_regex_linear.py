@@ -1,0 +1,115 @@
+"""Every regular expression that reads user text runs in linear time (issue 11, denial of
+service): imports run them under the write lock, so one quadratic pattern on a 100k-character
+field holds every other writer for seconds. Each pattern, and the templating and cleaning
+functions as a whole, is timed on adversarial inputs of length n and 8n; the time may grow
+as much as a linear baseline measured on the same inputs grows (about 8x), with a 3x margin,
+where a quadratic pattern grows 64x."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+import time
+
+import pytest
+
+from suggest import privacy
+from suggest.cleaning import clean_body
+
+MODULES = (
+    "suggest.privacy",
+    "suggest.cleaning",
+    "suggest.placeholders",
+    "suggest.library",
+    "suggest.attachments",
+    "suggest.suggester",
+    "suggest.demo",
+    "index.normalize",
+    "index.lexical",
+    "rubrics.calendar",
+    "rubrics.rubric",
+    "rubrics.sla",
+    "replykit.textio",
+    "web.users",
+)
+N, GROWTH = 8_000, 8
+# pieces repeated to length n, then "@!": long runs of one class, many starts that cannot
+# finish, and the separators the e-mail, number, tag and placeholder patterns accept
+PIECES = ("a", "a@", "1 ", "1-", "#A", "<br", "<script", "{{a|", "On ", ". ", "ก1")
+_PER_POSITION = re.compile(r"(?s:.)")
+
+
+def _patterns() -> list[tuple[str, re.Pattern]]:
+    found = []
+    for name in MODULES:
+        module = importlib.import_module(name)
+        for attr, value in sorted(vars(module).items()):
+            if isinstance(value, re.Pattern):
+                found.append((f"{name}.{attr}", value))
+    return found
+
+
+def _best(run, text: str) -> float:
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        run(text)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _scan(pattern: re.Pattern):
+    def run(text: str) -> None:
+        for _ in pattern.finditer(text):
+            pass
+
+    return run
+
+
+def _inputs(piece: str) -> tuple[str, str]:
+    return (piece * N)[:N] + "@!", (piece * N * GROWTH)[: N * GROWTH] + "@!"
+
+
+@functools.cache
+def _baseline(piece: str) -> tuple[float, float]:
+    """(how much a linear scan grows from the small to the large input, a time margin)."""
+    small, large = _inputs(piece)
+    growth = _best(_scan(_PER_POSITION), large) / _best(_scan(_PER_POSITION), small)
+    return growth, 50 * _best(lambda t: t.count("\x00"), large) + 2e-4
+
+
+def _assert_linear(run, label: str) -> None:
+    """`run` on each adversarial input at n and 8n grows no more than 3x what a linear
+    baseline grows on the same inputs (a regex matching at every position: the same per-match
+    costs and memory effects), plus a margin of 50 `str.count`s of the large input."""
+    for piece in PIECES:
+        small, large = _inputs(piece)
+        growth, margin = _baseline(piece)
+        t_small, t_large = _best(run, small), _best(run, large)
+        assert t_large <= 3 * growth * t_small + margin, (
+            f"{label} on {piece!r}*n: {t_small * 1e3:.2f} ms at n={N}, "
+            f"{t_large * 1e3:.2f} ms at {GROWTH}n (a linear scan grew {growth:.1f}x)"
+        )
+
+
+def test_the_modules_hold_patterns():
+    names = {name for name, _ in _patterns()}
+    assert {"suggest.privacy.EMAIL", "suggest.cleaning._BLOCK_OPEN"} <= names
+
+
+@pytest.mark.parametrize("name,pattern", _patterns(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_pattern_is_linear(name, pattern):
+    _assert_linear(_scan(pattern), name)
+
+
+def test_templating_is_linear():
+    known = privacy.known_details(
+        {"customer_name": "Dr. Ana Maria Lima", "customer_email": "ana@example.com", "id": "C1"},
+        {"Bob Stone"},
+    )
+    _assert_linear(lambda text: privacy.template(text, known), "privacy.template")
+
+
+def test_cleaning_is_linear():
+    _assert_linear(clean_body, "cleaning.clean_body")
