@@ -197,11 +197,19 @@ class Customer:
 
 
 def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
-    """`text` with each (start, end, replacement) applied, longest first where they overlap."""
-    chosen: list[tuple[int, int, str]] = []
-    for start, end, new in sorted(edits, key=lambda e: (e[0] - e[1], e[0])):
-        if all(end <= s or start >= e for s, e, _ in chosen):
-            chosen.append((start, end, new))
-    for start, end, new in sorted(chosen, reverse=True):
-        text = text[:start] + new + text[end:]
-    return text
+    """`text` with each (start, end, replacement) applied; overlapping spans merge into one,
+    replaced by the longest one's replacement (so nothing of either is left)."""
+    merged: list[list] = []
+    for start, end, new in sorted(edits):
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            if end - start > last[3]:
+                last[2], last[3] = new, end - start
+            last[1] = max(last[1], end)
+        else:
+            merged.append([start, end, new, end - start])
+    parts, position = [], 0
+    for start, end, new, _ in merged:
+        parts += [text[position:start], new]
+        position = end
+    return "".join(parts) + text[position:]

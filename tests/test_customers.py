@@ -4,8 +4,10 @@ their name, e-mail and id goes; text without them is left alone."""
 
 from __future__ import annotations
 
+import time
 import unicodedata
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -79,6 +81,10 @@ def test_honorifics_messages_and_thai_glued_names():
     assert customer.template("คุณสมชายครับ") == "คุณ{{customer.first_name}}ครับ"
     assert customer.template("Quote: my ski boots  PINCH at the heel, please help!") == (
         "Quote: [removed]!")
+    # a name overlapping a quoted message: both go, nothing of either is left
+    overlapping = Customer.of(emails=[], ids=[], names=["Ana Lima"],
+                              messages=["Lima shop would not take my return"])
+    assert overlapping.template("Ana Lima shop would not take my return!") == "[removed]!"
     # "ok" is too short to count as a message; "Ana" alone is too common to say it is her
     assert not customer.mentioned_in("ok Ana")
     assert customer.mentioned_in("about ana lima")
@@ -87,3 +93,31 @@ def test_honorifics_messages_and_thai_glued_names():
 @given(st.text())
 def test_the_fast_fold_is_the_fold(text):
     assert folded(text) == fold(text)[0]
+
+
+def _best_time(run, text: str) -> float:
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        run(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize("piece", ["a", "a@", "a.", "a+a@a.", "a@a-", "1 ", "ก", "ana lima ",
+                                   "ingrid.solbakken@fjord"])
+def test_finding_and_templating_grow_linearly(piece):
+    """forget scans every feedback query and saved reply under the write lock: the time on an
+    adversarial text of 8n characters may grow as much as a linear pass over it (about 8x),
+    with a 3x margin; a quadratic pattern grows 64x."""
+    customer = Customer.of(emails=["ingrid.solbakken@fjordmail.example"], ids=["CUST-4471"],
+                           names=["Ana Lima"], messages=["a message of at least sixteen"])
+    short, long = (piece * (n // len(piece)) + "@!" for n in (5_000, 40_000))
+
+    def baseline(text):
+        return [ch for ch in text if ch.isalnum()]
+
+    linear = _best_time(baseline, long) / _best_time(baseline, short)
+    for run in (customer.mentioned_in, customer.template):
+        growth = _best_time(run, long) / _best_time(run, short)
+        assert growth < 3 * linear, (run.__name__, piece, growth, linear)
