@@ -117,6 +117,23 @@ def readable_conversations(db, user: dict, ids) -> set[str]:
     return found
 
 
+def review_in_scope(db, user: dict, review: dict) -> bool:
+    """Whether a reviewer or lead sees this review (with the reviewed text): it is theirs, or
+    its conversation (a draft's, if it has one) has no team or one of theirs."""
+    if review["id"] in my_review_ids(db, user):
+        return True
+    conversation_id = review["conversation_id"] or db.execute(
+        "SELECT conversation_id FROM review_drafts WHERE id = ?",
+        [review["draft_id"]]).fetchone()[0]
+    return conversation_in_scope(db, user, conversation_id)
+
+
+def conversation_in_scope(db, user: dict, conversation_id: str | None) -> bool:
+    """Whether the conversation (None: no conversation) has no team or one of the user's."""
+    row = db.execute("SELECT team FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+    return in_scope(row[0] if row else "", team_scope(user))
+
+
 def may_read_conversation(db, user: dict, conversation_id: str) -> bool:
     """Whether `user` may read this conversation (False also when there is none)."""
     return conversation_id in readable_conversations(db, user, [conversation_id])

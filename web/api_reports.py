@@ -21,7 +21,13 @@ from rubrics import assignments, calibration, reports, store
 from rubrics import reviews as reviews_mod
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
-from web.access import is_named, own_review, own_reviews_query, report_teams
+from web.access import (
+    is_named,
+    own_review,
+    own_reviews_query,
+    report_teams,
+    review_in_scope,
+)
 from web.api_suggest import int_arg
 from web.app import get_home
 from web.security import current_user, has_role, require_role
@@ -82,16 +88,25 @@ def api_reviews():
     state = args.get("state")
     if not has_role(current_user(), "reviewer", "lead"):
         state = "submitted"  # an agent listing their own: never reviews in progress
-    return jsonify(reviews_mod.list_reviews(
-        get_home().db, reviewer=args.get("reviewer"), author=args.get("author"), state=state,
-    ))
+    db = get_home().db
+    found = reviews_mod.list_reviews(db, reviewer=args.get("reviewer"), author=args.get("author"),
+                                     state=state)
+    if has_role(current_user(), "reviewer", "lead"):
+        found = [r for r in found if review_in_scope(db, current_user(), r)]
+    return jsonify(found)
 
 
 @bp.get("/reviews/<int:review_id>")
 @require_role("reviewer", "lead", allow=own_review)
 def api_review(review_id: int):
-    """One review with ratings, comments, disputes and history."""
-    return jsonify(reviews_mod.get_review(get_home().db, review_id))
+    """One review with ratings, comments, disputes and history (reviewers and leads: of
+    their teams' conversations, or their own)."""
+    db = get_home().db
+    review = reviews_mod.get_review(db, review_id)
+    user = current_user()
+    if has_role(user, "reviewer", "lead") and not review_in_scope(db, user, review):
+        raise Forbidden("this review is of another team's conversation")
+    return jsonify(review)
 
 
 @bp.get("/reviews/queue")

@@ -9,7 +9,13 @@ from replykit.errors import InputError, NotFound
 from rubrics import drafts as review_drafts
 from suggest import library, placeholders, proposals
 from web import drafts, users
-from web.access import IN_QUEUE, in_scope, may_read_conversation, team_scope
+from web.access import (
+    IN_QUEUE,
+    conversation_in_scope,
+    in_scope,
+    may_read_conversation,
+    team_scope,
+)
 from web.api_suggest import engine, int_arg, json_body
 from web.app import get_home
 from web.security import current_user, forbidden, has_role, require_role
@@ -222,9 +228,12 @@ def api_review_request(draft_id: int):
 def api_review_request_result(review_draft_id: int):
     """A draft sent for review with its state, return comment and reviews (own, or any for
     reviewers and leads)."""
-    result = review_drafts.draft_result(get_home().db, review_draft_id)
+    db = get_home().db
+    result = review_drafts.draft_result(db, review_draft_id)
     user = current_user()
-    if result["author_id"] != user["id"] and not has_role(user, "reviewer", "lead"):
+    if result["author_id"] != user["id"] and not (
+            has_role(user, "reviewer", "lead")
+            and conversation_in_scope(db, user, result["conversation_id"])):
         return forbidden("only its author, reviewers and leads see a draft's review")
     if not has_role(user, "reviewer", "lead"):
         result["reviews"] = [r for r in result["reviews"] if r["state"] == "submitted"]

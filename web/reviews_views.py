@@ -13,7 +13,7 @@ from rubrics import assignments, calibration, disputes, drafts, reviews, store
 from rubrics.calendar import parse_calendar
 from rubrics.periods import parse_bounds
 from rubrics.rubric import parse_rubric, parse_yaml
-from web.access import in_scope, is_named, my_review_ids, team_scope
+from web.access import conversation_in_scope, is_named, my_review_ids, review_in_scope
 from web.app import get_home
 from web.security import current_user, forbidden, has_role, require_role
 
@@ -103,9 +103,7 @@ def _may_review(db, target: dict) -> bool:
     if target["draft_id"] is not None:
         addressed = drafts.draft_result(db, target["draft_id"])["reviewer_id"]
         return addressed in (None, user["id"]) or has_role(user, "lead")
-    team = db.execute("SELECT team FROM conversations WHERE id = ?",
-                      [target["conversation_id"]]).fetchone()[0]
-    return in_scope(team, team_scope(user))
+    return conversation_in_scope(db, user, target["conversation_id"])
 
 
 def _form_ratings(rubric) -> tuple[dict, dict]:
@@ -154,7 +152,10 @@ def score(review_id: int):
 
 def _may_read(review: dict) -> bool:
     user = current_user()
-    return has_role(user, "reviewer", "lead") or is_named(get_home().db, user, review["author"])
+    db = get_home().db
+    if has_role(user, "reviewer", "lead"):
+        return review_in_scope(db, user, review)
+    return is_named(db, user, review["author"])
 
 
 @bp.get("/<int:review_id>")
@@ -164,7 +165,8 @@ def view(review_id: int):
     db = get_home().db
     review = reviews.get_review(db, review_id)
     if not _may_read(review):
-        return forbidden("only reviewers, leads and the reviewed agent see a review")
+        return forbidden("only reviewers and leads of its team and the reviewed agent see a "
+                         "review")
     if review["state"] != "submitted" and not has_role(current_user(), "reviewer", "lead"):
         return forbidden("this review is not submitted yet")
     rubric = store.get_rubric(db, review["rubric_name"], review["rubric_version"])
@@ -200,9 +202,12 @@ def mine():
 @require_role()
 def draft(draft_id: int):
     """A draft sent for review and its result: for its author, reviewers and leads."""
-    result = drafts.draft_result(get_home().db, draft_id)
+    db = get_home().db
+    result = drafts.draft_result(db, draft_id)
     user = current_user()
-    if result["author_id"] != user["id"] and not has_role(user, "reviewer", "lead"):
+    if result["author_id"] != user["id"] and not (
+            has_role(user, "reviewer", "lead")
+            and conversation_in_scope(db, user, result["conversation_id"])):
         return forbidden("only its author, reviewers and leads see a draft's review")
     if not has_role(user, "reviewer", "lead"):
         result["reviews"] = [r for r in result["reviews"] if r["state"] == "submitted"]

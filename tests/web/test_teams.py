@@ -304,3 +304,26 @@ def test_a_shared_display_name_reads_no_ones_reviews(as_user, teams_db):
     disputed = twin.post(f"/reviews/{ids['review']}/dispute",
                          data={"csrf_token": token, "reason": "Not me."})
     assert disputed.status_code == 403
+
+
+def test_reviewers_and_leads_read_only_their_teams_reviews(as_user, teams_db):
+    """A review shows the original reply (customer details included): reviewers and leads
+    of another team read neither it nor a draft sent for review from that team's
+    conversation."""
+    from rubrics import drafts, reviews, store
+
+    store.ensure_default_rubric(teams_db)
+    review_id = reviews.start_review(teams_db, reviews.resolve_target(teams_db, "B1", "m2"),
+                                     "Rita Reviewer")
+    request_id = drafts.request_draft(teams_db, "Bill Agent", "Refund sent.", "billed twice",
+                                      conversation_id="B1")
+    users.add_user(teams_db, "rob", PASSWORD, "reviewer", name="Rob Reviewer", team="support")
+    for username, allowed in (("rob", False), ("lena", False), ("ravi", True), ("root", True)):
+        client, _ = as_user(username)
+        want = 200 if allowed else 403
+        assert client.get(f"/reviews/{review_id}").status_code == want, username
+        assert client.get(f"/api/reviews/{review_id}").status_code == want, username
+        listed = [r["id"] for r in client.get("/api/reviews").get_json()]
+        assert (review_id in listed) == allowed, username
+        assert client.get(f"/reviews/drafts/{request_id}").status_code == want, username
+        assert client.get(f"/api/review-requests/{request_id}").status_code == want, username
