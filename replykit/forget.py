@@ -228,6 +228,6 @@ def truncate_wal(db: sqlite_utils.Database, wal: Path, attempts: int = 7,
     finally:
         db.execute(f"PRAGMA busy_timeout = {int(previous)}")
     raise WalNotTruncated(
-        f"{wal}: could not be emptied while another connection reads the database: the "
-        "customer's data is deleted from the database but may remain in this file until every "
-        "reader closes (stop replykit serve, or wait); then run privacy forget again to empty it")
+        f"{wal}: could not be emptied while another connection reads the database: what was "
+        "deleted is gone from the database but may remain in this file until every reader "
+        "closes (stop replykit serve, or wait); then run privacy forget again to empty it")

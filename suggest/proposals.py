@@ -68,7 +68,8 @@ def customer_replies(db: sqlite_utils.Database, customer: Customer,
                      conversations: list[str]) -> dict[str, set[str]]:
     """Saved replies holding the customer's text: {reply id: questions to drop}. A reply
     proposed from one of `conversations` loses the questions it was proposed with (the
-    customer's message); any other reply is found by `customer.mentioned_in`."""
+    customer's message), and so does any reply those questions reached (a merge moves them);
+    any other reply is found by `customer.mentioned_in`."""
     found: dict[str, set[str]] = {}
     if conversations:
         marks = ",".join("?" * len(conversations))
@@ -78,6 +79,13 @@ def customer_replies(db: sqlite_utils.Database, customer: Customer,
             first = db.execute("SELECT questions FROM saved_reply_versions WHERE reply_id = ? "
                                "ORDER BY version LIMIT 1", [reply_id]).fetchone()
             found[reply_id] = set(json.loads(first[0])) if first else set()
+    quoted = set().union(*found.values())
+    if quoted:
+        for reply_id, questions in db.execute(
+                "SELECT reply_id, questions FROM saved_reply_versions UNION ALL "
+                "SELECT reply_id, json_array(question) FROM reply_questions"):
+            if quoted & set(json.loads(questions)):
+                found.setdefault(reply_id, set()).update(quoted)
     texts = (
         "SELECT id, title FROM saved_replies UNION ALL SELECT id, body FROM saved_replies "
         "UNION ALL SELECT reply_id, title FROM saved_reply_versions "

@@ -18,7 +18,7 @@ from replykit.customers import canonical_email
 from replykit.forget import customer_conversations, forget_customer
 from replykit.home import Home
 from rubrics import disputes, drafts, reports, reviews, store
-from suggest import feedback
+from suggest import curation, feedback, library, proposals
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
@@ -186,7 +186,7 @@ def test_a_reader_holding_the_wal_makes_forget_fail_loudly(stocked):
         reader.close()
     assert result.exit_code == 1, result.output
     assert result.output.startswith(f"Error: {wal}: ") and result.output.count("\n") == 1
-    assert "deleted" in result.output and "until" in result.output
+    assert "deleted is gone" in result.output and "until every reader closes" in result.output
     assert not stocked.db.execute("SELECT 1 FROM conversations WHERE id = 'A1'").fetchone()
     again = _forget(stocked, "--customer", "cust-emma")
     assert again["conversations"] == 0 and again["wal_truncated"] is True
@@ -225,3 +225,24 @@ def test_an_address_in_any_case_or_plus_tag_is_the_same_customer(local, tag, dom
         f"{local}+{tag}@{domain}" if tag else plain, flips + [False] * 80, strict=False))
     assert canonical_email(variant) == canonical_email(plain)
     assert canonical_email(f"x{local}@{domain}") != canonical_email(plain)
+
+
+def test_a_question_proposed_from_her_conversation_goes_wherever_it_was_merged(stocked):
+    """A lead merges a proposal made from Emma's conversation into an existing reply: the
+    question the agent proposed with it (her words, shortened) moved there, and goes too."""
+    db = stocked.db
+    library.add_reply(db, {"id": "paddle-damage", "title": "Damaged paddle",
+                           "body": "Sorry! A new paddle is on its way.",
+                           "questions": ["my paddle is broken"]})
+    proposed = proposals.propose(db, {"title": "Cracked paddle", "body": "We send a new one.",
+                                      "questions": ["Tromsø paddle cracked"]},
+                                 "Ana Agent", conversation_id="A1")
+    curation.merge(db, "paddle-damage", proposed["id"], "Lee Lead")
+    assert "Tromsø paddle cracked" in library.get_reply(db, "paddle-damage")["questions"]
+
+    report = _forget(stocked, "--customer", "emma.vossberg@example.com")
+
+    assert report["saved_replies"] == 2
+    assert library.get_reply(db, "paddle-damage")["questions"] == ["my paddle is broken"]
+    for version in library.history(db, "paddle-damage"):
+        assert "Tromsø paddle cracked" not in version["questions"]
