@@ -244,7 +244,7 @@ def test_the_original_text_is_kept_outside_the_replacements():
 FIRST = {
     "en": ["Ana", "José", "Zoë", "François", "Mary", "Björn", "Łukasz", "Siobhán"],
     "th": ["สมชาย", "วิภาวดี", "ณัฐพล", "กมลชนก"],
-    "fa": ["شیرین", "یاسمن", "کیوان", "مهیار"],
+    "fa": ["شیرین", "یاسمن", "کیوان", "مهیار", "محمد\u200cرضا"],
 }
 MIDDLE = {"en": ["Ann", "Luisa", "Maël"], "th": ["ประเสริฐ"], "fa": ["یکتا"]}
 LAST = {
@@ -276,10 +276,15 @@ TOPICS = {
          "بسته من نرسیده"),
     ],
 }
+KEYWORDS = {
+    "en": ["order", "Order no.", "invoice #", "ticket", "account"],
+    "th": ["หมายเลขคำสั่งซื้อ", "เลขที่", "ออเดอร์"],
+    "fa": ["شماره سفارش", "کد پیگیری", "فاکتور"],
+}
 GLUE = {"en": ["", " "], "th": ["", "โทร", "ค่ะ", "ครับ"], "fa": ["", "شماره", "است"]}
 DIGITS = {"ascii": "0123456789", "thai": "๐๑๒๓๔๕๖๗๘๙", "persian": "۰۱۲۳۴۵۶۷۸۹",
           "arabic": "٠١٢٣٤٥٦٧٨٩"}
-SEPARATORS = [" ", "-", "\u2011", "\u2013", "/", ".", ""]
+SEPARATORS = [" ", "-", "\u2011", "\u2013", "/", ".", "", "  ", " - ", "\u00a0", "\u2009"]
 
 
 @st.composite
@@ -353,9 +358,16 @@ def identifiers(draw, lang, who):
     else:
         shown, plain = draw(number("0", [3, 3, 4]))
         chosen.append((f"({shown[:3]}) {shown[3:]}", plain))
-    prefix = draw(st.sampled_from(["A-", "ORD-", "INV-2026-", "#A-", "#", "TK"]))
-    ref = prefix + draw(st.text("123456789", min_size=5, max_size=5))
-    chosen.append((ref, ref))
+    digits = draw(st.text("123456789", min_size=5, max_size=5))
+    shape = draw(st.sampled_from(
+        ["A-", "ORD-", "INV-2026-", "#A-", "#", "TK", "ord-", "{}-A", "keyword"]
+    ))
+    if shape == "keyword":  # a number named by the word before it
+        word = draw(st.sampled_from(KEYWORDS[lang]))
+        chosen.append((f"{word} {digits}", digits))
+    else:
+        ref = shape.format(digits) if "{}" in shape else shape + digits
+        chosen.append((ref, ref))
     if draw(st.booleans()):
         groups = draw(st.sampled_from([[4, 4, 4, 4], [4, 4, 4, 4, 2]]))
         chosen.append(draw(number("4", groups)))
