@@ -42,7 +42,8 @@ def forget_command(home, customer, dry_run, as_json):
         report["wal_truncated"] = True
     if as_json:
         echo_json(report)
-    elif not changed:
+        return
+    if not changed:
         click.echo(f"Nothing stored for customer {customer!r} (searched customer ids and "
                    "e-mail addresses).")
     else:
@@ -50,3 +51,6 @@ def forget_command(home, customer, dry_run, as_json):
         counts = ", ".join(f"{report[k]} {LABELS.get(k, k.replace('_', ' '))}"
                            for k in COUNTED if k in report)
         click.echo(f"{verb} for customer {customer!r}: {counts}.")
+    for other in report["also_on_other_conversations"]:
+        click.echo(f"Other conversations also carry {other!r}: run privacy forget --customer "
+                   f"{other!r} if they are this customer's too.")

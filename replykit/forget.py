@@ -56,6 +56,22 @@ def customer_conversations(db: sqlite_utils.Database, customer: str) -> list[str
     ]
 
 
+def other_identifiers(db: sqlite_utils.Database, conversations: list[str]) -> list[str]:
+    """The customer ids and e-mails on `conversations` that other conversations also carry:
+    the same customer, or someone sharing an address; forget leaves those to be named."""
+    if not conversations:
+        return []
+    mine = set(conversations)
+    rows = list(db.execute("SELECT id, customer_id, customer_email FROM conversations"))
+    ids = {canonical_id(r[1]): r[1] for r in rows if r[0] in mine and r[1]}
+    emails = {canonical_email(r[2]): r[2] for r in rows if r[0] in mine and r[2]}
+    return sorted(
+        {ids[canonical_id(r[1])] for r in rows
+         if r[0] not in mine and r[1] and canonical_id(r[1]) in ids}
+        | {emails[canonical_email(r[2])] for r in rows
+           if r[0] not in mine and r[2] and canonical_email(r[2]) in emails})
+
+
 def _count(db: sqlite_utils.Database, sql: str, values: list) -> int:
     found = _ids(db, sql, values)
     return found[0] if found else 0
@@ -173,6 +189,7 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
             "feedback": len(feedback),
             "feedback_queries": len(queries),
             "saved_replies": len(replies),
+            "also_on_other_conversations": other_identifiers(db, conversations),
             "dry_run": dry_run,
         }
         if dry_run or not (conversations or queries or replies or drafts or review_drafts):

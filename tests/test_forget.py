@@ -102,7 +102,12 @@ def test_dry_run_counts_and_changes_nothing(stocked):
     # by id only the first conversation is hers: the second carries just her e-mail
     assert (report["conversations"], report["messages"], report["past_replies"]) == (1, 2, 1)
     assert (report["reviews"], report["drafts"], report["feedback"]) == (1, 1, 1)
+    assert report["also_on_other_conversations"] == ["emma.vossberg@example.com"]
     assert _counts(stocked.db) == before
+    said = _cli(stocked, "privacy", "forget", "--customer", "cust-emma", "--dry-run").output
+    assert said.splitlines()[-1] == (
+        "Other conversations also carry 'emma.vossberg@example.com': run privacy forget "
+        "--customer 'emma.vossberg@example.com' if they are this customer's too.")
 
 
 def test_forgotten_customer_cannot_be_found_anywhere(stocked, tmp_path):
