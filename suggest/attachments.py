@@ -204,12 +204,14 @@ class Staging:
         self.created: list[Path] = []
         self.swept = False
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes, digest: str | None = None) -> str:
+        """Store `data` under its sha256 (`digest`, when the caller hashed it already, outside
+        the write lock); returns the digest."""
         if not self.swept:  # temp files of a writer killed mid-write (no other writer is live)
             for leftover in self.directory.glob("*.tmp"):
                 leftover.unlink(missing_ok=True)
             self.swept = True
-        digest = hashlib.sha256(data).hexdigest()
+        digest = digest or hashlib.sha256(data).hexdigest()
         path = self.directory / digest
         if not path.exists():
             with atomic_file(path) as out:
@@ -251,12 +253,13 @@ def add(
     """Attach a file (replacing one of the same name) to a saved reply."""
     filename = safe_filename(filename)
     content_type = check_content(filename, data, content_type)
+    digest = hashlib.sha256(data).hexdigest()  # before the write lock: up to 10 MB
     staging = Staging(directory)
     try:
         with write_transaction(db):
             if not db.execute("SELECT 1 FROM saved_replies WHERE id = ?", [reply_id]).fetchone():
                 raise NotFound(f"no saved reply with id {reply_id!r}")
-            digest = staging.put(data)
+            staging.put(data, digest)
             db.execute(
                 "DELETE FROM attachments WHERE reply_id = ? AND filename = ?", [reply_id, filename]
             )
@@ -331,6 +334,6 @@ def replace_all(
     if current == {n: (d, ct) for n, (d, _, ct) in wanted.items()}:
         return False
     db.execute("DELETE FROM attachments WHERE reply_id = ?", [reply_id])
-    for name, (_, data, content_type) in wanted.items():
-        _insert(db, reply_id, name, staging.put(data), len(data), content_type)
+    for name, (digest, data, content_type) in wanted.items():
+        _insert(db, reply_id, name, staging.put(data, digest), len(data), content_type)
     return True

@@ -52,10 +52,10 @@ def propose(db: sqlite_utils.Database, record: dict, author: str,
             conversation_id: str | None = None) -> dict:
     """Add `record` (library fields, no id) as a draft saved reply for a lead to approve,
     linked to `conversation_id` when it was written from that conversation."""
+    title = record.get("title") if isinstance(record.get("title"), str) else ""
+    if conversation_id is not None:  # templating runs before the write lock is taken
+        title = privacy.template(title, _known(db, conversation_id))
     with write_transaction(db):
-        title = record.get("title") if isinstance(record.get("title"), str) else ""
-        if conversation_id is not None:
-            title = privacy.template(title, _known(db, conversation_id))
         reply = library.add_reply(
             db, {**record, "id": new_reply_id(title), "status": "draft"}, author=author)
         if conversation_id is not None:

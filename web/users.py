@@ -111,11 +111,12 @@ def add_user(
     if len(name) > 100:
         raise InputError("is longer than 100 characters", "name")
     stamp = now()
+    password_hash = generate_password_hash(password)  # scrypt: slow, so before the write lock
     with write_transaction(db):
         if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
             raise Conflict(f"user {username!r} exists")
         user_id = db["users"].insert({
-            "username": username, "name": name, "password_hash": generate_password_hash(password),
+            "username": username, "name": name, "password_hash": password_hash,
             "roles": json.dumps(roles), "team": teams[0] if teams else "", "active": 1,
             "created_at": stamp, "updated_at": stamp,
         }).last_pk
@@ -175,10 +176,10 @@ def reset_password(db: sqlite_utils.Database, username: str, password: str) -> N
     """Set a new password, end the user's sessions and revoke their API tokens (whoever
     knew the old password may have made one)."""
     _check_password(password)
+    password_hash = generate_password_hash(password)  # scrypt: slow, so before the write lock
     with write_transaction(db):
         row = _row(db, username)
-        db["users"].update(row["id"], {"password_hash": generate_password_hash(password),
-                                       "updated_at": now()})
+        db["users"].update(row["id"], {"password_hash": password_hash, "updated_at": now()})
         _end_access(db, row["id"])
         # the user's own earlier typos no longer slow them (attempts from any address)
         db.execute("DELETE FROM login_throttle WHERE scope = 'user' AND username = ?",
