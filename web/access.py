@@ -18,9 +18,14 @@ no other user has it (`is_named`), so two users sharing a display name see neith
 
 from __future__ import annotations
 
+import json
+import re
+
 from flask import request
 from werkzeug.exceptions import Forbidden
 
+from replykit.errors import NotFound
+from suggest.library import visible_to
 from web.app import get_home
 from web.security import has_role
 
@@ -132,6 +137,52 @@ def conversation_in_scope(db, user: dict, conversation_id: str | None) -> bool:
     """Whether the conversation (None: no conversation) has no team or one of the user's."""
     row = db.execute("SELECT team FROM conversations WHERE id = ?", [conversation_id]).fetchone()
     return in_scope(row[0] if row else "", team_scope(user))
+
+
+# A past reply's stored id is "<conversation id>:<message id>"; the web hands out
+# "past-<search document id>" instead, so no suggestion names a conversation.
+_PUBLIC_PAST = re.compile(r"past-([0-9]{1,18})")
+
+
+def public_past_ids(db, suggestions: list[dict]) -> None:
+    """Replace the ids of past suggestions with their public form, in place."""
+    pasts = [s for s in suggestions if s["kind"] == "past"]
+    if not pasts:
+        return
+    refs = sorted({s["id"] for s in pasts})
+    marks = ",".join("?" * len(refs))
+    public = dict(db.execute(
+        f"SELECT ref, MIN(id) FROM documents WHERE kind = 'past' AND ref IN ({marks}) "
+        "GROUP BY ref", refs).fetchall())
+    for suggestion in pasts:
+        suggestion["id"] = f"past-{public[suggestion['id']]}"
+
+
+def usable_suggestion(db, user: dict, kind: str | None, suggestion_id: str) -> str:
+    """The stored id of a suggestion `user` may use: a saved reply visible to their teams or
+    a past reply of a conversation of theirs (or of no team), given as /api/suggest gives it;
+    NotFound (as for a missing one) otherwise. Any other `kind` is returned unchecked for the
+    caller's own validation."""
+    scope = team_scope(user)
+    if kind == "saved":
+        row = db.execute("SELECT teams FROM saved_replies WHERE id = ?",
+                         [suggestion_id]).fetchone()
+        if row is None or not visible_to(json.loads(row[0]), scope):
+            raise NotFound(f"no saved reply with id {suggestion_id!r}")
+        return suggestion_id
+    if kind != "past":
+        return suggestion_id
+    past_id = suggestion_id
+    match = _PUBLIC_PAST.fullmatch(suggestion_id)
+    if match:
+        found = db.execute("SELECT ref FROM documents WHERE id = ? AND kind = 'past'",
+                           [int(match.group(1))]).fetchone()
+        past_id = found[0] if found else None
+    row = db.execute("SELECT c.team FROM past_replies p JOIN conversations c "
+                     "ON c.id = p.conversation_id WHERE p.id = ?", [past_id]).fetchone()
+    if row is None or not in_scope(row[0], scope):
+        raise NotFound(f"no past reply with id {suggestion_id!r}")
+    return past_id
 
 
 def may_read_conversation(db, user: dict, conversation_id: str) -> bool:

@@ -11,7 +11,7 @@ from replykit.textio import check_text
 from suggest import feedback
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
-from web.access import readable_conversations, team_scope
+from web.access import public_past_ids, readable_conversations, team_scope, usable_suggestion
 from web.app import get_home
 from web.security import current_user, require_role
 
@@ -70,8 +70,9 @@ def _optional_list(data: dict, field: str):
 def api_suggest():
     """Body {"query", "k"?, "tags"?, "language"?, "mode"?, "team"?}
     -> {"suggestions", "confident"}. Only what the signed-in user's teams may see; `team`
-    narrows to one of their own teams (403 for another). A past suggestion's
-    `conversation_id` is null unless the user may read that conversation."""
+    narrows to one of their own teams (403 for another). A past suggestion's id is
+    "past-N" (it names no conversation) and its `conversation_id` is null unless the user may
+    read that conversation."""
     data = json_body()
     for field in ("language", "mode", "team"):
         if data.get(field) is not None and not isinstance(data[field], str):
@@ -96,6 +97,7 @@ def api_suggest():
     for suggestion in pasts:
         if suggestion["conversation_id"] not in readable:
             suggestion["conversation_id"] = None
+    public_past_ids(get_home().db, pasts)
     return jsonify(result)
 
 
@@ -113,11 +115,12 @@ def api_feedback(suggestion_id: str):
     if conversation_id is not None and not readable_conversations(
             get_home().db, current_user(), [conversation_id]):
         raise NotFound(f"no conversation {conversation_id!r}")
+    kind = "saved" if data.get("kind") is None else data["kind"]
     row = feedback.record(
         get_home().db,
-        suggestion_id,
+        usable_suggestion(get_home().db, current_user(), kind, suggestion_id),
         data.get("event"),
-        kind="saved" if data.get("kind") is None else data["kind"],
+        kind=kind,
         query=data.get("query") or "",
         user=current_user()["name"],
         edit_ratio=data.get("edit_ratio"),

@@ -12,9 +12,9 @@ from web import drafts, users
 from web.access import (
     IN_QUEUE,
     conversation_in_scope,
-    in_scope,
     may_read_conversation,
     team_scope,
+    usable_suggestion,
 )
 from web.api_suggest import engine, int_arg, json_body
 from web.app import get_home
@@ -124,11 +124,8 @@ def api_render():
     if kind == "saved":
         body = _renderable_reply(db, item_id)["body"]
     elif kind == "past":
-        row = db.execute("SELECT p.answer, c.team FROM past_replies p JOIN conversations c "
-                         "ON c.id = p.conversation_id WHERE p.id = ?", [item_id]).fetchone()
-        if row is None or not in_scope(row[1], team_scope(current_user())):
-            raise NotFound(f"no past reply with id {item_id!r}")
-        body = row[0]
+        past_id = usable_suggestion(db, current_user(), "past", item_id)
+        body = db.execute("SELECT answer FROM past_replies WHERE id = ?", [past_id]).fetchone()[0]
     else:
         raise InputError("must be saved or past", "field kind")
     known = context(db, current_user(), _text(data, "conversation_id"))
@@ -179,12 +176,20 @@ def _reviewer(db, name: str | None) -> dict | None:
     raise InputError(f"{problem} ({name!r})", "field reviewer")
 
 
+def _suggestion_id(data: dict, kind: str | None) -> str | None:
+    """The stored id of the used suggestion, if the user may use it (see `usable_suggestion`)."""
+    given = _text(data, "suggestion_id")
+    if given is None:
+        return None
+    return usable_suggestion(get_home().db, current_user(), kind or "saved", given)
+
+
 def _finish_fields(data: dict) -> dict:
     kind = data.get("suggestion_kind")
     if kind is not None and kind not in ("saved", "past"):
         raise InputError("must be saved or past", "field suggestion_kind")
     return {"text": _text(data, "text", required=True), "suggestion_kind": kind,
-            "suggestion_id": _text(data, "suggestion_id"),
+            "suggestion_id": _suggestion_id(data, kind),
             "inserted_text": _text(data, "inserted_text"), "query": _text(data, "query") or ""}
 
 

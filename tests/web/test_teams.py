@@ -186,14 +186,37 @@ def test_suggestions_hand_out_only_conversation_ids_the_reader_may_open(as_user,
     sam, headers = api(as_user, "sam")
     past = [s for s in suggested(sam, headers, "when is my harpsichord tuning appointment?")
             if s["kind"] == "past"]
-    assert past and past[0]["id"].startswith("S2")
+    assert past and "harpsichord" in past[0]["body"]
     assert all(s["conversation_id"] is None for s in past)
+    assert "S2" not in json.dumps(past)  # nor in the id: "past-N" names no conversation
+    rendered = sam.post("/api/render", json={"kind": "past", "id": past[0]["id"]},
+                        headers=headers)
+    assert "harpsichord" in rendered.get_json()["text"]
+    shown = sam.post(f"/api/suggestions/{past[0]['id']}/feedback",
+                     json={"event": "shown", "kind": "past"}, headers=headers)
+    assert shown.status_code == 201 and shown.get_json()["suggestion_id"] == "S2:m2"
     lena, lena_headers = api(as_user, "lena")
     past = [s for s in suggested(lena, lena_headers, "when is my harpsichord tuning appointment?")
             if s["kind"] == "past"]
     assert past[0]["conversation_id"] == "S2"
     billed = suggested(sam, headers, "my zeppelin voucher was billed twice")
     assert not [s for s in billed if s["kind"] == "past" and "zeppelin" in s["body"]]
+
+
+def test_feedback_and_drafts_take_only_usable_suggestions(as_user, teams_db):
+    """Feedback on, or a draft finished with, another team's saved or past reply answers 404
+    like a missing one: existence is not revealed and usage figures are not skewed."""
+    sam, headers = api(as_user, "sam")
+    for kind, reply_id in (("saved", "refund-policy"), ("past", "B1:m2")):
+        response = sam.post(f"/api/suggestions/{reply_id}/feedback",
+                            json={"event": "shown", "kind": kind}, headers=headers)
+        assert response.status_code == 404, reply_id
+        draft_id = sam.post("/api/drafts", json={}, headers=headers).get_json()["id"]
+        finished = sam.post(f"/api/drafts/{draft_id}/finish", json={
+            "outcome": "copied", "text": "Hi.", "suggestion_kind": kind,
+            "suggestion_id": reply_id, "inserted_text": "Hi."}, headers=headers)
+        assert finished.status_code == 404, reply_id
+    assert teams_db.execute("SELECT COUNT(*) FROM suggestion_feedback").fetchone()[0] == 0
 
 
 def test_reports_cover_only_the_users_teams(as_user, teams_db):
