@@ -95,6 +95,23 @@ DIGIT_RUN = re.compile(
     r"(?<![0-9])(?:\+ ?+)?+[0-9]++"
     r"(?:(?: {0,2}+[-.] {0,2}+|/| {0,2}+\( {0,2}+|\) {0,2}+| {1,3}+)[0-9]++)*+"
 )
+# a name the text itself shows, though the conversation does not know it (an author "ana_l",
+# a nickname): the capitalised words after a greeting ("Hi Ana,", "Dear Mrs. Lima!") or
+# after a sign-off at the very end ("Thanks,\nAna Lima"); the word is looked up, as above
+_CAPITALISED = r"[A-Z][A-Za-z'\-]*+(?: [A-Z][A-Za-z'\-]*+)?+"
+GREETING = re.compile(
+    rf"(?<![A-Za-z])([A-Za-z]{{2,9}}+)(?: ((?i:mrs|miss|mr|ms|dr|prof)\.?+))?+ ({_CAPITALISED})"
+    r"(?= ?+[,!:\n]| *+$)"
+)
+SIGN_OFF = re.compile(
+    rf"(?<![A-Za-z])(?i:thanks|thank you|regards|best|cheers|sincerely)[,.!]?+\s++"
+    rf"({_CAPITALISED})[ .!]*+$"
+)
+_GREETINGS = frozenset("hi hello hey dear hallo hola ola bonjour ciao".split())
+_NOT_NAMES = frozenset(
+    "there team all everyone everybody again both folks guys friend friends customer customers "
+    "sir madam support there's valued user".split()
+)
 PATTERNS = (
     EMAIL,
     EMAIL_SPACED,
@@ -105,6 +122,8 @@ PATTERNS = (
     KEYWORD_NUMBER_OTHER,
     DATE,
     DIGIT_RUN,
+    GREETING,
+    SIGN_OFF,
 )
 
 HONORIFICS = (
@@ -123,7 +142,9 @@ _ROLE_WORDS = frozenset(
     "customer user test accounts account help orders shop".split()
 )
 _NAME_PARTS = re.compile(r"[-'\u2019]+")
-_PRIORITY = {"known": 0, "email": 1, "iban": 2, "reference": 3, "run": 4, "keyword": 5}
+_PRIORITY = {
+    "known": 0, "email": 1, "iban": 2, "reference": 3, "run": 4, "keyword": 5, "greeting": 6
+}
 
 
 # Latin letters that NFKD leaves whole: typed without the stroke or ligature
@@ -256,6 +277,24 @@ def _pattern_spans(folded: str) -> list[tuple[int, int, str, str]]:
         placeholder = _run_placeholder(m.group(0))
         if placeholder:
             spans.append((m.start(), m.end(), placeholder, "run"))
+    return spans + _shown_names(folded)
+
+
+def _shown_names(folded: str) -> list[tuple[int, int, str, str]]:
+    found = [(m, 3) for m in GREETING.finditer(folded) if m.group(1).lower() in _GREETINGS]
+    found += [(m, 1) for m in SIGN_OFF.finditer(folded)]
+    spans = []
+    for m, group in found:
+        words = m.group(group).split()
+        if words[0].lower() in _NOT_NAMES:
+            continue
+        if len(words) > 1:
+            placeholder = "customer.name"
+        elif group == 3 and m.group(2):  # Dear Mrs. Lima
+            placeholder = "customer.last_name"
+        else:
+            placeholder = "customer.first_name"
+        spans.append((m.start(group), m.end(group), placeholder, "greeting"))
     return spans
 
 

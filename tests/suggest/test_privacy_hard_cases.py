@@ -152,6 +152,22 @@ def test_latin_names_stay_whole_words_even_next_to_thai():
     assert out == "คุณ{{customer.first_name}}ค่ะ; banana and Anastasia stay"
 
 
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Hi Ana, your refund is done.", "Hi {{customer.first_name}}, your refund is done."),
+        ("Dear Mrs. Lima!\nDone.", "Dear Mrs. {{customer.last_name}}!\nDone."),
+        ("Hello José García: done", "Hello {{customer.name}}: done"),
+        ("It broke again.\n\nThanks,\nAna Lima", "It broke again.\n\nThanks,\n{{customer.name}}"),
+        ("Hi there, Hi Team! I live in Bangkok, Thailand", None),
+    ],
+)
+def test_a_name_the_conversation_does_not_know_is_found_after_a_greeting(text, expected):
+    """The author was a user name ("user8841"), yet the text shows the customer's name."""
+    out = privacy.template(text, known("user8841"))
+    assert out == (text if expected is None else expected)
+
+
 # --- numbers and references ---------------------------------------------------------------
 
 
