@@ -132,14 +132,18 @@ def duplicates(engine, threshold: float = 0.9) -> dict:
 
 
 def gaps(engine, weak: float = 0.55, same: float = 0.8, min_size: int = 3,
-         limit: int = 5000) -> list[dict]:
+         limit: int = 5000, teams=None) -> list[dict]:
     """Clusters of recent customer questions (past replies) whose closest saved-reply text
     is less than `weak` similar; a question joins a cluster when it is `same` similar to
-    the cluster's first question. Largest clusters first, each with example questions."""
+    the cluster's first question. Largest clusters first, each with example questions.
+    `teams`: only questions of conversations with no team or one of these (None: all)."""
     db = engine.db
+    marks = ",".join("?" * len(teams or []))
+    of_teams = "" if teams is None else f"AND (c.team = '' OR c.team IN ({marks}))"
     questions = [dict(r) for r in db.query(
-        "SELECT id, text, text_hash, script FROM documents WHERE kind = 'past' "
-        "ORDER BY id DESC LIMIT ?", [limit])]
+        "SELECT d.id, d.text, d.text_hash, d.script FROM documents d JOIN past_replies p "
+        "ON p.id = d.ref JOIN conversations c ON c.id = p.conversation_id "
+        f"WHERE d.kind = 'past' {of_teams} ORDER BY d.id DESC LIMIT ?", [*(teams or []), limit])]
     library_docs = [dict(r) for r in db.query(
         "SELECT d.id, d.text_hash, d.script FROM documents d JOIN saved_replies r "
         "ON r.id = d.saved_reply_id WHERE d.kind IN ('reply', 'question') "

@@ -308,7 +308,7 @@ def curation_view():
     return render_template(
         "library/curation.html", days=days, threshold=threshold,
         stale=[r for r in curation.stale(eng.db, days=days) if r["id"] in visible],
-        duplicates=duplicates, gaps=curation.gaps(eng),
+        duplicates=duplicates, gaps=curation.gaps(eng, teams=_teams()),
     )
 
 

@@ -350,3 +350,19 @@ def test_reviewers_and_leads_read_only_their_teams_reviews(as_user, teams_db):
         assert (review_id in listed) == allowed, username
         assert client.get(f"/reviews/drafts/{request_id}").status_code == want, username
         assert client.get(f"/api/review-requests/{request_id}").status_code == want, username
+
+
+def test_curation_gaps_show_only_the_leads_teams_questions(web_config, teams_db):
+    """Gaps quote customer questions: a support lead never sees billing customers'."""
+    from suggest import curation
+
+    home = Home(web_config)
+    engine = SuggestEngine(home)
+
+    def questions(teams):
+        found = curation.gaps(engine, weak=0.99, same=0.0, min_size=1, teams=teams)
+        return " ".join(q for gap in found for q in gap["examples"])
+
+    assert "zeppelin" in questions(None) and "harpsichord" in questions(None)
+    assert "zeppelin" not in questions(["support"]) and "harpsichord" in questions(["support"])
+    home.close()
