@@ -352,7 +352,7 @@ def test_a_rebuild_killed_mid_way_leaves_the_previous_index_usable(tmp_path, sma
     with open(conversations, "w", encoding="utf-8") as f:
         for i in range(n_new):
             for mid, role, at, body in (
-                ("m1", "customer", "2026-01-05T10:00:00Z", f"parcel {i * 7919 % 100003}"),
+                ("m1", "customer", "2026-01-05T10:00:00Z", f"box {i * 7919 % 100003}"),
                 ("m2", "agent", "2026-01-05T11:00:00Z", "It ships tomorrow."),
             ):
                 f.write(
