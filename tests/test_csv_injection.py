@@ -93,7 +93,7 @@ def run(config):
     runner = CliRunner()
 
     def invoke(*args, home: Path = config.home):
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as replykit wants
         (home / "config.toml").write_text('multilingual_model = ""\n', "utf-8")
         result = runner.invoke(cli, ["--home", str(home), *args])
         assert result.exit_code == 0, result.output
