@@ -22,6 +22,7 @@ from rubrics import reviews as reviews_mod
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
 from web.access import (
+    conversation_in_scope,
     is_named,
     own_review,
     own_reviews_query,
@@ -118,9 +119,17 @@ def api_queue():
     if not reviewer:
         raise InputError("is required", "parameter reviewer")
     user = current_user()
-    if not has_role(user, "lead") and not is_named(get_home().db, user, reviewer):
+    db = get_home().db
+    if is_named(db, user, reviewer):
+        return jsonify(assignments.queue(db, reviewer))
+    if not has_role(user, "lead"):
         raise Forbidden("only leads may read another reviewer's queue")
-    return jsonify(assignments.queue(get_home().db, reviewer))
+    found = assignments.queue(db, reviewer)  # a lead: only what concerns their teams
+    found["assignments"] = [a for a in found["assignments"]
+                            if conversation_in_scope(db, user, a["conversation_id"])]
+    found["drafts"] = [d for d in found["drafts"] if conversation_in_scope(db, user, db.execute(
+        "SELECT conversation_id FROM review_drafts WHERE id = ?", [d["id"]]).fetchone()[0])]
+    return jsonify(found)
 
 
 @bp.get("/reviews/calibration")

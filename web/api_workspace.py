@@ -13,6 +13,7 @@ from web.access import (
     IN_QUEUE,
     conversation_in_scope,
     may_read_conversation,
+    readable_conversations,
     team_scope,
     usable_suggestion,
 )
@@ -36,7 +37,8 @@ def _text(data: dict, field: str, required: bool = False) -> str | None:
 @require_role()
 def api_conversations():
     """The queue of the signed-in user's teams (and of no team), newest first: conversations
-    whose last message is the customer's and that are not closed or resolved."""
+    whose last message is the customer's and that are not closed or resolved; of those, only
+    the ones the user may read (a reviewer: those holding a reply they review)."""
     limit = int_arg("limit", 1, 200, default=50)
     scope = team_scope(current_user())
     marks = ",".join("?" * len(scope or []))
@@ -48,7 +50,9 @@ def api_conversations():
            WHERE m.seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id)
              AND {IN_QUEUE} {teams}
            ORDER BY m.created_at DESC LIMIT ?""", [*(scope or []), limit])
-    return jsonify({"conversations": [dict(r) for r in rows]})
+    rows = [dict(r) for r in rows]
+    readable = readable_conversations(get_home().db, current_user(), [r["id"] for r in rows])
+    return jsonify({"conversations": [r for r in rows if r["id"] in readable]})
 
 
 def conversation(db, conversation_id: str) -> dict:

@@ -366,3 +366,22 @@ def test_curation_gaps_show_only_the_leads_teams_questions(web_config, teams_db)
     assert "zeppelin" in questions(None) and "harpsichord" in questions(None)
     assert "zeppelin" not in questions(["support"]) and "harpsichord" in questions(["support"])
     home.close()
+
+
+def test_queues_list_only_what_the_reader_may_read(as_user, teams_db):
+    """The conversation queue quotes the customer's last message: a reviewer with no reply
+    to review in it lists nothing; a lead reading a reviewer's queue sees only their
+    teams' drafts."""
+    from rubrics import drafts
+
+    users.add_user(teams_db, "rob", PASSWORD, "reviewer", name="Rob Reviewer", team="support")
+    rob, _ = as_user("rob")
+    assert rob.get("/api/conversations").get_json()["conversations"] == []
+    sam, _ = as_user("sam")
+    assert "S1" in [c["id"] for c in sam.get("/api/conversations").get_json()["conversations"]]
+    request_id = drafts.request_draft(teams_db, "Bill Agent", "Refund sent.", "billed twice",
+                                      reviewer="Rita Reviewer", conversation_id="B1")
+    for username, shown in (("lena", False), ("rita", True), ("root", True)):
+        client, _ = as_user(username)
+        queue = client.get("/api/reviews/queue?reviewer=Rita Reviewer").get_json()
+        assert (request_id in [d["id"] for d in queue["drafts"]]) == shown, username
