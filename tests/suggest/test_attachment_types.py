@@ -243,3 +243,25 @@ def test_the_final_extension_after_trailing_dots_and_spaces_decides(reply, stem,
         return
     item = attachments.add(reply.db, reply.config.attachments_dir, "forms", name, content)
     assert (item["filename"], item["content_type"]) == (real, media_type)
+
+
+def test_replies_attach_refuses_with_one_error_line(reply, tmp_path):
+    from click.testing import CliRunner
+
+    from replykit.cli import cli
+
+    reply.close()
+    (tmp_path / "setup.exe.").write_bytes(b"MZ\x90\x00")
+    (tmp_path / "form.pdf").write_bytes(b"<html><script>alert(1)</script>")
+    (tmp_path / "form.docx").write_bytes(ACCEPTED["form.docx"][0])
+    run = lambda *args: CliRunner().invoke(  # noqa: E731
+        cli, ["--home", str(reply.config.home), "replies", "attach", "forms", *args])
+    refused = run(str(tmp_path / "setup.exe."))
+    assert refused.exit_code == 1 and refused.output.endswith(
+        "Error: attachment setup.exe: .exe files are not accepted: attachments are documents "
+        "and images (.pdf .png .jpg .jpeg .gif .webp .txt .csv .md .docx .xlsx .pptx .odt .ods)\n")
+    refused = run(str(tmp_path / "form.pdf"))
+    assert refused.exit_code == 1 and refused.output.endswith(
+        "Error: attachment form.pdf: is not a PDF file: its content does not start like one\n")
+    attached = run(str(tmp_path / "form.docx"))
+    assert attached.exit_code == 0 and "Attached form.docx" in attached.output
