@@ -126,11 +126,13 @@ PATTERNS = (
     SIGN_OFF,
 )
 
+# titles set aside from a name's tokens (a name that is also a title, like Don, is not one:
+# every token is templated anyway, so a wrong guess only names the placeholder wrongly)
 HONORIFICS = (
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "madame", "mme", "mlle",
-    "dame", "lady", "lord", "rev", "herr", "frau", "sr", "sra", "srta", "don", "dona",
-    "jr", "คุณ", "นาย", "นาง", "นางสาว", "ดร", "ท่าน", "آقای", "آقا", "خانم", "جناب", "دکتر",
-    "سرکار", "مهندس", "سید", "السيد", "السيدة",
+    "dame", "rev", "herr", "frau", "sr", "sra", "srta", "jr",
+    "คุณ", "นาย", "นาง", "นางสาว", "ดร", "ท่าน",
+    "آقای", "آقا", "خانم", "جناب", "دکتر", "سرکار", "مهندس", "سید", "السيد", "السيدة",
 )
 # Thai writes the honorific glued to the name: คุณสมชาย, นางสาวสมหญิง
 _THAI_TITLES = ("นางสาว", "นาย", "นาง", "คุณ", "ดร")
@@ -282,7 +284,8 @@ def _pattern_spans(folded: str) -> list[tuple[int, int, str, str]]:
 
 def _shown_names(folded: str) -> list[tuple[int, int, str, str]]:
     found = [(m, 3) for m in GREETING.finditer(folded) if m.group(1).lower() in _GREETINGS]
-    found += [(m, 1) for m in SIGN_OFF.finditer(folded)]
+    # a sign-off ends the text: only its last 120 characters are searched
+    found += [(m, 1) for m in SIGN_OFF.finditer(folded, max(0, len(folded) - 120))]
     spans = []
     for m, group in found:
         words = m.group(group).split()
