@@ -9,6 +9,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,6 +69,17 @@ def _zip_names(data: bytes) -> list[str] | str:
         return f"it is not a readable ZIP package ({exc})"
 
 
+def _read_part(data: bytes, name: str, limit: int) -> bytes | str:
+    """At most `limit` bytes of one part of a ZIP package, or why it cannot be read
+    (encrypted, an unknown compression method, corrupt data)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package, package.open(name) as part:
+            return part.read(limit)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError,
+            ValueError, OSError) as exc:
+        return f"its part {name} cannot be read ({exc})"
+
+
 def _ooxml(folder: str) -> Callable[[bytes], str | None]:
     """Office Open XML (docx, xlsx, pptx) without macros, ActiveX controls or embedded OLE
     objects (programs travel in those as .bin parts)."""
@@ -78,8 +90,9 @@ def _ooxml(folder: str) -> Callable[[bytes], str | None]:
             return names
         if "[Content_Types].xml" not in names or not any(n.startswith(folder) for n in names):
             return f"it is not an Office document (no [Content_Types].xml and {folder} part)"
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            types = package.open("[Content_Types].xml").read(1024 * 1024)
+        types = _read_part(data, "[Content_Types].xml", 1024 * 1024)
+        if isinstance(types, str):
+            return types
         risky = [n for n in names if n.lower().endswith((".bin", "vbadata.xml"))]
         if risky or b"macroEnabled" in types or b"vbaProject" in types:
             return f"it contains macros or embedded programs ({(risky or ['macro types'])[0]})"
@@ -96,8 +109,9 @@ def _odf(media_type: str) -> Callable[[bytes], str | None]:
         names = _zip_names(data)
         if isinstance(names, str):
             return names
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            declared = package.open("mimetype").read(200) if "mimetype" in names else b""
+        declared = _read_part(data, "mimetype", 200) if "mimetype" in names else b""
+        if isinstance(declared, str):
+            return declared
         if declared != media_type.encode():
             return f"it is not an OpenDocument file of type {media_type}"
         if any(n.startswith(("Basic/", "Scripts/")) for n in names):

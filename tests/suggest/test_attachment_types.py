@@ -82,6 +82,28 @@ def odf(kind: str, extra: dict | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def with_zip_flags(package: bytes, method: int | None = None, encrypted: bool = False) -> bytes:
+    """The package with every entry's compression method (or encryption flag) changed in its
+    local header and the central directory, as a hand-made hostile file would have."""
+    data = bytearray(package)
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at >= 0:
+            if method is not None:
+                data[at + flags_at + 2:at + flags_at + 4] = struct.pack("<H", method)
+            if encrypted:
+                data[at + flags_at] |= 1
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
+def corrupt_part(package: bytes, name: str) -> bytes:
+    data = bytearray(package)
+    at = data.find(name.encode()) + len(name)  # the local header's name, then the data
+    data[at:at + 20] = b"\xff" * 20
+    return bytes(data)
+
+
 # name -> (content, the media type stored)
 ACCEPTED = {
     "terms.pdf": (pdf(), "application/pdf"),
@@ -155,6 +177,13 @@ BAD_CONTENT = {
     "basic.odt": (odf("text", {"Basic/Standard/Module1.xml": "<module/>"}),
                   "it contains macros (Basic/ or Scripts/)"),
     "sheet-as.odt": (odf("spreadsheet"), "it is not an OpenDocument file of type"),
+    # found by trying: these raised NotImplementedError, zlib.error and RuntimeError
+    "method99.docx": (with_zip_flags(ooxml("word/", "document.xml"), method=99),
+                      "its part [Content_Types].xml cannot be read"),
+    "corrupt.xlsx": (corrupt_part(ooxml("xl/", "workbook.xml"), "[Content_Types].xml"),
+                     "its part [Content_Types].xml cannot be read"),
+    "encrypted.odt": (with_zip_flags(odf("text"), encrypted=True),
+                      "its part mimetype cannot be read"),
 }
 
 
