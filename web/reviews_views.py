@@ -217,8 +217,10 @@ def draft(draft_id: int):
 @bp.get("/disputes")
 @require_role("lead")
 def disputes_list():
+    """Disputes of reviews the lead may read (their teams' conversations)."""
     db = get_home().db
-    found = disputes.list_disputes(db, request.args.get("state") or None)
+    found = [d for d in disputes.list_disputes(db, request.args.get("state") or None)
+             if review_in_scope(db, current_user(), reviews.get_review(db, d["review_id"]))]
     return render_template("reviews/disputes.html", disputes=found,
                            state=request.args.get("state", ""))
 
@@ -226,7 +228,13 @@ def disputes_list():
 @bp.post("/disputes/<int:dispute_id>/resolve")
 @require_role("lead")
 def resolve(dispute_id: int):
-    result = disputes.resolve_dispute(get_home().db, dispute_id, _me(),
+    """Resolve a dispute of a review the lead may read."""
+    db = get_home().db
+    row = db.execute("SELECT review_id FROM review_disputes WHERE id = ?",
+                     [dispute_id]).fetchone()
+    if row and not review_in_scope(db, current_user(), reviews.get_review(db, row[0])):
+        return forbidden("this dispute is of another team's conversation")
+    result = disputes.resolve_dispute(db, dispute_id, _me(),
                                       request.form.get("decision", ""),
                                       request.form.get("comment", ""))
     flash(f"Dispute {dispute_id}: {result['state']}.")

@@ -385,3 +385,22 @@ def test_queues_list_only_what_the_reader_may_read(as_user, teams_db):
         client, _ = as_user(username)
         queue = client.get("/api/reviews/queue?reviewer=Rita Reviewer").get_json()
         assert (request_id in [d["id"] for d in queue["drafts"]]) == shown, username
+
+
+def test_leads_see_and_resolve_only_their_teams_disputes(as_user, teams_db):
+    from rubrics import disputes, reviews, store
+
+    store.ensure_default_rubric(teams_db)
+    target = reviews.resolve_target(teams_db, "B1", "m2")
+    review_id = reviews.add_review(teams_db, target, "Rita Reviewer", {
+        k: 4 for k in ("accurate", "complete", "clear", "empathy", "personalised", "honest",
+                       "tone")} | {"next_steps": 1})
+    dispute_id = disputes.open_dispute(teams_db, review_id, "Bill Agent", "Zeppelin dispute.")
+    lena, token = as_user("lena")
+    assert "Zeppelin dispute." not in lena.get("/reviews/disputes").get_data(as_text=True)
+    refused = lena.post(f"/reviews/disputes/{dispute_id}/resolve",
+                        data={"csrf_token": token, "decision": "uphold"})
+    assert refused.status_code == 403
+    assert disputes.list_disputes(teams_db)[0]["state"] == "open"
+    admin, _ = as_user("root")
+    assert "Zeppelin dispute." in admin.get("/reviews/disputes").get_data(as_text=True)
