@@ -147,15 +147,22 @@ def api_render():
 @bp.post("/drafts")
 @require_role()
 def api_draft_start():
-    """Body {"query"?, "conversation_id"?} -> a drafting session (201): the clock starts."""
+    """Body {"query"?, "conversation_id"?} -> a drafting session (201): the clock starts. Its
+    team (for the drafting report) is the conversation's if it is one of the agent's, else
+    the agent's first team."""
     data = json_body()
     user = current_user()
     db = get_home().db
     conversation_id = _text(data, "conversation_id")
-    if conversation_id is not None and not may_read_conversation(db, user, conversation_id):
-        raise NotFound(f"no conversation {conversation_id!r}")
-    row = drafts.start(db, user["name"], user["team"], _text(data, "query") or "",
-                       conversation_id, agent_id=user["id"])
+    team = user["team"]
+    if conversation_id is not None:
+        if not may_read_conversation(db, user, conversation_id):
+            raise NotFound(f"no conversation {conversation_id!r}")
+        found = db.execute("SELECT team FROM conversations WHERE id = ?",
+                           [conversation_id]).fetchone()[0]
+        team = found if found in user["teams"] else team
+    row = drafts.start(db, user["name"], team, _text(data, "query") or "", conversation_id,
+                       agent_id=user["id"])
     return jsonify(row), 201
 
 

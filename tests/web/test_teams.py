@@ -404,3 +404,10 @@ def test_leads_see_and_resolve_only_their_teams_disputes(as_user, teams_db):
     assert disputes.list_disputes(teams_db)[0]["state"] == "open"
     admin, _ = as_user("root")
     assert "Zeppelin dispute." in admin.get("/reviews/disputes").get_data(as_text=True)
+
+
+def test_a_drafting_session_counts_for_the_conversations_team(as_user, teams_db):
+    lee, headers = api(as_user, "lee")  # support, billing, technical
+    started = lee.post("/api/drafts", json={"conversation_id": "B1"}, headers=headers)
+    assert started.get_json()["team"] == "billing"
+    assert lee.post("/api/drafts", json={}, headers=headers).get_json()["team"] == "support"
