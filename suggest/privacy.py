@@ -55,7 +55,8 @@ IBAN = re.compile(
 # a reference: letters (or '#') glued to digits, optionally with - _ or #: A-10293, ORD-55120,
 # INV-2026-0042, #10293, GB29NWBK6016...; or digits, then - or _ and letters: 10293-A
 REFERENCE = re.compile(
-    r"(?<![0-9A-Za-z])(#?+)([A-Za-z]*+)[-_#]?+[0-9][0-9A-Za-z]*+(?:[-_/][0-9A-Za-z]++)*+"
+    r"(?<![0-9A-Za-z])(#?+)(?(1) ?+)([A-Za-z]*+)[-_#]?+[0-9][0-9A-Za-z]*+"
+    r"(?:[-_/][0-9A-Za-z]++)*+"
 )
 REFERENCE_SUFFIXED = re.compile(
     r"(?<![0-9A-Za-z])[0-9]++[-_][A-Za-z][0-9A-Za-z]*+(?:[-_/][0-9A-Za-z]++)*+"
@@ -65,7 +66,8 @@ REFERENCE_SUFFIXED = re.compile(
 _KEYWORDS_EN = frozenset(
     "order invoice inv account acct ticket case ref reference booking tracking customer member "
     "membership policy contract receipt transaction txn id no nr number pin iban card parcel "
-    "package shipment serial voucher coupon confirmation reservation claim".split()
+    "package shipment serial voucher coupon confirmation reservation claim ord po tkt req"
+    .split()
 )
 _KEYWORDS_OTHER = _fold_words(
     "คำสั่งซื้อ|ออเดอร์|เลขที่|ใบแจ้งหนี้|ใบเสร็จ|บัญชี|หมายเลข|รหัส|พัสดุ|บัตร|"
@@ -161,6 +163,10 @@ _LETTERS_APART = {
 }
 
 
+# middle dots and the Arabic decimal separator join digit groups like a '.'
+_DOTS = frozenset("\u00b7\u2027\u2219\u30fb\u066b")
+
+
 @functools.lru_cache(maxsize=8192)
 def _fold_char(ch: str) -> str:
     if ch == "\u200c":  # Persian half-space: a space for matching
@@ -173,6 +179,8 @@ def _fold_char(ch: str) -> str:
             c = str(unicodedata.decimal(c))
         elif c == "\u2212" or unicodedata.category(c) == "Pd":
             c = "-"
+        elif c in _DOTS:
+            c = "."
         elif c.isspace() and c not in "\n\r":
             c = " "
         else:
@@ -262,7 +270,9 @@ def _pattern_spans(folded: str) -> list[tuple[int, int, str, str]]:
     ]
     spans += [(m.start(), m.end(), "number", "iban") for m in IBAN.finditer(folded)]
     for m in REFERENCE.finditer(folded):
-        if m.group(1) or (m.group(2) and _digit_count(m.group(0)) >= 4):
+        digits = _digit_count(m.group(0))
+        hashed = m.group(1) and (digits >= 3 or not m.group(0).startswith("# "))
+        if hashed or (m.group(2) and digits >= 4):
             spans.append((m.start(), m.end(), "order.id", "reference"))
     for m in REFERENCE_SUFFIXED.finditer(folded):
         if _digit_count(m.group(0)) >= 4:

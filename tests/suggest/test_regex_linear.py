@@ -36,7 +36,9 @@ MODULES = (
 N, GROWTH = 8_000, 8
 # pieces repeated to length n, then "@!": long runs of one class, many starts that cannot
 # finish, and the separators the e-mail, number, tag and placeholder patterns accept
-PIECES = ("a", "a@", "1 ", "1-", "#A", "<br", "<script", "{{a|", "On ", ". ", "ก1")
+PIECES = (
+    "a", "a@", "1 ", "1-", "#A", "<br", "<script", "<Relationship ", "{{a|", "On ", ". ", "ก1"
+)
 _PER_POSITION = re.compile(r"(?s:.)")
 
 
@@ -61,7 +63,7 @@ def _best(run, text: str) -> float:
 
 def _scan(pattern: re.Pattern):
     def run(text: str) -> None:
-        for _ in pattern.finditer(text):
+        for _ in pattern.finditer(text.encode() if isinstance(pattern.pattern, bytes) else text):
             pass
 
     return run
