@@ -1,38 +1,28 @@
 """Every regular expression that reads user text runs in linear time (issue 11, denial of
 service): imports run them under the write lock, so one quadratic pattern on a 100k-character
-field holds every other writer for seconds. Each pattern, and the templating and cleaning
+field holds every other writer for seconds. The patterns are found, not listed: every compiled
+pattern a module of suggest/, index/, rubrics/, replykit/ or web/ holds, and every `re.*` call
+there with a literal pattern. Each pattern, and the templating and cleaning
 functions as a whole, is timed on adversarial inputs of length n and 8n; the time may grow
 as much as a linear baseline measured on the same inputs grows (about 8x), with a 3x margin,
 where a quadratic pattern grows 64x."""
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
+import pkgutil
 import re
 import time
+from pathlib import Path
 
 import pytest
 
 from suggest import privacy
 from suggest.cleaning import clean_body
 
-MODULES = (
-    "suggest.privacy",
-    "suggest.cleaning",
-    "suggest.placeholders",
-    "suggest.library",
-    "suggest.attachments",
-    "suggest.suggester",
-    "suggest.demo",
-    "index.normalize",
-    "index.lexical",
-    "rubrics.calendar",
-    "rubrics.rubric",
-    "rubrics.sla",
-    "replykit.textio",
-    "web.users",
-)
+PACKAGES = ("suggest", "index", "rubrics", "replykit", "web")
 N, GROWTH = 8_000, 8
 # pieces repeated to length n, then "@!": long runs of one class, many starts that cannot
 # finish, and the separators the e-mail, number, tag and placeholder patterns accept
@@ -43,12 +33,40 @@ _PER_POSITION = re.compile(r"(?s:.)")
 
 
 def _patterns() -> list[tuple[str, re.Pattern]]:
+    """Every compiled pattern held by a module of the packages, by qualified name."""
     found = []
-    for name in MODULES:
-        module = importlib.import_module(name)
-        for attr, value in sorted(vars(module).items()):
-            if isinstance(value, re.Pattern):
-                found.append((f"{name}.{attr}", value))
+    for package in PACKAGES:
+        path = importlib.import_module(package).__path__
+        for info in pkgutil.iter_modules(path, f"{package}."):
+            module = importlib.import_module(info.name)
+            found += [
+                (f"{info.name}.{attr}", value)
+                for attr, value in sorted(vars(module).items())
+                if isinstance(value, re.Pattern)
+            ]
+    known = {pattern.pattern for _, pattern in found}
+    return found + [(w, p) for w, p in _inline_patterns() if p.pattern not in known]
+
+
+def _inline_patterns() -> list[tuple[str, re.Pattern]]:
+    """Patterns written inline (`re.sub(r"...", ...)`, `re.compile` in a function): every
+    call of the `re` module in the packages' source whose pattern is a string literal."""
+    found = []
+    root = Path(__file__).resolve().parents[2]
+    for package in PACKAGES:
+        for path in sorted((root / package).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "re"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str | bytes)
+                ):
+                    where = f"{package}/{path.name}:{node.lineno}"
+                    found.append((where, re.compile(node.args[0].value)))
     return found
 
 
