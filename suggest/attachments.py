@@ -25,6 +25,10 @@ MAX_BYTES = 10 * 1024 * 1024
 _PDF, _PNG, _JPEG = b"%PDF-", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"
 _ZIP = b"PK\x03\x04"
 _OOXML = "application/vnd.openxmlformats-officedocument."
+# relationship types that make Office fetch a template, OLE object, frame or sub-document
+# when the file opens (remote template injection, CVE-2022-30190); external hyperlinks stay
+_REMOTE_TYPES = tuple(f"/{kind}\"".encode() for kind in (
+    "attachedtemplate", "oleobject", "frame", "subdocument"))
 _ODF = "application/vnd.oasis.opendocument."
 
 
@@ -80,6 +84,18 @@ def _read_part(data: bytes, name: str, limit: int) -> bytes | str:
         return f"its part {name} cannot be read ({exc})"
 
 
+def _loads_remote_part(relationships: bytes) -> bool:
+    """True if a .rels part has an external relationship of one of _REMOTE_TYPES (each
+    element looked at once: linear in the part's size)."""
+    for element in relationships.lower().split(b"<"):
+        # spaces dropped and quotes made double: `TargetMode = 'External'` reads the same
+        attributes = element.split(b">", 1)[0].translate(None, b" \t\r\n").replace(b"'", b'"')
+        if (attributes.startswith(b"relationship") and b'targetmode="external"' in attributes
+                and any(kind in attributes for kind in _REMOTE_TYPES)):
+            return True
+    return False
+
+
 def _ooxml(folder: str) -> Callable[[bytes], str | None]:
     """Office Open XML (docx, xlsx, pptx) without macros, ActiveX controls or embedded OLE
     objects (programs travel in those as .bin parts)."""
@@ -96,6 +112,12 @@ def _ooxml(folder: str) -> Callable[[bytes], str | None]:
         risky = [n for n in names if n.lower().endswith((".bin", "vbadata.xml"))]
         if risky or b"macroEnabled" in types or b"vbaProject" in types:
             return f"it contains macros or embedded programs ({(risky or ['macro types'])[0]})"
+        for name in (n for n in names if n.lower().endswith(".rels")):
+            links = _read_part(data, name, 1024 * 1024)
+            if isinstance(links, str):
+                return links
+            if _loads_remote_part(links):
+                return f"it loads a template or object from elsewhere ({name})"
         return None
 
     return check

