@@ -10,6 +10,9 @@ from replykit.errors import InputError
 from rubrics.calendar import Calendar
 
 INTERVALS = ("day", "week", "month")
+# periods (days, weeks or months) a report may hold: a thousand years by day was 374,000 of
+# them, 84 MB of JSON built by one request
+MAX_BUCKETS = 5_000
 
 
 def _local_midnight(day: date, calendar: Calendar) -> datetime:
@@ -24,9 +27,14 @@ def _parse_bound(text: str, calendar: Calendar, where: str, is_end: bool) -> dat
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise InputError(f"expected YYYY-MM-DD or an ISO datetime, got {text!r}", where) from exc
+    except OverflowError as exc:  # the day after 9999-12-31, midnight before 0001-01-01 UTC
+        raise InputError(f"{text!r} is out of range", where) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=calendar.zone)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InputError(f"{text!r} is out of range", where) from exc
 
 
 def parse_bounds(
@@ -35,7 +43,12 @@ def parse_bounds(
     """--from/--to into [start, end). Defaults: to = now, from = 30 days before `to`."""
     now = now or datetime.now(UTC)
     hi = _parse_bound(end, calendar, "--to", True) if end else now
-    lo = _parse_bound(start, calendar, "--from", False) if start else hi - timedelta(days=30)
+    if start:
+        lo = _parse_bound(start, calendar, "--from", False)
+    elif hi.year > 1 or hi.month > 1:
+        lo = hi - timedelta(days=30)
+    else:
+        raise InputError(f"30 days before {end!r} is out of range", "--from")
     if lo >= hi:
         raise InputError("--from must be before --to", "--from")
     return lo, hi
@@ -84,6 +97,13 @@ def buckets(start: datetime, end: datetime, interval: str, calendar: Calendar) -
     """[(key, lo, hi)] covering [start, end): local days, ISO weeks or months, clipped."""
     if interval not in INTERVALS:
         raise InputError(f"must be one of {', '.join(INTERVALS)}", "--interval")
+    try:
+        return _buckets(start, end, interval, calendar)
+    except OverflowError as exc:  # the last period would end after 9999-12-31
+        raise InputError("the period ends too close to 9999-12-31", "--to") from exc
+
+
+def _buckets(start: datetime, end: datetime, interval: str, calendar: Calendar) -> list[tuple]:
     result: list[tuple] = []
     day = start.astimezone(calendar.zone).date()
     while True:
@@ -95,5 +115,8 @@ def buckets(start: datetime, end: datetime, interval: str, calendar: Calendar) -
         while bucket_key(_local_midnight(nxt, calendar), interval, calendar) == key:
             nxt += timedelta(days=1)
         result.append((key, lo, min(end, _local_midnight(nxt, calendar))))
+        if len(result) > MAX_BUCKETS:
+            raise InputError(f"the period holds more than {MAX_BUCKETS:,} {interval}s: give a "
+                             "shorter period or a longer interval", "--interval")
         day = nxt
     return result

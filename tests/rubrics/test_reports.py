@@ -210,7 +210,7 @@ def test_api_reviews_and_rubrics(client):
          "parameter interval: must be one of day, week, month"),
         ("/api/reviews/99", 404, "no review 99"),
         ("/api/rubrics/support-reply?version=x", 400,
-         "parameter version: must be an integer, got 'x'"),
+         "parameter version: must be an integer from 1 to 9223372036854775807, got 'x'"),
         ("/api/reviews/queue", 400, "parameter reviewer: is required"),
     ],
 )
