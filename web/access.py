@@ -30,7 +30,7 @@ from web.app import get_home
 from web.security import has_role
 
 # a conversation is in an agent's queue while the customer wrote last and it is not closed
-IN_QUEUE = ("c.status NOT IN ('closed', 'resolved') AND (SELECT role FROM messages "
+IN_QUEUE = ("lower(c.status) NOT IN ('closed', 'resolved') AND (SELECT role FROM messages "
             "WHERE conversation_id = c.id ORDER BY seq DESC LIMIT 1) = 'customer'")
 
 

@@ -178,6 +178,9 @@ def test_conversations_are_read_only_by_whom_they_concern(as_user, teams_db):
     assert "S1" in queue and not queue & {"B1", "S2"}
     started = sam.post("/api/drafts", json={"conversation_id": "B1"}, headers=headers)
     assert started.status_code == 404  # a drafting session does not open another team's door
+    with teams_db.conn:  # a status from the helpdesk, in its own spelling
+        teams_db.execute("UPDATE conversations SET status = 'Closed' WHERE id = 'S1'")
+    assert sam.get("/api/conversations/S1").status_code == 404
 
 
 def test_suggestions_hand_out_only_conversation_ids_the_reader_may_open(as_user, teams_db):
