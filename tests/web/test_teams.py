@@ -353,6 +353,12 @@ def test_reviewers_and_leads_read_only_their_teams_reviews(as_user, teams_db):
         assert (review_id in listed) == allowed, username
         assert client.get(f"/reviews/drafts/{request_id}").status_code == want, username
         assert client.get(f"/api/review-requests/{request_id}").status_code == want, username
+    rob, token = as_user("rob")  # nor starts reviewing another team's reply
+    assert rob.post("/reviews/start", data={"csrf_token": token, "conversation": "B1",
+                                            "message": "m2"}).status_code == 403
+    ravi, token = as_user("ravi")
+    assert ravi.post("/reviews/start", data={"csrf_token": token, "conversation": "B1",
+                                             "message": "m2"}).status_code == 302
 
 
 def test_curation_gaps_show_only_the_leads_teams_questions(web_config, teams_db):
