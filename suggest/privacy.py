@@ -55,7 +55,7 @@ IBAN = re.compile(
 # a reference: letters (or '#') glued to digits, optionally with - _ or #: A-10293, ORD-55120,
 # INV-2026-0042, #10293, GB29NWBK6016...; or digits, then - or _ and letters: 10293-A
 REFERENCE = re.compile(
-    r"(?<![0-9A-Za-z])(#?+)(?(1) ?+)([A-Za-z]*+)[-_#]?+[0-9][0-9A-Za-z]*+"
+    r"(?<![0-9A-Za-z])(#)?+(?(1) ?+)([A-Za-z]*+)[-_#]?+[0-9][0-9A-Za-z]*+"
     r"(?:[-_/][0-9A-Za-z]++)*+"
 )
 REFERENCE_SUFFIXED = re.compile(
@@ -199,7 +199,27 @@ def fold(text: str) -> tuple[str, list[int] | None]:
         piece = _fold_char(ch)
         parts.append(piece)
         starts.extend([i] * len(piece))
-    return "".join(parts), starts
+    return _reorder_marks("".join(parts), starts)
+
+
+def _reorder_marks(folded: str, starts: list[int]) -> tuple[str, list[int]]:
+    """Marks stacked on one letter in canonical order (as NFKD of the whole text would put
+    them: a Thai tone mark typed before a lower vowel, ุ่ or ุ่, reads the same), each run
+    mapped to where its first mark came from."""
+    chars = list(folded)
+    i = 0
+    while i < len(chars):
+        if not unicodedata.combining(chars[i]):
+            i += 1
+            continue
+        j = i
+        while j < len(chars) and unicodedata.combining(chars[j]):
+            j += 1
+        if j - i > 1:
+            chars[i:j] = sorted(chars[i:j], key=unicodedata.combining)
+            starts[i:j] = [starts[i]] * (j - i)
+        i = j
+    return "".join(chars), starts
 
 
 def _lower(folded: str) -> str:
@@ -214,27 +234,40 @@ def _folded_lower(text: str) -> str:
     return _lower(fold(text)[0])
 
 
-def _wordish(ch: str) -> bool:
-    """A letter or digit of a script that separates words with spaces (Latin, Greek,
-    Cyrillic): names there match whole words; Thai and Arabic-script names match anywhere."""
-    return ch.isalnum() and (
-        ch.isascii() or "\u00c0" <= ch <= "\u052f" or "\u1e00" <= ch <= "\u1fff"
-    )
+def _kind(ch: str) -> str:
+    """'letter' for a letter of a script that separates words with spaces (Latin, Greek,
+    Cyrillic), 'digit' for a digit, '' otherwise. A known value must not continue a word of
+    the same kind: "Ana" is not in "Banana", "C77" not in "C778", but "Ana" is in "Ana2024",
+    in "คุณAnaค่ะ"; Thai and Arabic-script names match anywhere (Thai has no spaces)."""
+    if ch.isdigit():
+        return "digit"
+    if ch.isalpha() and (ch.isascii() or "\u00c0" <= ch <= "\u052f" or "\u1e00" <= ch <= "\u1fff"):
+        return "letter"
+    return ""
 
 
-def _known_spans(lower: str, known: list[tuple[str, str]]) -> list[tuple[int, int, str, str]]:
+def _known_spans(folded: str, known: list[tuple[str, str]]) -> list[tuple[int, int, str, str]]:
+    """Where the known values occur in the folded text, in any case, as whole words (a case
+    change counts as a word start: "AnaLima88")."""
+    lower = _lower(folded)
     spans = []
     for value, placeholder in known:
         needle = _folded_lower(value).strip()
         if len(needle) < 2:
             continue
-        check_start, check_end = _wordish(needle[0]), _wordish(needle[-1])
+        first, last = _kind(needle[0]), _kind(needle[-1])
         at = lower.find(needle)
         while at >= 0:
             end = at + len(needle)
-            if not (check_start and at > 0 and _wordish(lower[at - 1])) and not (
-                check_end and end < len(lower) and _wordish(lower[end])
-            ):
+            glued_before = (
+                first and at > 0 and _kind(lower[at - 1]) == first
+                and not (folded[at - 1].islower() and folded[at].isupper())
+            )
+            glued_after = (
+                last and end < len(lower) and _kind(lower[end]) == last
+                and not (folded[end - 1].islower() and folded[end].isupper())
+            )
+            if not glued_before and not glued_after:
                 spans.append((at, end, placeholder, "known"))
             at = lower.find(needle, at + 1)
     return spans
@@ -330,7 +363,7 @@ def template(text: str, known: list[tuple[str, str]]) -> str:
     """`text` with the customer's details replaced by placeholders. `known` pairs values this
     conversation has with their placeholder names (customer.name, customer.email, ...)."""
     folded, starts = fold(text)
-    spans = _merge(_known_spans(_lower(folded), known) + _pattern_spans(folded))
+    spans = _merge(_known_spans(folded, known) + _pattern_spans(folded))
     if not spans:
         return text
     if starts is not None:

@@ -147,6 +147,20 @@ def test_hyphenated_and_apostrophe_names():
     _clean(out, "Siobhán O'Brien-Lüdke")
 
 
+def test_names_glued_to_digits_or_in_camel_case_are_found():
+    out = privacy.template("user AnaLima88, ana12, banana, Anastasia", known("Ana Lima"))
+    assert out == (
+        "user {{customer.first_name}}{{customer.last_name}}88, {{customer.first_name}}12, "
+        "banana, Anastasia"
+    )
+
+
+def test_thai_marks_typed_in_another_order_still_match():
+    # ผู้ (lower vowel, then tone mark) typed as ผู้ (tone mark first): the same on screen
+    out = privacy.template("คุณ\u0e1c\u0e49\u0e39\u0e43\u0e2b\u0e0d\u0e48 ค่ะ", known("ผู้ใหญ่ บุญมี"))
+    assert out == "คุณ{{customer.first_name}} ค่ะ"
+
+
 def test_latin_names_stay_whole_words_even_next_to_thai():
     out = privacy.template("คุณAnaค่ะ; banana and Anastasia stay", known("Ana Lima"))
     assert out == "คุณ{{customer.first_name}}ค่ะ; banana and Anastasia stay"
