@@ -37,7 +37,11 @@ def _open_private(path: Path) -> None:
     """Create the database file 0600 if it is missing (SQLite then gives its -wal and -shm
     files the same mode) and tighten an existing one and its -wal/-shm."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    # Never open and close an existing database file: closing any descriptor of a file drops
+    # every POSIX lock this process holds on it, including other connections' (lost commits).
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
     for name in (path.name, path.name + "-wal", path.name + "-shm"):
         if (path.parent / name).exists():
             make_private(path.parent / name)

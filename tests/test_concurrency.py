@@ -63,17 +63,18 @@ def write_conversations(path: Path, first: int, last: int, turns: int) -> Path:
 
 
 class Browser:
-    """A signed-in browser session against the server: one cookie, CSRF tokens from pages."""
+    """A signed-in browser session against the server: its cookies, CSRF tokens from pages."""
 
     def __init__(self, port: int):
         self.port = port
-        self.cookie = ""
+        self.cookies: dict[str, str] = {}
         self.responses: list[tuple[str, int, str]] = []
         self.slowest = 0.0
 
     def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
-        headers = {"Cookie": self.cookie} if self.cookie else {}
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        headers = {"Cookie": cookie} if cookie else {}
         body = None
         if form is not None:
             body = urlencode(form)
@@ -83,9 +84,9 @@ class Browser:
         response = conn.getresponse()
         self.slowest = max(self.slowest, time.monotonic() - started)
         text = response.read().decode("utf-8", "replace")
-        cookie = response.getheader("Set-Cookie")
-        if cookie:
-            self.cookie = cookie.split(";", 1)[0]
+        for set_cookie in response.headers.get_all("Set-Cookie") or ():
+            name, _, value = set_cookie.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value
         conn.close()
         self.responses.append((f"{method} {path}", response.status, text))
         return response.status, text
@@ -133,7 +134,7 @@ def shared_home(tmp_path, library_home_template) -> Path:
     shutil.copytree(library_home_template, root)
     (root / "config.toml").write_text('multilingual_model = ""\n', encoding="utf-8")
     home = Home(load_config(root))
-    users.add_user(home.db, "lee", PASSWORD, "lead", name="Lee Lead")
+    users.add_user(home.db, "lee", PASSWORD, "lead", name="Lee Lead", team="billing,technical")
     home.close()
     return root
 

@@ -14,7 +14,7 @@ from replykit.cli import cli
 @pytest.fixture
 def run(config):
     """Invoke `replykit --home <tmp home> ...`; config.toml keeps the home MiniLM-only."""
-    config.home.mkdir(parents=True, exist_ok=True)
+    config.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as replykit wants
     (config.home / "config.toml").write_text('multilingual_model = ""\n', "utf-8")
     runner = CliRunner()
 
