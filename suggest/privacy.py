@@ -136,6 +136,8 @@ HONORIFICS = (
     "คุณ", "นาย", "นาง", "นางสาว", "ดร", "ท่าน",
     "آقای", "آقا", "خانم", "جناب", "دکتر", "سرکار", "مهندس", "سید", "السيد", "السيدة",
 )
+# at most this many names of customers (and of agents) per conversation, tokens per name
+MAX_NAMES, MAX_NAME_TOKENS = 20, 8
 # Thai writes the honorific glued to the name: คุณสมชาย, นางสาวสมหญิง
 _THAI_TITLES = ("นางสาว", "นาย", "นาง", "คุณ", "ดร")
 _NAME_SPLIT = re.compile(r"[\s.,;:/()\[\]\"_]+")
@@ -420,6 +422,8 @@ def _name_details(name: str) -> list[tuple[str, str]]:
     tokens, titled = name_tokens(name)
     if not tokens:
         return []
+    # a real name has a few tokens; an author field of thousands must not make templating slow
+    tokens = tokens[:MAX_NAME_TOKENS]
     known = [(name, "customer.name"), (" ".join(tokens), "customer.name")]
     if len(tokens) == 1:
         latin_title = titled and tokens[0].isascii()
@@ -442,7 +446,8 @@ def known_details(
     name the customer wrote under, each token of it, e-mail, ids), and the names of the
     agents who answered."""
     known = []
-    for name in sorted({conversation.get("customer_name") or "", *(customers or ())}):
+    main = conversation.get("customer_name") or ""
+    for name in [main, *sorted(set(customers or ()) - {main})][:MAX_NAMES]:
         known += _name_details(name.strip())
     email = conversation.get("customer_email") or ""
     if "@" in email:  # ana.lima@..., jsmith84@...: the words of the local part are names
@@ -453,7 +458,7 @@ def known_details(
         (conversation.get("customer_id") or "", "customer.id"),
         (conversation.get("id") or "", "ticket.id"),
     ]
-    for agent in sorted(agents or ()):
+    for agent in sorted(agents or ())[:MAX_NAMES]:
         tokens = agent.split()
         known.append((agent, "agent.name"))
         known.append((tokens[0] if tokens else "", "agent.name"))

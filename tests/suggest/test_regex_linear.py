@@ -135,5 +135,15 @@ def test_templating_is_linear():
     _assert_linear(lambda text: privacy.template(text, known), "privacy.template")
 
 
+def test_templating_with_a_huge_author_name_is_linear():
+    """An author field of thousands of tokens (up to 100k characters) must not make the
+    names to look for, or the search for them, grow faster than the input."""
+
+    def run(text: str) -> None:
+        privacy.template(text, privacy.known_details({"customer_name": text}, {text}, {text}))
+
+    _assert_linear(run, "privacy.known_details + template")
+
+
 def test_cleaning_is_linear():
     _assert_linear(clean_body, "cleaning.clean_body")
