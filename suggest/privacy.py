@@ -231,8 +231,13 @@ def _lower(folded: str) -> str:
     return lower if len(lower) == len(folded) else "".join(c.lower()[0] for c in folded)
 
 
-@functools.lru_cache(maxsize=4096)
 def _folded_lower(text: str) -> str:
+    # names and ids repeat across a conversation's messages: remember the short ones
+    return _folded_lower_short(text) if len(text) <= 200 else _lower(fold(text)[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded_lower_short(text: str) -> str:
     return _lower(fold(text)[0])
 
 
