@@ -114,22 +114,10 @@ _NOT_NAMES = frozenset(
     "there team all everyone everybody again both folks guys friend friends customer customers "
     "sir madam support there's valued user".split()
 )
-PATTERNS = (
-    EMAIL,
-    EMAIL_SPACED,
-    IBAN,
-    REFERENCE,
-    REFERENCE_SUFFIXED,
-    KEYWORD_NUMBER,
-    KEYWORD_NUMBER_OTHER,
-    DATE,
-    DIGIT_RUN,
-    GREETING,
-    SIGN_OFF,
-)
 
-# titles set aside from a name's tokens (a name that is also a title, like Don, is not one:
-# every token is templated anyway, so a wrong guess only names the placeholder wrongly)
+# titles set aside from a name's tokens. Words that are also given names (Don, Lady) are not
+# listed: a title left among the tokens is merely templated too, a name taken for a title
+# would not be templated at all.
 HONORIFICS = (
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "madame", "mme", "mlle",
     "dame", "rev", "herr", "frau", "sr", "sra", "srta", "jr",
