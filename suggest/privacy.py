@@ -124,8 +124,10 @@ HONORIFICS = (
     "คุณ", "นาย", "นาง", "นางสาว", "ดร", "ท่าน",
     "آقای", "آقا", "خانم", "جناب", "دکتر", "سرکار", "مهندس", "سید", "السيد", "السيدة",
 )
-# at most this many names of customers (and of agents) per conversation, tokens per name
-MAX_NAMES, MAX_NAME_TOKENS = 20, 8
+# at most this many names of customers (and of agents) per conversation, tokens per name;
+# a known value longer than MAX_KNOWN_LENGTH is no name, e-mail or id (found over and over in
+# a periodic text, its search would be quadratic)
+MAX_NAMES, MAX_NAME_TOKENS, MAX_KNOWN_LENGTH = 20, 8, 256
 # Thai writes the honorific glued to the name: คุณสมชาย, นางสาวสมหญิง
 _THAI_TITLES = ("นางสาว", "นาย", "นาง", "คุณ", "ดร")
 _NAME_SPLIT = re.compile(r"[\s.,;:/()\[\]\"_]+")
@@ -248,7 +250,7 @@ def _known_spans(folded: str, known: list[tuple[str, str]]) -> list[tuple[int, i
     spans = []
     for value, placeholder in known:
         needle = _folded_lower(value).strip()
-        if len(needle) < 2:
+        if not 2 <= len(needle) <= MAX_KNOWN_LENGTH:
             continue
         first, last = _kind(needle[0]), _kind(needle[-1])
         at = lower.find(needle)

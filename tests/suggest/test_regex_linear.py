@@ -140,7 +140,8 @@ def test_templating_with_a_huge_author_name_is_linear():
     names to look for, or the search for them, grow faster than the input."""
 
     def run(text: str) -> None:
-        privacy.template(text, privacy.known_details({"customer_name": text}, {text}, {text}))
+        name = text[: len(text) // 2]  # found again and again in a periodic text
+        privacy.template(text, privacy.known_details({"customer_name": name}, {name}, {name}))
 
     _assert_linear(run, "privacy.known_details + template")
 
