@@ -14,6 +14,7 @@ messages since the previous agent reply."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,6 +166,7 @@ def past_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dic
     authors = {role: {m["author"] for m in messages if m["role"] == role and m["author"]}
                for role in ROLES}
     known = privacy.known_details(conversation, authors["agent"], authors["customer"])
+    subject = html.unescape(conversation["subject"])  # "ana&#64;example.com" is an address
     pending: list[dict] = []
     pasts = []
     for message in messages:
@@ -181,7 +183,7 @@ def past_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dic
                     "message_id": message["message_id"],
                     "question": question,
                     "answer": privacy.template(message["clean_body"], known),
-                    "title": _title(privacy.template(conversation["subject"], known), question),
+                    "title": _title(privacy.template(subject, known), question),
                     "agent": message["author"],
                     "asked_at": pending[0]["created_at"],
                     "answered_at": message["created_at"],

@@ -137,6 +137,17 @@ def test_without_a_subject_the_title_is_the_templated_question(home, tmp_path):
     assert len(title) <= 80 and title.count("{{") == title.count("}}")
 
 
+def test_an_html_encoded_subject_is_templated_too(home, tmp_path):
+    rows = _messages("C3", "Ana Lima", "", "Where is my parcel?", "On its way.").splitlines()
+    first = json.loads(rows[0])
+    first["subject"] = "Parcel for ana&#46;lima&#64;example&#46;com &amp; &#43;66&#56;12345678"
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(first) + "\n" + rows[1] + "\n", encoding="utf-8")
+    import_conversations(home.db, path)
+    title = home.db.execute("SELECT title FROM past_replies").fetchone()[0]
+    assert title == "Parcel for {{customer.email}} & {{customer.phone}}"
+
+
 def test_past_replies_stored_before_the_fix_are_templated_again(config, tmp_path):
     """A home written by an older version (schema 5 not applied: no title, text templated by
     weaker rules) leaks nothing once opened: the migration templates every past reply again."""
