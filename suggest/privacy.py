@@ -43,6 +43,9 @@ _NOT_LOCAL = "\\s@<>()\\[\\],;:\"\\\\\u060c\u061b\u061f\u2000-\u206f\u3000-\u303
 _NOT_LABEL = _NOT_LOCAL + ".!?#$%&'*+/=^`{|}~"
 _LOCAL, _LABEL = f"[^{_NOT_LOCAL}]", f"[^{_NOT_LABEL}]"
 EMAIL = re.compile(rf"(?<!{_LOCAL}){_LOCAL}++@{_LABEL}++(?:\.{_LABEL}++)*+")
+# percent-encoded in a link: mailto:ana.lima%40example.com
+_URL_LOCAL = f"[^%{_NOT_LOCAL}]"
+EMAIL_IN_URL = re.compile(rf"(?<!{_URL_LOCAL}){_URL_LOCAL}++%40{_LABEL}++(?:\.{_LABEL}++)++")
 # written to dodge filters: ana [at] example [dot] com, ana @ example.com (a dot is required)
 EMAIL_SPACED = re.compile(
     rf"(?<!{_LOCAL}){_LOCAL}++ ?+(?:@|[\[(](?i:at)[\])]) ?+{_LABEL}++"
@@ -295,7 +298,7 @@ def _mask_date(match: re.Match) -> str:
 def _pattern_spans(folded: str) -> list[tuple[int, int, str, str]]:
     spans = [
         (m.start(), m.end(), "customer.email", "email")
-        for pattern in (EMAIL, EMAIL_SPACED)
+        for pattern in (EMAIL, EMAIL_SPACED, EMAIL_IN_URL)
         for m in pattern.finditer(folded)
     ]
     spans += [(m.start(), m.end(), "number", "iban") for m in IBAN.finditer(folded)]

@@ -256,6 +256,21 @@ def test_emails_plus_addressed_idn_and_glued(address, around):
     assert not name_leaks(local, out) if len(local) > 3 else True
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mailto:ana.lima%40example.com?subject=refund",
+        "ana.lima [at] example [dot] com",
+        "ana.lima (at) example.com",
+        "ana.lima @ example.com",
+        "ana.lima＠example.com",
+    ],
+)
+def test_emails_written_to_dodge_a_filter(text):
+    out = privacy.template(text, [])
+    assert "ana.lima" not in out and "{{customer.email}}" in out
+
+
 def test_ordinary_text_prices_dates_and_versions_survive():
     text = (
         "Refunds take 30 days and cost $25 (or 1,299.00 THB). Version 2.4.1 fixed it on "
