@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from urllib.parse import unquote, urlsplit
@@ -23,10 +24,14 @@ _SLASH_LOOKALIKES = frozenset("\u2044\u2215\u2216\u29f5\u29f8\u29f9\ufe68\uff0f\
 
 
 def _is_local_path(target: str) -> bool:
-    """Whether `target` is a path on this site: it and its percent-decoded forms start
+    """Whether `target` is a path on this site: it has no control, space or format
+    character, and its path (before '?' or '#') and that path's percent-decoded forms start
     with a single '/', have no scheme or host, no backslash, no control, space or format
-    characters, and nothing NFKC turns into a slash or backslash."""
-    text = target
+    characters, and nothing NFKC turns into a slash or backslash. The query may hold any
+    percent-encoded text (a library search for 'refund policy')."""
+    if any(not c.isprintable() or c.isspace() for c in target):
+        return False
+    text = re.split(r"[?#]", target, maxsplit=1)[0]
     for _ in range(3):  # the target as given, decoded once and twice
         if (not text.startswith("/") or text.startswith("//") or "\\" in text
                 or any(not c.isprintable() or c.isspace() or c in _SLASH_LOOKALIKES

@@ -211,9 +211,8 @@ def test_team_visibility_in_suggestions(loaded_engine):
     engine.sync()
 
     def top_ids(team):
-        return [
-            s["id"] for s in suggest(engine, "Can I get a refund?", k=10, teams=[team])["suggestions"]
-        ]
+        found = suggest(engine, "Can I get a refund?", k=10, teams=[team])
+        return [s["id"] for s in found["suggestions"]]
 
     assert top_ids("vip")[0] == "refund-policy"
     assert "refund-policy" not in top_ids("basic")

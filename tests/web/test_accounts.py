@@ -236,7 +236,8 @@ def test_the_reported_open_redirect_is_closed(as_user, client):
 
 def test_a_local_next_with_query_and_thai_text_is_kept(as_user):
     client, _ = as_user("ana")
-    for target in ("/library/?q=ลืม&tag=billing", "/library/?q=%E0%B8%A5%E0%B8%B7%E0%B8%A1"):
+    for target in ("/library/?q=ลืม&tag=billing", "/library/?q=%E0%B8%A5%E0%B8%B7%E0%B8%A1",
+                   "/library/?q=refund%20policy", "/library/?q=a%2F%2Fb#x"):
         response = client.get("/login", query_string={"next": target})
         location = urlsplit(response.headers["Location"])
         assert location.path == "/library/" and location.query, target
