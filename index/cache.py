@@ -9,7 +9,7 @@ import numpy as np
 import sqlite_utils
 
 from index.embedders import Embedder
-from replykit.db import write_transaction
+from storage.db import write_transaction
 
 TABLE = "embedding_cache"
 _LOOKUP_CHUNK = 500

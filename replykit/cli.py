@@ -11,9 +11,9 @@ from functools import update_wrapper
 import click
 
 from replykit.config import ConfigError, load_config
-from replykit.db import busy_message
 from replykit.errors import ReplykitError
 from replykit.home import Home
+from storage.db import busy_message
 
 
 class ReplykitGroup(click.Group):

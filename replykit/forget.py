@@ -24,8 +24,8 @@ from pathlib import Path
 import sqlite_utils
 
 from replykit.customers import Customer, canonical_email, canonical_id
-from replykit.db import write_transaction
 from replykit.errors import InputError, ReplykitError
+from storage.db import write_transaction
 from suggest import proposals
 
 

@@ -8,7 +8,7 @@ from functools import cached_property
 import sqlite_utils
 
 from replykit.config import Config
-from replykit.db import connect, make_private
+from storage.db import connect, make_private
 
 
 @dataclass

@@ -10,10 +10,10 @@ from datetime import datetime
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import InputError
 from rubrics.calendar import parse_instant
 from rubrics.reviews import now_iso
+from storage.db import write_transaction
 
 
 def _candidates(db: sqlite_utils.Database, start: datetime, end: datetime) -> dict[str, list]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import Conflict, InputError, NotFound
 from rubrics.reviews import get_review, now_iso, record
+from storage.db import write_transaction
 
 DECISIONS = ("uphold", "rescore")
 

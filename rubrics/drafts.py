@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import Conflict, InputError, NotFound
 from rubrics.reviews import list_reviews, now_iso
+from storage.db import write_transaction
 
 
 def request_draft(

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import Conflict, InputError, NotFound
 from rubrics import scoring
 from rubrics.rubric import Rubric
 from rubrics.store import ensure_default_rubric, get_rubric
+from storage.db import write_transaction
 
 
 def now_iso() -> str:

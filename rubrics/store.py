@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import NotFound
 from rubrics.rubric import Rubric, default_rubric_path, load_rubric, parse_rubric
+from storage.db import write_transaction
 
 
 def _now() -> str:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import InputError, NotFound
 from replykit.textio import atomic_file
+from storage.db import write_transaction
 
 MAX_BYTES = 10 * 1024 * 1024
 _PDF, _PNG, _JPEG = b"%PDF-", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"

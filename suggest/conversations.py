@@ -21,9 +21,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import InputError
 from replykit.textio import file_format, read_csv, read_jsonl
+from storage.db import write_transaction
 from suggest import documents, privacy
 from suggest.cleaning import clean_body
 

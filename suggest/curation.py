@@ -14,8 +14,8 @@ import numpy as np
 import sqlite_utils
 
 from index.cache import cached_vectors
-from replykit.db import write_transaction
 from replykit.errors import InputError
+from storage.db import write_transaction
 from suggest import feedback, library
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import InputError, NotFound
+from storage.db import write_transaction
 
 EVENTS = ("shown", "inserted", "edited", "dismissed")
 KINDS = ("saved", "past")

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import Conflict, InputError, NotFound
+from storage.db import write_transaction
 from suggest import documents, placeholders
 
 STATUSES = ("draft", "approved", "archived")

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import InputError
 from replykit.textio import (
     check_text,
@@ -31,6 +30,7 @@ from replykit.textio import (
     write_atomically,
     write_csv,
 )
+from storage.db import write_transaction
 from suggest import attachments, library
 
 CSV_COLUMNS = (

@@ -15,24 +15,9 @@ import secrets
 import sqlite_utils
 
 from replykit.customers import Customer
-from replykit.db import write_transaction
 from replykit.errors import NotFound
+from storage.db import write_transaction
 from suggest import documents, library, privacy
-
-
-def m004_conversation_links(db: sqlite_utils.Database) -> None:
-    """Migration 4: feedback and proposals remember the conversation they came from."""
-    for sql in (
-        "ALTER TABLE suggestion_feedback ADD COLUMN conversation_id TEXT",
-        "CREATE INDEX feedback_conversation ON suggestion_feedback(conversation_id)",
-        """CREATE TABLE proposal_sources (
-            reply_id TEXT NOT NULL REFERENCES saved_replies(id) ON DELETE CASCADE,
-            conversation_id TEXT NOT NULL,
-            PRIMARY KEY (reply_id, conversation_id)
-        )""",
-        "CREATE INDEX proposal_sources_conversation ON proposal_sources(conversation_id)",
-    ):
-        db.execute(sql)
 
 
 def _known(db: sqlite_utils.Database, conversation_id: str) -> list[tuple[str, str]]:

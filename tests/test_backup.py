@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from replykit.cli import cli
 from replykit.config import load_config
-from replykit.db import connect
 from replykit.home import Home
+from storage.db import connect
 from suggest import attachments, library
 
 RECORD = {

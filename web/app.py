@@ -11,9 +11,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
 from replykit.config import Config, load_config
-from replykit.db import busy_message
 from replykit.errors import ReplykitError
 from replykit.home import Home
+from storage.db import busy_message
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from replykit.db import write_transaction
 from replykit.errors import InputError, NotFound
+from storage.db import write_transaction
 from suggest import feedback
 
 OUTCOMES = ("copied", "sent", "sent_for_review")

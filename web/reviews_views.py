@@ -7,12 +7,12 @@ from __future__ import annotations
 import yaml
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from replykit.db import write_transaction
 from replykit.errors import InputError, NotFound, ReplykitError
 from rubrics import assignments, calibration, disputes, drafts, reviews, store
 from rubrics.calendar import parse_calendar
 from rubrics.periods import parse_bounds
 from rubrics.rubric import parse_rubric, parse_yaml
+from storage.db import write_transaction
 from web.access import conversation_in_scope, is_named, my_review_ids, review_in_scope
 from web.app import get_home
 from web.security import current_user, forbidden, has_role, require_role

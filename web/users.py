@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from replykit.db import write_transaction
 from replykit.errors import Conflict, InputError, NotFound
+from storage.db import write_transaction
 
 ROLES = ("agent", "reviewer", "lead", "admin")
 MIN_PASSWORD = 8

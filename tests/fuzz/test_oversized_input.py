@@ -96,7 +96,7 @@ def test_cli_refuses_a_huge_attachment_without_reading_it(tmp_path, config):
 
 
 def _db(config):
-    from replykit.db import connect
+    from storage.db import connect
 
     return connect(config.db_path)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from replykit.db import connect
+from storage.db import connect
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from replykit.db import write_transaction
+from storage.db import write_transaction
 
 START = datetime(2024, 5, 6, tzinfo=UTC)
 END = datetime(2024, 5, 11, tzinfo=UTC)

@@ -9,8 +9,8 @@ import yaml
 from click.testing import CliRunner
 
 from replykit.cli import cli
-from replykit.db import connect
 from rubrics.rubric import default_rubric_path
+from storage.db import connect
 
 DEFAULT = str(default_rubric_path())
 

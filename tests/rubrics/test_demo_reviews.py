@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from replykit.db import connect
 from rubrics.demo import add_demo_reviews
+from storage.db import connect
 from suggest.conversations import import_conversations
 from suggest.demo import write_conversations
 

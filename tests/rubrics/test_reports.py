@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from replykit.cli import cli
 from replykit.config import load_config
-from replykit.db import connect
 from rubrics import reviews as rv
 from rubrics.reports import combined_report, quality_report, speed_report
+from storage.db import connect
 from tests.rubrics.fixtures import END, START, load_speed_fixture
 from web import users
 from web.app import create_app

@@ -10,13 +10,13 @@ import yaml
 from click.testing import CliRunner
 
 from replykit.cli import cli
-from replykit.db import connect
 from replykit.errors import Conflict, InputError, NotFound
 from rubrics import assignments, disputes, drafts
 from rubrics import reviews as rv
 from rubrics.calibration import calibration_report
 from rubrics.rubric import default_rubric_path
 from rubrics.store import import_rubric_file
+from storage.db import connect
 from tests.rubrics.fixtures import add_conversation, load_speed_fixture, table_counts
 
 ALL4 = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalised": 4,

@@ -458,7 +458,7 @@ def test_baseline_and_calibration_survive_save_and_load(tmp_path):
 
 def test_lexical_frequencies_follow_writes_from_this_and_other_connections(tmp_path):
     from index.lexical import LexicalIndex
-    from replykit.db import connect
+    from storage.db import connect
     from suggest import library
 
     db = connect(tmp_path / "x.db")

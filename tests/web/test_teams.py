@@ -16,7 +16,7 @@ from webtest_helpers import PASSWORD
 
 from replykit.cli import cli
 from replykit.home import Home
-from replykit.schema import MIGRATIONS, migrate
+from storage.migrations import MIGRATIONS, migrate
 from suggest import library
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine

@@ -1,5 +1,5 @@
 """Opening replykit's SQLite database: WAL mode, foreign keys, a busy timeout, and the
-schema brought up to date by `replykit.schema.migrate` on every open."""
+schema brought up to date by `storage.migrations.migrate` on every open."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def connect(
     db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
     if migrate:
-        from replykit.schema import migrate as run_migrations
+        from storage.migrations import migrate as run_migrations
 
         run_migrations(db)
     return db

@@ -1,4 +1,5 @@
-"""Tables of the rubrics area (migrations 100-199, listed in replykit.schema.MIGRATIONS).
+"""Tables of reviews: rubric versions, drafts sent for review, reviews with their ratings
+and history, assignments and disputes (migrations 100-199, listed in storage.migrations).
 Every table carries a nullable team_id for future multi-team use."""
 
 from __future__ import annotations

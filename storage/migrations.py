@@ -1,0 +1,69 @@
+"""The database schema as ordered migrations. `schema_version` records each one applied;
+a migration and its record commit together, so a crash never leaves a half-migrated file.
+
+Each group of tables keeps its migrations in its own module of this package (library,
+conversations, search, reviews, users). Add a migration to its module and list it here
+(never edit or reorder a released one). Version numbers are blocks so groups never
+collide: 1-99 library, conversations and search, 100-199 reviews, 200-299 users. Each
+migration not yet recorded is applied, in version order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from storage import conversations, library, reviews, search, users
+from storage.db import write_transaction
+
+
+def _m005_templated_titles(db: sqlite_utils.Database) -> None:
+    """A data migration: templating past replies again needs the rules of suggest.privacy,
+    the one place where storage calls up into a domain package (imported here, lazily)."""
+    from suggest.conversations import m005_templated_titles
+
+    m005_templated_titles(db)
+
+
+MIGRATIONS = (
+    (1, "saved-reply library", library.m001_library),
+    (2, "conversations and past replies", conversations.m002_conversations),
+    (3, "search documents, FTS5 trigram index, embedding cache, feedback",
+     search.m003_search_documents),
+    (4, "feedback and proposals linked to their conversation", library.m004_conversation_links),
+    (5, "templated past-reply titles; past replies templated again", _m005_templated_titles),
+    (100, "rubric versions, reviews, drafts, assignments, disputes", reviews.m100_reviews),
+    (200, "web users, sessions, API tokens, login attempts, drafting sessions", users.m200_web),
+    (201, "users in several teams", users.m201_user_teams),
+    (202, "owners by user id: drafting sessions, drafts sent for review", users.m202_owner_ids),
+    (203, "reviewers by user id", users.m203_reviewer_ids),
+    (210, "login throttle, API token expiry", users.m210_accounts),
+)
+
+
+def applied_versions(db: sqlite_utils.Database) -> set[int]:
+    """Versions of the migrations recorded in the file."""
+    if "schema_version" not in db.table_names():
+        return set()
+    return {row[0] for row in db.execute("SELECT version FROM schema_version")}
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply every migration not yet recorded, each in its own transaction; return the newest."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied = applied_versions(db)
+    for version, name, apply in sorted(MIGRATIONS):
+        if version in applied:
+            continue
+        with write_transaction(db):
+            # Re-check under the write lock: another process may have migrated meanwhile.
+            if version in applied_versions(db):
+                continue
+            apply(db)
+            db["schema_version"].insert(
+                {"version": version, "name": name, "applied_at": datetime.now(UTC).isoformat()}
+            )
+    return max(applied_versions(db))
