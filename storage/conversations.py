@@ -54,3 +54,9 @@ def m002_conversations(db: sqlite_utils.Database) -> None:
         "CREATE INDEX past_replies_conversation ON past_replies(conversation_id)",
     ):
         db.execute(sql)
+
+
+# ---- queries
+
+
+# ---- queries used by other areas (appended)
