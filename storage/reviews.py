@@ -113,3 +113,9 @@ def m100_reviews(db: sqlite_utils.Database) -> None:
         "CREATE INDEX review_history_review ON review_history(review_id)",
     ):
         db.execute(sql)
+
+
+# ---- queries
+
+
+# ---- queries used by web/ (appended)
