@@ -1,7 +1,7 @@
 """Every regular expression that reads user text runs in linear time (issue 11, denial of
 service): imports run them under the write lock, so one quadratic pattern on a 100k-character
 field holds every other writer for seconds. The patterns are found, not listed: every compiled
-pattern a module of suggest/, index/, rubrics/, replykit/ or web/ holds, and every `re.*` call
+pattern a module of suggest/, index/, rubrics/, replykit/, storage/ or web/ holds, and every `re.*` call
 there with a literal pattern. Each pattern, and the templating and cleaning
 functions as a whole, is timed on adversarial inputs of length n and 8n; the time may grow
 as much as a linear baseline measured on the same inputs grows (about 8x), with a 3x margin,
@@ -22,7 +22,7 @@ import pytest
 from suggest import privacy
 from suggest.cleaning import clean_body
 
-PACKAGES = ("suggest", "index", "rubrics", "replykit", "web")
+PACKAGES = ("suggest", "index", "rubrics", "replykit", "storage", "web")
 N, GROWTH = 8_000, 8
 # pieces repeated to length n, then "@!": long runs of one class, many starts that cannot
 # finish, and the separators the e-mail, number, tag and placeholder patterns accept
