@@ -1,8 +1,8 @@
 """Every regular expression that reads user text runs in linear time (issue 11, denial of
 service): imports run them under the write lock, so one quadratic pattern on a 100k-character
 field holds every other writer for seconds. The patterns are found, not listed: every compiled
-pattern a module of suggest/, index/, rubrics/, replykit/, storage/ or web/ holds, and every `re.*` call
-there with a literal pattern. Each pattern, and the templating and cleaning
+pattern a module of suggest/, index/, rubrics/, replykit/, storage/ or web/ holds, and every
+`re.*` call there with a literal pattern. Each pattern, and the templating and cleaning
 functions as a whole, is timed on adversarial inputs of length n and 8n; the time may grow
 as much as a linear baseline measured on the same inputs grows (about 8x), with a 3x margin,
 where a quadratic pattern grows 64x."""
