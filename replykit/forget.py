@@ -18,26 +18,15 @@ quotes this one, older backups) is out of reach by design; docs/security.md says
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
 
 from replykit.customers import Customer, canonical_email, canonical_id
 from replykit.errors import InputError, ReplykitError
+from storage import erasure
 from storage.db import write_transaction
 from suggest import proposals
-
-
-def _marks(values: list) -> str:
-    return ",".join("?" * len(values))
-
-
-def _ids(db: sqlite_utils.Database, sql: str, values: list) -> list:
-    """First column of `sql` for `values` (an IN list), or [] when there are no values."""
-    if not values:
-        return []
-    return [row[0] for row in db.execute(sql.format(marks=_marks(values)), values)]
 
 
 def customer_conversations(db: sqlite_utils.Database, customer: str) -> list[str]:
@@ -49,8 +38,7 @@ def customer_conversations(db: sqlite_utils.Database, customer: str) -> list[str
     wanted_id, wanted_email = canonical_id(customer), canonical_email(customer)
     return [
         row[0]
-        for row in db.execute("SELECT id, customer_id, customer_email FROM conversations "
-                              "ORDER BY id")
+        for row in erasure.conversation_customers(db)
         if (row[1] and canonical_id(row[1]) == wanted_id)
         or (row[2] and "@" in customer and canonical_email(row[2]) == wanted_email)
     ]
@@ -62,7 +50,7 @@ def other_identifiers(db: sqlite_utils.Database, conversations: list[str]) -> li
     if not conversations:
         return []
     mine = set(conversations)
-    rows = list(db.execute("SELECT id, customer_id, customer_email FROM conversations"))
+    rows = erasure.conversation_customers(db)
     ids = {canonical_id(r[1]): r[1] for r in rows if r[0] in mine and r[1]}
     emails = {canonical_email(r[2]): r[2] for r in rows if r[0] in mine and r[2]}
     return sorted(
@@ -72,39 +60,12 @@ def other_identifiers(db: sqlite_utils.Database, conversations: list[str]) -> li
            if r[0] not in mine and r[2] and canonical_email(r[2]) in emails})
 
 
-def _count(db: sqlite_utils.Database, sql: str, values: list) -> int:
-    found = _ids(db, sql, values)
-    return found[0] if found else 0
-
-
-@contextmanager
-def _secure_delete(db: sqlite_utils.Database):
-    previous = db.execute("PRAGMA secure_delete").fetchone()[0]
-    db.execute("PRAGMA secure_delete = ON")
-    try:
-        yield
-    finally:
-        db.execute(f"PRAGMA secure_delete = {int(previous)}")
-
-
-def _delete(db: sqlite_utils.Database, table: str, column: str, values: list) -> int:
-    if not values:
-        return 0
-    return db.execute(
-        f"DELETE FROM {table} WHERE {column} IN ({_marks(values)})", values
-    ).rowcount
-
-
 def _customer(db: sqlite_utils.Database, customer: str, conversations: list[str]) -> Customer:
     """What identifies the customer in text not linked to their conversations: the e-mail or
     id asked for, the e-mails, ids, names and subjects of their conversations, and their
     messages."""
-    rows = list(db.execute(
-        "SELECT customer_email, customer_id, customer_name, subject FROM conversations "
-        f"WHERE id IN ({_marks(conversations)})", conversations)) if conversations else []
-    messages = [text for row in db.execute(
-        "SELECT body, clean_body FROM messages WHERE role = 'customer' "
-        f"AND conversation_id IN ({_marks(conversations)})", conversations) for text in row]
+    rows = erasure.conversation_details(db, conversations)
+    messages = erasure.customer_message_texts(db, conversations)
     given = [customer]
     return Customer.of(emails=[r[0] for r in rows] + given, ids=[r[1] for r in rows] + given,
                        names=[r[2] for r in rows], messages=messages + [r[3] for r in rows])
@@ -114,18 +75,18 @@ def _feedback_queries(db: sqlite_utils.Database, who: Customer, conversations: l
                       deleted: list[int]) -> list[int]:
     """Feedback (not deleted with its past reply) whose query came from one of the
     conversations or holds the customer's details."""
-    linked = set(_ids(db, "SELECT id FROM suggestion_feedback WHERE conversation_id IN ({marks})",
-                      conversations))
-    found = linked | {row[0] for row in db.execute(
-        "SELECT id, query FROM suggestion_feedback WHERE query != ''")
-        if who.mentioned_in(row[1])}
+    linked = set(erasure.ids_where_in(db, "suggestion_feedback", "conversation_id",
+                                      conversations))
+    found = linked | {row[0] for row in erasure.feedback_queries(db)
+                      if who.mentioned_in(row[1])}
     return sorted(found - set(deleted))
 
 
-def _unlinked(db: sqlite_utils.Database, who: Customer, sql: str) -> set[int]:
-    """Ids of the rows of `sql` (id, then texts) with no conversation that hold the
-    customer's details: drafts started from a pasted message."""
-    return {row[0] for row in db.execute(f"{sql} WHERE conversation_id IS NULL")
+def _unlinked(db: sqlite_utils.Database, who: Customer, table: str,
+              columns: tuple[str, ...]) -> set[int]:
+    """Ids of the rows of `table` with no conversation whose `columns` hold the customer's
+    details: drafts started from a pasted message."""
+    return {row[0] for row in erasure.unlinked_rows(db, table, columns)
             if any(who.mentioned_in(text) for text in row[1:])}
 
 
@@ -134,48 +95,33 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
     `dry_run`, would be) deleted, table by table. Feedback keeps its event with the query
     erased; saved replies keep their text with the customer's details templated out
     (`suggest.proposals.strip_customer`)."""
-    with _secure_delete(db), write_transaction(db):
+    ids_where_in, delete = erasure.ids_where_in, erasure.delete_where_in
+    with erasure.secure_delete(db), write_transaction(db):
         conversations = customer_conversations(db, customer)
         who = _customer(db, customer, conversations)
-        pasts = _ids(db, "SELECT id FROM past_replies WHERE conversation_id IN ({marks})",
-                     conversations)
-        documents = _ids(db, "SELECT id FROM documents WHERE kind = 'past' AND ref IN ({marks})",
-                         pasts)
-        hashes = _ids(db, "SELECT DISTINCT text_hash FROM documents WHERE id IN ({marks})",
-                      documents)
+        pasts = ids_where_in(db, "past_replies", "conversation_id", conversations)
+        documents = erasure.past_document_ids(db, pasts)
+        hashes = erasure.document_hashes(db, documents)
         # cached embeddings of texts no other document has (another may ask the same thing)
-        orphans = [h for h in hashes if not db.execute(
-            f"SELECT 1 FROM documents WHERE text_hash = ? AND id NOT IN ({_marks(documents)})",
-            [h, *documents]).fetchone()]
-        embeddings = _count(
-            db, "SELECT COUNT(*) FROM embedding_cache WHERE text_hash IN ({marks})", orphans
-        )
+        orphans = [h for h in hashes if not erasure.hash_used_elsewhere(db, h, documents)]
+        embeddings = erasure.count_where_in(db, "embedding_cache", "text_hash", orphans)
         review_drafts = sorted(
-            set(_ids(db, "SELECT id FROM review_drafts WHERE conversation_id IN ({marks})",
-                     conversations))
-            | _unlinked(db, who, "SELECT id, body, question FROM review_drafts")
+            set(ids_where_in(db, "review_drafts", "conversation_id", conversations))
+            | _unlinked(db, who, "review_drafts", ("body", "question"))
         )
         reviews = sorted(
-            set(_ids(db, "SELECT id FROM reviews WHERE conversation_id IN ({marks})",
-                     conversations))
-            | set(_ids(db, "SELECT id FROM reviews WHERE draft_id IN ({marks})", review_drafts))
+            set(ids_where_in(db, "reviews", "conversation_id", conversations))
+            | set(ids_where_in(db, "reviews", "draft_id", review_drafts))
         )
-        feedback = _ids(
-            db, "SELECT id FROM suggestion_feedback WHERE suggestion_kind = 'past' "
-            "AND suggestion_id IN ({marks})", pasts,
-        )
+        feedback = erasure.past_feedback_ids(db, pasts)
         queries = _feedback_queries(db, who, conversations, feedback)
         replies = proposals.customer_replies(db, who.for_library(), conversations)
         drafts = sorted(
-            set(_ids(db, "SELECT id FROM drafts WHERE conversation_id IN ({marks})",
-                     conversations))
-            | set(_ids(db, "SELECT id FROM drafts WHERE review_draft_id IN ({marks})",
-                       review_drafts))
-            | _unlinked(db, who, "SELECT id, query, text FROM drafts")
+            set(ids_where_in(db, "drafts", "conversation_id", conversations))
+            | set(ids_where_in(db, "drafts", "review_draft_id", review_drafts))
+            | _unlinked(db, who, "drafts", ("query", "text"))
         )
-        messages = _count(
-            db, "SELECT COUNT(*) FROM messages WHERE conversation_id IN ({marks})", conversations
-        )
+        messages = erasure.count_where_in(db, "messages", "conversation_id", conversations)
         report = {
             "customer": customer,
             "conversations": len(conversations),
@@ -194,31 +140,26 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
         }
         if dry_run or not (conversations or queries or replies or drafts or review_drafts):
             return report
-        _delete(db, "suggestion_feedback", "id", feedback)
-        if queries:
-            db.execute("UPDATE suggestion_feedback SET query = '', conversation_id = NULL "
-                       f"WHERE id IN ({_marks(queries)})", queries)
-        reply_hashes = _ids(db, "SELECT text_hash FROM documents WHERE kind IN "
-                            "('reply', 'question') AND ref IN ({marks})", list(replies))
+        delete(db, "suggestion_feedback", "id", feedback)
+        erasure.erase_feedback_queries(db, queries)
+        reply_hashes = erasure.reply_document_hashes(db, list(replies))
         for reply_id, drop in replies.items():
             proposals.strip_customer(db, reply_id, who.for_library(), drop)
-        _delete(db, "documents", "id", documents)
+        delete(db, "documents", "id", documents)
         for table in ("review_ratings", "review_history", "review_disputes"):
-            _delete(db, table, "review_id", reviews)
-        _delete(db, "review_assignments", "review_id", reviews)
-        _delete(db, "review_assignments", "conversation_id", conversations)
-        _delete(db, "drafts", "id", drafts)
-        _delete(db, "reviews", "id", reviews)
-        _delete(db, "review_drafts", "id", review_drafts)
+            delete(db, table, "review_id", reviews)
+        delete(db, "review_assignments", "review_id", reviews)
+        delete(db, "review_assignments", "conversation_id", conversations)
+        delete(db, "drafts", "id", drafts)
+        delete(db, "reviews", "id", reviews)
+        delete(db, "review_drafts", "id", review_drafts)
         # messages and past replies go with their conversation (ON DELETE CASCADE)
-        _delete(db, "conversations", "id", conversations)
+        delete(db, "conversations", "id", conversations)
         stale = sorted(set(orphans) | set(reply_hashes))
         if stale:
-            report["embeddings"] = db.execute(
-                f"DELETE FROM embedding_cache WHERE text_hash IN ({_marks(stale)}) "
-                "AND text_hash NOT IN (SELECT text_hash FROM documents)", stale).rowcount
+            report["embeddings"] = erasure.delete_unused_embeddings(db, stale)
         # merge the FTS segments so the deleted documents' terms leave the index itself
-        db.execute("INSERT INTO documents_fts(documents_fts) VALUES ('optimize')")
+        erasure.optimize_fts(db)
     return report
 
 
@@ -233,17 +174,13 @@ def truncate_wal(db: sqlite_utils.Database, wal: Path, attempts: int = 7,
     """Fold the WAL into the database file and empty it, so no copy of deleted pages stays in
     it. A connection in a read transaction blocks that: retried `attempts` times with
     doubling pauses (about 3 s in all), then WalNotTruncated (what was deleted stays deleted)."""
-    previous = db.execute("PRAGMA busy_timeout").fetchone()[0]
     # no busy wait inside the checkpoint: it would block for the whole busy timeout (30 s)
-    db.execute("PRAGMA busy_timeout = 0")
-    try:
+    with erasure.no_busy_wait(db):
         for attempt in range(attempts):
-            if not db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+            if erasure.checkpoint_truncate(db):
                 return
             if attempt < attempts - 1:
                 time.sleep(pause * 2**attempt)
-    finally:
-        db.execute(f"PRAGMA busy_timeout = {int(previous)}")
     raise WalNotTruncated(
         f"{wal}: could not be emptied while another connection reads the database: what was "
         "deleted is gone from the database but may remain in this file until every reader "
