@@ -49,3 +49,192 @@ def m003_search_documents(db: sqlite_utils.Database) -> None:
         "CREATE INDEX feedback_suggestion ON suggestion_feedback(suggestion_kind, suggestion_id)",
     ):
         db.execute(sql)
+
+
+# ---- queries
+
+_CHUNK = 500  # values per `IN (?, …)` list, well under SQLite's parameter limit
+
+
+def _chunks(values: list) -> list[list]:
+    return [values[start : start + _CHUNK] for start in range(0, len(values), _CHUNK)]
+
+
+def _marks(values) -> str:
+    return ",".join("?" * len(values))
+
+
+def document_rows(
+    db: sqlite_utils.Database, columns: tuple[str, ...], ids: list[int] | None = None
+) -> list[dict]:
+    """`columns` of every document, or of these ids, by id: list[dict] rows."""
+    select = f"SELECT {', '.join(columns)} FROM documents"
+    if ids is None:
+        return list(db.query(select + " ORDER BY id"))
+    rows: list[dict] = []
+    for chunk in _chunks(ids):
+        rows += db.query(f"{select} WHERE id IN ({_marks(chunk)}) ORDER BY id", chunk)
+    return rows
+
+
+def document_ids(db: sqlite_utils.Database) -> set[int]:
+    """Ids of all documents: set[int]."""
+    return {row[0] for row in db.execute("SELECT id FROM documents")}
+
+
+def document_counts_by_kind(db: sqlite_utils.Database) -> dict[str, int]:
+    """{kind: number of documents}."""
+    return dict(db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind").fetchall())
+
+
+def documents_of(db: sqlite_utils.Database, ref: str, kinds: tuple[str, ...]) -> list[dict]:
+    """Documents of `ref` of these kinds: list[dict] rows with id, kind, text_hash."""
+    return list(db.query(
+        f"SELECT id, kind, text_hash FROM documents WHERE ref = ? AND kind IN ({_marks(kinds)})",
+        [ref, *kinds]))
+
+
+def delete_documents(db: sqlite_utils.Database, ids: list[int]) -> None:
+    """Delete these documents (the FTS triggers follow)."""
+    for chunk in _chunks(ids):
+        db.execute(f"DELETE FROM documents WHERE id IN ({_marks(chunk)})", chunk)
+
+
+def insert_documents(db: sqlite_utils.Database, docs: list[dict]) -> None:
+    """Insert document rows (kind, ref, saved_reply_id, text, lexical_text, text_hash, script)."""
+    db["documents"].insert_all(docs)
+
+
+def reply_documents_with_reply(db: sqlite_utils.Database) -> list[dict]:
+    """'reply' documents of non-archived saved replies with the reply's language, title and
+    status, by document id: list[dict] rows."""
+    return list(db.query(
+        "SELECT d.id, d.saved_reply_id, d.text, d.text_hash, d.script, r.language, r.title, "
+        "r.status FROM documents d JOIN saved_replies r ON r.id = d.saved_reply_id "
+        "WHERE d.kind = 'reply' AND r.status != 'archived' ORDER BY d.id"))
+
+
+def approved_library_documents(db: sqlite_utils.Database) -> list[dict]:
+    """'reply' and 'question' documents of approved saved replies: list[dict] rows with id,
+    text_hash, script."""
+    return list(db.query(
+        "SELECT d.id, d.text_hash, d.script FROM documents d JOIN saved_replies r "
+        "ON r.id = d.saved_reply_id WHERE d.kind IN ('reply', 'question') "
+        "AND r.status = 'approved'"))
+
+
+def recent_past_documents(db: sqlite_utils.Database, teams: list[str] | None,
+                          limit: int) -> list[dict]:
+    """The newest `limit` 'past' documents of conversations with no team or one of `teams`
+    (None: all), newest first: list[dict] rows with id, text, text_hash, script."""
+    of_teams = "" if teams is None else f"AND (c.team = '' OR c.team IN ({_marks(teams)}))"
+    return list(db.query(
+        "SELECT d.id, d.text, d.text_hash, d.script FROM documents d JOIN past_replies p "
+        "ON p.id = d.ref JOIN conversations c ON c.id = p.conversation_id "
+        f"WHERE d.kind = 'past' {of_teams} ORDER BY d.id DESC LIMIT ?",
+        [*(teams or []), limit]))
+
+
+def ensure_fts_vocab(db: sqlite_utils.Database, fts_table: str) -> None:
+    """Create the fts5vocab table `<fts_table>_vocab` (document frequencies) if missing."""
+    db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts_table}_vocab "
+               f"USING fts5vocab({fts_table}, 'row')")
+
+
+def fts_document_count(db: sqlite_utils.Database, fts_table: str) -> int:
+    """Number of documents in an FTS5 table: int."""
+    return db.execute(f"SELECT COUNT(*) FROM {fts_table}_docsize").fetchone()[0]
+
+
+def fts_document_frequencies(db: sqlite_utils.Database, fts_table: str,
+                             terms: list[str]) -> dict[str, int]:
+    """{term: documents containing it} from `<fts_table>_vocab`; absent terms are left out."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(terms):
+        found.update(db.execute(
+            f"SELECT term, doc FROM {fts_table}_vocab WHERE term IN ({_marks(chunk)})",
+            chunk).fetchall())
+    return found
+
+
+def fts_search(db: sqlite_utils.Database, fts_table: str, match: str,
+               limit: int) -> list[tuple[int, float]]:
+    """Up to `limit` (rowid, −bm25) pairs matching the FTS5 expression `match`, best first."""
+    rows = db.execute(
+        f"SELECT rowid, -bm25({fts_table}) AS score FROM {fts_table} "
+        f"WHERE {fts_table} MATCH ? ORDER BY bm25({fts_table}) LIMIT ?", [match, limit])
+    return [(int(rowid), float(score)) for rowid, score in rows.fetchall()]
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """SQLite's data_version: changes when another connection commits: int."""
+    return db.execute("PRAGMA data_version").fetchone()[0]
+
+
+def cached_embeddings(db: sqlite_utils.Database, model: str,
+                      hashes: list[str]) -> dict[str, bytes]:
+    """{text_hash: vector bytes} of the embedding cache under `model`; misses are absent."""
+    found: dict[str, bytes] = {}
+    for chunk in _chunks(hashes):
+        found.update(db.execute(
+            f"SELECT text_hash, vector FROM embedding_cache WHERE model = ? AND text_hash IN "
+            f"({_marks(chunk)})", [model, *chunk]).fetchall())
+    return found
+
+
+def store_embeddings(db: sqlite_utils.Database, rows: list[dict]) -> None:
+    """Insert or replace embedding cache rows (model, text_hash, vector)."""
+    db["embedding_cache"].insert_all(rows, replace=True)
+
+
+def insert_feedback(db: sqlite_utils.Database, row: dict) -> int:
+    """Store one suggestion_feedback row; returns its id: int."""
+    return db["suggestion_feedback"].insert(row).last_pk
+
+
+def reply_usage(db: sqlite_utils.Database, reply_id: str | None = None) -> list[dict]:
+    """Per saved reply (or just `reply_id`), by id: list[dict] rows with reply_id, shown,
+    inserted, edited, dismissed (feedback counts), last_inserted, sent (agent messages sent
+    from it) and last_sent."""
+    return list(db.query(
+        """SELECT r.id AS reply_id,
+               COALESCE(f.shown, 0) AS shown, COALESCE(f.inserted, 0) AS inserted,
+               COALESCE(f.edited, 0) AS edited, COALESCE(f.dismissed, 0) AS dismissed,
+               f.last_inserted, COALESCE(m.sent, 0) AS sent, m.last_sent
+        FROM saved_replies r
+        LEFT JOIN (
+            SELECT suggestion_id,
+                   COUNT(CASE WHEN event = 'shown' THEN 1 END) AS shown,
+                   COUNT(CASE WHEN event = 'inserted' THEN 1 END) AS inserted,
+                   COUNT(CASE WHEN event = 'edited' THEN 1 END) AS edited,
+                   COUNT(CASE WHEN event = 'dismissed' THEN 1 END) AS dismissed,
+                   MAX(CASE WHEN event = 'inserted' THEN created_at END) AS last_inserted
+            FROM suggestion_feedback WHERE suggestion_kind = 'saved' GROUP BY suggestion_id
+        ) f ON f.suggestion_id = r.id
+        LEFT JOIN (
+            SELECT saved_reply_id, COUNT(*) AS sent, MAX(created_at) AS last_sent
+            FROM messages WHERE saved_reply_id IS NOT NULL GROUP BY saved_reply_id
+        ) m ON m.saved_reply_id = r.id
+        {where}
+        ORDER BY r.id""".format(where="" if reply_id is None else "WHERE r.id = ?"),
+        [] if reply_id is None else [reply_id]))
+
+
+# ---- queries used by web/ (appended)
+
+
+def past_document_ids(db: sqlite_utils.Database, refs: list[str]) -> dict[str, int]:
+    """{past reply id: the smallest id of its `past` documents} for the given past reply ids."""
+    if not refs:
+        return {}
+    marks = ",".join("?" * len(refs))
+    return dict(db.execute(
+        f"SELECT ref, MIN(id) FROM documents WHERE kind = 'past' AND ref IN ({marks}) "
+        "GROUP BY ref", list(refs)).fetchall())
+
+
+def past_document_ref(db: sqlite_utils.Database, document_id: int) -> str | None:
+    """The past reply id of a `past` document, or None (no such document)."""
+    row = db.execute("SELECT ref FROM documents WHERE id = ? AND kind = 'past'",
+                     [document_id]).fetchone()
+    return row[0] if row else None
