@@ -16,6 +16,8 @@ from pathlib import Path
 import sqlite_utils
 
 from replykit.errors import InputError
+from storage.db import integrity_check
+from storage.migrations import recorded_migrations
 
 
 def _attachments_copy(backup: Path) -> Path:
@@ -58,8 +60,8 @@ def check_backup(source: Path) -> None:
     try:
         conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
-            integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            versions = conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0]
+            copy = sqlite_utils.Database(conn)
+            integrity, versions = integrity_check(copy), recorded_migrations(copy)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:

@@ -8,6 +8,7 @@ import secrets
 import click
 
 from replykit.cli import cli, echo_json, json_option, pass_home
+from storage.library import has_replies_by
 from web import users
 
 DEMO_MARKER = "demo"
@@ -138,9 +139,7 @@ def users_activate(home, username):
 @pass_home
 def users_demo(home):
     """Create the demo logins in a demo home (made by `replykit demo`) and print them."""
-    is_demo = home.db.execute(
-        "SELECT 1 FROM saved_replies WHERE author = 'demo' LIMIT 1").fetchone()
-    if not is_demo:
+    if not has_replies_by(home.db, "demo"):
         raise click.ClickException("not a demo home: create real users with 'replykit users add'")
     existing = {u["username"] for u in users.list_users(home.db)}
     click.echo("Demo logins (demo homes only; passwords as created):")

@@ -101,3 +101,8 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
         except BaseException:
             db.rollback()
             raise
+
+
+def integrity_check(db: sqlite_utils.Database) -> str:
+    """str: SQLite's integrity_check verdict, 'ok' for an intact file."""
+    return db.execute("PRAGMA integrity_check").fetchone()[0]

@@ -67,3 +67,8 @@ def migrate(db: sqlite_utils.Database) -> int:
                 {"version": version, "name": name, "applied_at": datetime.now(UTC).isoformat()}
             )
     return max(applied_versions(db))
+
+
+def recorded_migrations(db: sqlite_utils.Database) -> int:
+    """int: rows of schema_version (sqlite3.OperationalError when the table is missing)."""
+    return db.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0]
