@@ -8,29 +8,14 @@ import hashlib
 import numpy as np
 import sqlite_utils
 
+import storage.search
 from index.embedders import Embedder
 from storage.db import write_transaction
-
-TABLE = "embedding_cache"
-_LOOKUP_CHUNK = 500
 
 
 def text_hash(text: str) -> str:
     """sha256 hex digest of the UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _lookup(db: sqlite_utils.Database, model: str, hashes: list[str]) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    for start in range(0, len(hashes), _LOOKUP_CHUNK):
-        chunk = hashes[start : start + _LOOKUP_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute(
-            f"SELECT text_hash, vector FROM {TABLE} WHERE model = ? AND text_hash IN ({marks})",
-            [model, *chunk],
-        )
-        found.update(dict(rows.fetchall()))
-    return found
 
 
 def cache_model(embedder: Embedder, as_query: bool = False) -> str:
@@ -52,7 +37,7 @@ def embed_cached(
     model = cache_model(embedder, as_query)
     encode = embedder.embed_queries if as_query else embedder.embed_passages
     hashes = [text_hash(t) for t in texts]
-    cached = _lookup(db, model, sorted(set(hashes)))
+    cached = storage.search.cached_embeddings(db, model, sorted(set(hashes)))
     missing: dict[str, str] = {}
     for h, t in zip(hashes, texts, strict=True):
         if h not in cached:
@@ -66,7 +51,7 @@ def embed_cached(
             for (h, _), v in zip(part, vectors, strict=True)
         ]
         with write_transaction(db):
-            db[TABLE].insert_all(rows, replace=True)
+            storage.search.store_embeddings(db, rows)
         cached.update({r["text_hash"]: r["vector"] for r in rows})
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     for i, h in enumerate(hashes):
@@ -79,4 +64,5 @@ def cached_vectors(
 ) -> dict[str, np.ndarray]:
     """Cached vectors of these texts under a cache model key (see `cache_model`); texts never
     encoded are absent."""
-    return {h: np.frombuffer(v, dtype=np.float32) for h, v in _lookup(db, model, hashes).items()}
+    found = storage.search.cached_embeddings(db, model, hashes)
+    return {h: np.frombuffer(v, dtype=np.float32) for h, v in found.items()}

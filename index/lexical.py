@@ -15,6 +15,8 @@ import re
 
 import sqlite_utils
 
+import storage.search
+
 MAX_TERMS = 48
 COMMON_DF_RATIO = 0.2
 MIN_KEPT_TERMS = 6
@@ -46,7 +48,6 @@ class LexicalIndex:
     def __init__(self, db: sqlite_utils.Database, fts_table: str):
         self.db = db
         self.fts_table = fts_table
-        self.vocab_table = fts_table + "_vocab"
         # document frequencies (and the document count) already looked up, valid while the
         # database is unchanged: questions repeat their trigrams, so most lookups are free
         self._df_cache: dict[str, int] = {}
@@ -55,13 +56,11 @@ class LexicalIndex:
 
     def ensure_vocab(self) -> None:
         """Create the fts5vocab companion table if it is missing."""
-        self.db.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.vocab_table} "
-            f"USING fts5vocab({self.fts_table}, 'row')"
-        )
+        storage.search.ensure_fts_vocab(self.db, self.fts_table)
 
     def _fresh_cache(self) -> None:
-        key = (self.db.conn.total_changes, self._data_version())
+        # own writes show in total_changes, other connections' commits in data_version
+        key = (self.db.conn.total_changes, storage.search.data_version(self.db))
         if key != self._cache_key:
             self._df_cache.clear()
             self._count = None
@@ -70,29 +69,17 @@ class LexicalIndex:
     def document_count(self) -> int:
         self._fresh_cache()
         if self._count is None:
-            self._count = self.db.execute(
-                f"SELECT COUNT(*) FROM {self.fts_table}_docsize"
-            ).fetchone()[0]
+            self._count = storage.search.fts_document_count(self.db, self.fts_table)
         return self._count
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many documents contain each term (terms in no document are absent)."""
         self._fresh_cache()
         unknown = [t for t in dict.fromkeys(terms) if t not in self._df_cache]
-        for start in range(0, len(unknown), 500):
-            chunk = unknown[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found = dict(
-                self.db.execute(
-                    f"SELECT term, doc FROM {self.vocab_table} WHERE term IN ({marks})", chunk
-                ).fetchall()
-            )
-            self._df_cache.update({t: found.get(t, 0) for t in chunk})
+        if unknown:
+            found = storage.search.fts_document_frequencies(self.db, self.fts_table, unknown)
+            self._df_cache.update({t: found.get(t, 0) for t in unknown})
         return {t: self._df_cache[t] for t in terms if self._df_cache[t]}
-
-    def _data_version(self) -> int:
-        """Changes when another connection commits (own writes show in total_changes)."""
-        return self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def _selective_terms(self, terms: list[str], df: dict[str, int], total: int) -> list[str]:
         if len(terms) <= MIN_KEPT_TERMS:
@@ -120,9 +107,4 @@ class LexicalIndex:
         if not terms:
             return []
         match = " OR ".join(_quote(t) for t in terms)
-        rows = self.db.execute(
-            f"SELECT rowid, -bm25({self.fts_table}) AS score FROM {self.fts_table} "
-            f"WHERE {self.fts_table} MATCH ? ORDER BY bm25({self.fts_table}) LIMIT ?",
-            [match, limit],
-        )
-        return [(int(rowid), float(score)) for rowid, score in rows.fetchall()]
+        return storage.search.fts_search(self.db, self.fts_table, match, limit)

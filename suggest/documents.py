@@ -12,6 +12,7 @@ from collections import Counter
 
 import sqlite_utils
 
+import storage.search
 from index.cache import text_hash
 from index.normalize import clean_text, dominant_script, normalize_text
 from replykit.errors import NotFound
@@ -47,13 +48,7 @@ def reply_documents(reply: dict) -> list[dict]:
 
 def replace(db: sqlite_utils.Database, kinds: tuple[str, ...], ref: str, wanted: list[dict]):
     """Make the documents of `ref` (of these kinds) exactly `wanted`, keeping unchanged ones."""
-    marks = ",".join("?" * len(kinds))
-    existing = list(
-        db.query(
-            f"SELECT id, kind, text_hash FROM documents WHERE ref = ? AND kind IN ({marks})",
-            [ref, *kinds],
-        )
-    )
+    existing = storage.search.documents_of(db, ref, kinds)
     want = Counter((d["kind"], d["text_hash"]) for d in wanted)
     stale = []
     for row in existing:
@@ -63,7 +58,7 @@ def replace(db: sqlite_utils.Database, kinds: tuple[str, ...], ref: str, wanted:
         else:
             stale.append(row["id"])
     if stale:
-        db.execute(f"DELETE FROM documents WHERE id IN ({','.join('?' * len(stale))})", stale)
+        storage.search.delete_documents(db, stale)
     new = []
     for doc in wanted:
         key = (doc["kind"], doc["text_hash"])
@@ -71,7 +66,7 @@ def replace(db: sqlite_utils.Database, kinds: tuple[str, ...], ref: str, wanted:
             want[key] -= 1
             new.append(doc)
     if new:
-        db["documents"].insert_all(new)
+        storage.search.insert_documents(db, new)
 
 
 def sync_reply(db: sqlite_utils.Database, reply_id: str) -> None:

@@ -13,12 +13,15 @@ import fcntl
 import glob
 import re
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import sqlite_utils
 
+import storage.search
 from index.cache import embed_cached
 from index.embedders import Embedder, EmbedderUnavailable, load_embedder
 from index.lexical import LexicalIndex
@@ -26,6 +29,7 @@ from index.vectors import VectorIndex
 from replykit.config import Config
 from replykit.errors import IndexMismatch
 from replykit.home import Home
+from storage.db import write_transaction
 
 
 def is_question(kind: str) -> bool:
@@ -95,16 +99,8 @@ class SuggestEngine:
 
     def _documents(self, ids: list[int] | None = None) -> list[tuple[int, str, str]]:
         """(id, text, kind) of all documents, or of these ids."""
-        if ids is None:
-            return self.db.execute("SELECT id, text, kind FROM documents ORDER BY id").fetchall()
-        rows = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows += self.db.execute(
-                f"SELECT id, text, kind FROM documents WHERE id IN ({marks})", chunk
-            ).fetchall()
-        return rows
+        rows = storage.search.document_rows(self.db, ("id", "text", "kind"), ids)
+        return [(row["id"], row["text"], row["kind"]) for row in rows]
 
     def _vectors(self, embedder: Embedder, rows) -> tuple[np.ndarray, int]:
         """Vectors of documents: customer questions (example and past) encoded as queries,
@@ -122,7 +118,7 @@ class SuggestEngine:
         return vectors, encoded
 
     def document_ids(self) -> set[int]:
-        return {row[0] for row in self.db.execute("SELECT id FROM documents")}
+        return storage.search.document_ids(self.db)
 
     def vector_index(self, embedder: Embedder) -> VectorIndex | None:
         """The embedder's index as on disk (reloaded if the file changed), or None if missing."""
@@ -211,10 +207,24 @@ class SuggestEngine:
                 changes[embedder.name] = {"added": len(rows), "removed": len(extra)}
         return changes
 
+    @contextmanager
+    def writing(self) -> Iterator[sqlite_utils.Database]:
+        """The one write path for changes that may touch `documents`: `with engine.writing()
+        as db:` runs the block in one write transaction (`storage.db.write_transaction`) and,
+        once it has committed, brings the vector indexes in line (`sync`). A block that raises
+        rolls back and syncs nothing. Inside another write transaction the block becomes a
+        savepoint and the sync is left to the outermost writer (nothing is committed yet)."""
+        db = self.db
+        outermost = not db.conn.in_transaction
+        with write_transaction(db):
+            yield db
+        if outermost:
+            self.sync()
+
     def status(self) -> dict:
         """Models, counts, size on disk and staleness of every index."""
         wanted = self.document_ids()
-        kinds = dict(self.db.execute("SELECT kind, COUNT(*) FROM documents GROUP BY kind"))
+        kinds = storage.search.document_counts_by_kind(self.db)
         indexes = []
         for embedder in self.embedders():
             path = self.index_path(embedder)

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import storage.library
 from replykit.config import load_config
 from replykit.errors import InputError
 from replykit.home import Home
@@ -123,7 +124,7 @@ def evaluate(
             engine = SuggestEngine(home)
             engine.rebuild()
             build_seconds = time.perf_counter() - started
-            known = {row[0] for row in home.db.execute("SELECT id FROM saved_replies")}
+            known = storage.library.reply_ids(home.db)
             unknown: dict[str, list[int]] = {}
             for q in queries:
                 for e in q.expected:
