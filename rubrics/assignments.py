@@ -13,22 +13,18 @@ import sqlite_utils
 from replykit.errors import InputError
 from rubrics.calendar import parse_instant
 from rubrics.reviews import now_iso
+from storage import conversations as conversation_store
+from storage import reviews as review_store
 from storage.db import write_transaction
 
 
 def _candidates(db: sqlite_utils.Database, start: datetime, end: datetime) -> dict[str, list]:
     taken = {
         (row["conversation_id"], row["message_id"])
-        for row in db.query(
-            "SELECT conversation_id, message_id FROM reviews WHERE target_kind = 'reply' "
-            "UNION SELECT conversation_id, message_id FROM review_assignments"
-        )
+        for row in review_store.reviewed_or_assigned_replies(db)
     }
     by_agent: dict[str, list] = {}
-    for row in db.query(
-        "SELECT conversation_id, message_id, author, created_at FROM messages "
-        "WHERE role = 'agent' AND author != ''"
-    ):
+    for row in conversation_store.agent_messages(db, with_author=True):
         key = (row["conversation_id"], row["message_id"])
         if key in taken or not start <= parse_instant(row["created_at"]) < end:
             continue
@@ -55,12 +51,9 @@ def assign(
     assigned, skipped = [], []
     with write_transaction(db):
         load = {r: 0 for r in reviewers}
-        for row in db.query(
-            "SELECT reviewer, COUNT(*) AS n FROM review_assignments WHERE state = 'open' "
-            "GROUP BY reviewer"
-        ):
-            if row["reviewer"] in load:
-                load[row["reviewer"]] = row["n"]
+        for name, count in review_store.open_assignment_counts(db).items():
+            if name in load:
+                load[name] = count
         for agent, items in sorted(_candidates(db, start, end).items()):
             eligible = [r for r in reviewers if r != agent]
             if not eligible:
@@ -76,7 +69,7 @@ def assign(
                     "author": agent, "reviewer": reviewer, "period": period, "seed": seed,
                     "state": "open", "created_at": now_iso(),
                 }
-                row["id"] = db["review_assignments"].insert(row).last_pk
+                row["id"] = review_store.insert_assignment(db, row)
                 assigned.append(row)
     return {"seed": seed, "assigned": assigned, "skipped": skipped}
 
@@ -84,17 +77,6 @@ def assign(
 def queue(db: sqlite_utils.Database, reviewer: str) -> dict:
     """A reviewer's open work: assigned replies and drafts awaiting review (addressed to
     them, or to nobody, and not their own)."""
-    assignments = [
-        dict(row) for row in db.query(
-            "SELECT a.id, a.conversation_id, a.message_id, a.author, a.period, "
-            "m.created_at AS sent_at, m.body FROM review_assignments a JOIN messages m "
-            "ON m.conversation_id = a.conversation_id AND m.message_id = a.message_id "
-            "WHERE a.reviewer = ? AND a.state = 'open' ORDER BY a.id", [reviewer])
-    ]
-    drafts = [
-        dict(row) for row in db.query(
-            "SELECT id, author, question, body, requested_at FROM review_drafts "
-            "WHERE state = 'requested' AND author != ? AND (reviewer IS NULL OR reviewer = ?) "
-            "ORDER BY id", [reviewer, reviewer])
-    ]
+    assignments = review_store.open_assignments(db, reviewer)
+    drafts = review_store.drafts_awaiting(db, reviewer)
     return {"reviewer": reviewer, "assignments": assignments, "drafts": drafts}

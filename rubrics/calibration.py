@@ -13,6 +13,7 @@ import sqlite_utils
 from rubrics.agreement import krippendorff_alpha, percent_agreement
 from rubrics.calendar import parse_instant
 from rubrics.store import get_rubric
+from storage import reviews as review_store
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:
@@ -24,15 +25,12 @@ def calibration_report(
 ) -> list[dict]:
     """One entry per rubric version, over reviews submitted in [start, end)."""
     reviews = [
-        row for row in db.query(
-            "SELECT id, target_kind, conversation_id, message_id, draft_id, reviewer, score, "
-            "rubric_name, rubric_version, submitted_at FROM reviews WHERE state = 'submitted' "
-            "ORDER BY id")
+        row for row in review_store.submitted_reviews(db)
         if start <= parse_instant(row["submitted_at"]) < end
         and (rubric_name is None or row["rubric_name"] == rubric_name)
     ]
     ratings: dict[int, dict] = {}
-    for row in db.query("SELECT review_id, category, rating FROM review_ratings"):
+    for row in review_store.all_ratings(db):
         ratings.setdefault(row["review_id"], {})[row["category"]] = row["rating"]
     groups: dict[tuple, dict[tuple, list]] = {}
     for review in reviews:

@@ -9,6 +9,7 @@ import random
 import sqlite_utils
 
 from rubrics import reviews, store
+from storage import conversations as conversation_store
 
 DEMO_REVIEWERS = ("Sofia Rossi", "Priya Raman", "Lee Park")
 
@@ -25,10 +26,10 @@ def add_demo_reviews(db: sqlite_utils.Database, count: int = 160, seed: int = 7)
     """Score `count` agent replies (seeded choice, never by their author); returns how many."""
     rng = random.Random(seed)
     rubric = store.ensure_default_rubric(db)
-    replies = db.execute(
-        "SELECT conversation_id, message_id, author FROM messages "
-        "WHERE role = 'agent' AND clean_body != '' ORDER BY conversation_id, seq"
-    ).fetchall()
+    replies = [
+        (row["conversation_id"], row["message_id"], row["author"])
+        for row in conversation_store.agent_messages(db, with_text=True)
+    ]
     agents = sorted({author for _, _, author in replies})
     skill = {agent: rng.uniform(0.65, 0.95) for agent in agents}
     added = 0

@@ -9,6 +9,7 @@ import sqlite_utils
 
 from replykit.errors import Conflict, InputError, NotFound
 from rubrics.reviews import get_review, now_iso, record
+from storage import reviews as review_store
 from storage.db import write_transaction
 
 DECISIONS = ("uphold", "rescore")
@@ -27,10 +28,10 @@ def open_dispute(db: sqlite_utils.Database, review_id: int, agent: str, reason: 
             raise Conflict(f"review {review_id} is not submitted yet")
         if any(d["state"] in ("open", "rescore") for d in review["disputes"]):
             raise Conflict(f"review {review_id} already has an unresolved dispute")
-        dispute_id = db["review_disputes"].insert({
+        dispute_id = review_store.insert_dispute(db, {
             "review_id": review_id, "agent": agent, "reason": reason.strip(),
             "state": "open", "created_at": now_iso(),
-        }).last_pk
+        })
         record(db, review_id, "disputed", agent, dispute=dispute_id, reason=reason.strip())
     return dispute_id
 
@@ -45,22 +46,22 @@ def resolve_dispute(
     if not lead:
         raise InputError("is required", "lead")
     with write_transaction(db):
-        rows = list(db.query("SELECT * FROM review_disputes WHERE id = ?", [dispute_id]))
-        if not rows:
+        dispute = review_store.dispute(db, dispute_id)
+        if dispute is None:
             raise NotFound(f"no dispute {dispute_id}")
-        dispute = rows[0]
         if dispute["state"] != "open":
             raise Conflict(f"dispute {dispute_id} is already resolved ({dispute['state']})")
         if lead == dispute["agent"]:
             raise InputError("the disputing agent cannot resolve their own dispute")
         review = get_review(db, dispute["review_id"])
         state = "upheld" if decision == "uphold" else "rescore"
-        db["review_disputes"].update(dispute_id, {
+        review_store.update_dispute(db, dispute_id, {
             "state": state, "resolved_by": lead, "resolution_comment": comment or "",
             "resolved_at": now_iso(),
         })
         if decision == "rescore":
-            db["reviews"].update(review["id"], {"state": "in_progress", "updated_at": now_iso()})
+            review_store.update_review(db, review["id"],
+                                       {"state": "in_progress", "updated_at": now_iso()})
             record(db, review["id"], "reopened", lead, dispute=dispute_id,
                    previous_score=review["score"], previous_auto_failed=review["auto_failed"],
                    previous_ratings={k: v["rating"] for k, v in review["categories"].items()})
@@ -71,7 +72,4 @@ def resolve_dispute(
 
 def list_disputes(db: sqlite_utils.Database, state: str | None = None) -> list[dict]:
     """Disputes, newest first, optionally by state."""
-    sql, params = "SELECT * FROM review_disputes", []
-    if state is not None:
-        sql, params = sql + " WHERE state = ?", [state]
-    return [dict(row) for row in db.query(sql + " ORDER BY id DESC", params)]
+    return review_store.find_disputes(db, state)

@@ -8,6 +8,9 @@ import sqlite_utils
 
 from replykit.errors import Conflict, InputError, NotFound
 from rubrics.reviews import list_reviews, now_iso
+from storage import conversations as conversation_store
+from storage import reviews as review_store
+from storage import users as user_store
 from storage.db import write_transaction
 
 
@@ -28,31 +31,30 @@ def request_draft(
     if reviewer is not None and reviewer.strip() == author:
         raise InputError(f"nobody reviews their own reply: {author} wrote the draft")
     with write_transaction(db):
-        if conversation_id is not None and db["conversations"].count_where(
-            "id = ?", [conversation_id]
-        ) == 0:
+        if conversation_id is not None and conversation_store.conversation_row(
+            db, conversation_id
+        ) is None:
             raise NotFound(f"no conversation {conversation_id!r}")
-        return db["review_drafts"].insert({
+        return review_store.insert_review_draft(db, {
             "author": author, "body": body, "question": question or "",
             "conversation_id": conversation_id, "channel": channel or "",
             "reviewer": reviewer.strip() if reviewer else None, "state": "requested",
             "requested_at": now_iso(),
             "author_id": author_id or _only_user_named(db, author),
             "reviewer_id": reviewer_id or (_only_user_named(db, reviewer) if reviewer else None),
-        }).last_pk
+        })
 
 
 def _only_user_named(db: sqlite_utils.Database, name: str) -> int | None:
-    ids = [row[0] for row in db.execute("SELECT id FROM users WHERE name = ? LIMIT 2",
-                                        [name.strip()])]
+    ids = user_store.user_ids_named(db, name.strip(), limit=2)
     return ids[0] if len(ids) == 1 else None
 
 
 def _draft(db: sqlite_utils.Database, draft_id: int) -> dict:
-    rows = list(db.query("SELECT * FROM review_drafts WHERE id = ?", [draft_id]))
-    if not rows:
+    draft = review_store.review_draft(db, draft_id)
+    if draft is None:
         raise NotFound(f"no review draft {draft_id}")
-    return rows[0]
+    return draft
 
 
 def return_draft(db: sqlite_utils.Database, draft_id: int, reviewer: str, comment: str) -> None:
@@ -68,7 +70,7 @@ def return_draft(db: sqlite_utils.Database, draft_id: int, reviewer: str, commen
             raise InputError(f"nobody reviews their own reply: {reviewer} wrote the draft")
         if draft["reviewer"] and draft["reviewer"] != reviewer:
             raise InputError(f"draft {draft_id} is addressed to {draft['reviewer']}")
-        db["review_drafts"].update(draft_id, {
+        review_store.update_review_draft(db, draft_id, {
             "state": "returned", "reviewer": reviewer, "return_comment": comment or "",
             "returned_at": now_iso(),
         })
@@ -86,10 +88,4 @@ def list_drafts(
     author_id: int | None = None,
 ) -> list[dict]:
     """Drafts, newest first, optionally by author (name or web user id) and state."""
-    where, params = [], []
-    for column, value in (("author", author), ("state", state), ("author_id", author_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    sql = "SELECT * FROM review_drafts" + (" WHERE " + " AND ".join(where) if where else "")
-    return [dict(row) for row in db.query(sql + " ORDER BY id DESC", params)]
+    return review_store.find_review_drafts(db, author=author, state=state, author_id=author_id)

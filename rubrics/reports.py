@@ -15,6 +15,8 @@ from rubrics.periods import buckets
 from rubrics.sla import parse_sla
 from rubrics.speed import load_facts, quantile, reply_rows, speed_metrics
 from rubrics.store import get_rubric
+from storage import conversations as conversation_store
+from storage import reviews as review_store
 
 WEAKEST = 3
 
@@ -41,9 +43,7 @@ def team_conversations(db: sqlite_utils.Database, teams) -> set[str] | None:
     filter) when `teams` is None."""
     if teams is None:
         return None
-    marks = ",".join("?" * len(teams))
-    return {row[0] for row in db.execute(
-        f"SELECT id FROM conversations WHERE team IN ({marks})", list(teams))}
+    return conversation_store.conversation_ids_of_teams(db, teams)
 
 
 def _round(value, digits=2):
@@ -94,15 +94,9 @@ def speed_report(
 def reviewed_replies(db: sqlite_utils.Database, start: datetime, end: datetime) -> list[dict]:
     """Sent agent replies from [start, end) with their submitted reviews, one entry per reply:
     mean score, spread, pass verdict and per-category scores of every review."""
-    rows = list(db.query(
-        "SELECT r.id, r.conversation_id, r.message_id, r.author, r.reviewer, r.rubric_name, "
-        "r.rubric_version, r.score, r.auto_failed, m.created_at AS sent_at, c.channel "
-        "FROM reviews r JOIN messages m ON m.conversation_id = r.conversation_id AND "
-        "m.message_id = r.message_id JOIN conversations c ON c.id = r.conversation_id "
-        "WHERE r.target_kind = 'reply' AND r.state = 'submitted' ORDER BY r.id"
-    ))
+    rows = review_store.submitted_reply_reviews(db)
     ratings: dict[int, dict] = {}
-    for row in db.query("SELECT review_id, category, rating FROM review_ratings WHERE rated"):
+    for row in review_store.all_ratings(db, rated_only=True):
         ratings.setdefault(row["review_id"], {})[row["category"]] = row["rating"]
     rubrics: dict[tuple, object] = {}
     replies: dict[tuple, dict] = {}

@@ -15,6 +15,8 @@ from replykit.errors import Conflict, InputError, NotFound
 from rubrics import scoring
 from rubrics.rubric import Rubric
 from rubrics.store import ensure_default_rubric, get_rubric
+from storage import conversations as conversation_store
+from storage import reviews as review_store
 from storage.db import write_transaction
 
 
@@ -24,8 +26,8 @@ def now_iso() -> str:
 
 def record(db: sqlite_utils.Database, review_id: int, event: str, actor: str, **detail) -> None:
     """Append one event to a review's history."""
-    db["review_history"].insert(
-        {"review_id": review_id, "event": event, "actor": actor,
+    review_store.insert_history(
+        db, {"review_id": review_id, "event": event, "actor": actor,
          "detail": json.dumps(detail, ensure_ascii=False), "created_at": now_iso()}
     )
 
@@ -48,26 +50,23 @@ def resolve_target(
     if draft_id is not None:
         if conversation_id or message_id:
             raise InputError("give either a draft or a conversation and message, not both")
-        rows = list(db.query("SELECT author FROM review_drafts WHERE id = ?", [draft_id]))
-        if not rows:
+        draft = review_store.review_draft(db, draft_id)
+        if draft is None:
             raise NotFound(f"no review draft {draft_id}")
         return {"kind": "draft", "conversation_id": None, "message_id": None,
-                "draft_id": draft_id, "author": rows[0]["author"]}
+                "draft_id": draft_id, "author": draft["author"]}
     if not conversation_id or not message_id:
         raise InputError("name the reply: a conversation and message id, or a draft id")
-    rows = list(db.query(
-        "SELECT role, author FROM messages WHERE conversation_id = ? AND message_id = ?",
-        [conversation_id, message_id],
-    ))
-    if not rows:
+    message = conversation_store.message_row(db, conversation_id, message_id)
+    if message is None:
         raise NotFound(f"no message {message_id!r} in conversation {conversation_id!r}")
-    if rows[0]["role"] != "agent":
+    if message["role"] != "agent":
         raise InputError(
             f"message {message_id!r} in conversation {conversation_id!r} is a customer "
             "message, not an agent reply"
         )
     return {"kind": "reply", "conversation_id": conversation_id, "message_id": message_id,
-            "draft_id": None, "author": rows[0]["author"]}
+            "draft_id": None, "author": message["author"]}
 
 
 def _rubric(db: sqlite_utils.Database, name: str | None, version: int | None) -> Rubric:
@@ -79,20 +78,17 @@ def _rubric(db: sqlite_utils.Database, name: str | None, version: int | None) ->
 
 
 def _load(db: sqlite_utils.Database, review_id: int) -> dict:
-    rows = list(db.query("SELECT * FROM reviews WHERE id = ?", [review_id]))
-    if not rows:
+    review = review_store.review(db, review_id)
+    if review is None:
         raise NotFound(f"no review {review_id}")
-    return rows[0]
+    return review
 
 
 def _ratings(db: sqlite_utils.Database, review_id: int) -> dict[str, dict]:
     return {
         row["category"]: {"rated": bool(row["rated"]), "rating": row["rating"],
                           "comment": row["comment"]}
-        for row in db.query(
-            "SELECT category, rated, rating, comment FROM review_ratings WHERE review_id = ?",
-            [review_id],
-        )
+        for row in review_store.review_ratings(db, review_id)
     }
 
 
@@ -109,10 +105,9 @@ def _write_ratings(
             row["rated"], row["rating"] = True, checked[key]
         if key in (comments or {}):
             row["comment"] = comments[key]
-        db["review_ratings"].upsert(
-            {"review_id": review_id, "category": key, "rated": int(row["rated"]),
-             "rating": row["rating"], "comment": row["comment"]},
-            pk=("review_id", "category"),
+        review_store.upsert_rating(
+            db, {"review_id": review_id, "category": key, "rated": int(row["rated"]),
+                 "rating": row["rating"], "comment": row["comment"]},
         )
 
 
@@ -127,23 +122,21 @@ def start_review(
         if reviewer == target["author"]:
             raise InputError(f"nobody reviews their own reply: {reviewer} wrote it")
         rubric = _rubric(db, rubric_name, rubric_version)
-        same = list(db.query(
-            "SELECT id FROM reviews WHERE reviewer = ? AND target_kind = ? AND "
-            "(conversation_id IS ? AND message_id IS ? AND draft_id IS ?)",
-            [reviewer, target["kind"], target["conversation_id"], target["message_id"],
-             target["draft_id"]],
-        ))
-        if same:
-            raise Conflict(f"{reviewer} already reviews this reply (review {same[0]['id']})")
+        same = review_store.reviewer_review_of(
+            db, reviewer, target["kind"], target["conversation_id"], target["message_id"],
+            target["draft_id"],
+        )
+        if same is not None:
+            raise Conflict(f"{reviewer} already reviews this reply (review {same})")
         stamp = now_iso()
-        review_id = db["reviews"].insert({
+        review_id = review_store.insert_review(db, {
             "target_kind": target["kind"], "conversation_id": target["conversation_id"],
             "message_id": target["message_id"], "draft_id": target["draft_id"],
             "author": target["author"], "reviewer": reviewer, "rubric_name": rubric.name,
             "rubric_version": rubric.version, "state": "in_progress",
             "overall_comment": overall_comment or "", "created_at": stamp,
             "updated_at": stamp,
-        }).last_pk
+        })
         _write_ratings(db, rubric, review_id, ratings or {}, comments or {})
         record(db, review_id, "started", reviewer, rubric=f"{rubric.name} v{rubric.version}")
     return review_id
@@ -171,7 +164,7 @@ def rate_review(
         update = {"updated_at": now_iso()}
         if overall_comment is not None:
             update["overall_comment"] = overall_comment
-        db["reviews"].update(review_id, update)
+        review_store.update_review(db, review_id, update)
         record(db, review_id, "rated", actor, ratings=ratings or {}, comments=comments or {})
 
 
@@ -189,23 +182,16 @@ def submit_review(db: sqlite_utils.Database, review_id: int, actor: str) -> dict
                              "(rate them, or na where allowed)")
         result = scoring.score(rubric, rated)
         stamp = now_iso()
-        db["reviews"].update(review_id, {
+        review_store.update_review(db, review_id, {
             "state": "submitted", "score": result["score"],
             "auto_failed": int(result["auto_failed"]), "submitted_at": stamp,
             "updated_at": stamp,
         })
         if review["target_kind"] == "reply":
-            db.execute(
-                "UPDATE review_assignments SET state = 'done', review_id = ? WHERE state = 'open'"
-                " AND reviewer = ? AND conversation_id = ? AND message_id = ?",
-                [review_id, review["reviewer"], review["conversation_id"], review["message_id"]],
-            )
-        reopened = list(db.query(
-            "SELECT id FROM review_disputes WHERE review_id = ? AND state = 'rescore'",
-            [review_id],
-        ))
-        for dispute in reopened:
-            db["review_disputes"].update(dispute["id"], {"state": "rescored"})
+            review_store.close_assignment(db, review_id, review["reviewer"],
+                                          review["conversation_id"], review["message_id"])
+        for dispute in review_store.review_disputes(db, review_id, state="rescore"):
+            review_store.update_dispute(db, dispute["id"], {"state": "rescored"})
         record(db, review_id, "submitted", actor, score=result["score"],
                auto_failed=result["auto_failed"])
     return result
@@ -241,13 +227,10 @@ def get_review(db: sqlite_utils.Database, review_id: int) -> dict:
             else round(float(scoring.category_score(rubric, key, value)), 2),
         }
     review["pass_threshold"] = rubric.pass_threshold
-    review["disputes"] = list(db.query(
-        "SELECT * FROM review_disputes WHERE review_id = ? ORDER BY id", [review_id]))
+    review["disputes"] = review_store.review_disputes(db, review_id)
     review["history"] = [
         dict(row, detail=json.loads(row["detail"]))
-        for row in db.query(
-            "SELECT event, actor, detail, created_at FROM review_history WHERE review_id = ? "
-            "ORDER BY id", [review_id])
+        for row in review_store.review_history(db, review_id)
     ]
     return review
 
@@ -257,17 +240,8 @@ def list_reviews(
     state: str | None = None, conversation_id: str | None = None,
 ) -> list[dict]:
     """Reviews, newest first, optionally filtered."""
-    where, params = [], []
-    for column, value in (("reviewer", reviewer), ("author", author), ("state", state),
-                          ("conversation_id", conversation_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    sql = ("SELECT id, target_kind, conversation_id, message_id, draft_id, author, reviewer, "
-           "rubric_name, rubric_version, state, score, auto_failed, submitted_at FROM reviews")
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    rows = [dict(row) for row in db.query(sql + " ORDER BY id DESC", params)]
+    rows = review_store.find_reviews(db, reviewer=reviewer, author=author, state=state,
+                                     conversation_id=conversation_id)
     for row in rows:
         row["auto_failed"] = bool(row["auto_failed"])
     return rows

@@ -16,6 +16,7 @@ import sqlite_utils
 
 from rubrics.calendar import Calendar, business_time, calendar_time, parse_instant
 from rubrics.sla import Target, target_for, verdict
+from storage import conversations as conversation_store
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -160,11 +161,9 @@ def load_facts(
     before: datetime,
 ) -> list[dict]:
     """Facts of every conversation whose first message is before `before`."""
-    conversations = {row["id"]: row for row in db.query("SELECT * FROM conversations")}
+    conversations = {row["id"]: row for row in conversation_store.all_conversations(db)}
     grouped: dict[str, list[dict]] = {cid: [] for cid in conversations}
-    for row in db.query(
-        "SELECT conversation_id, message_id, seq, role, author, created_at FROM messages"
-    ):
+    for row in conversation_store.message_times(db):
         grouped[row["conversation_id"]].append(row)
     facts = []
     for cid, conversation in sorted(conversations.items()):

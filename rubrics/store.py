@@ -12,6 +12,7 @@ import sqlite_utils
 
 from replykit.errors import NotFound
 from rubrics.rubric import Rubric, default_rubric_path, load_rubric, parse_rubric
+from storage import reviews as review_store
 from storage.db import write_transaction
 
 
@@ -27,10 +28,7 @@ def _body(rubric: Rubric) -> dict:
 
 def latest_version(db: sqlite_utils.Database, name: str) -> int | None:
     """Newest stored version number of rubric `name`, or None."""
-    row = db.execute(
-        "SELECT MAX(version) FROM rubric_versions WHERE name = ?", [name]
-    ).fetchone()
-    return row[0]
+    return review_store.latest_rubric_version(db, name)
 
 
 def get_rubric(db: sqlite_utils.Database, name: str, version: int | None = None) -> Rubric:
@@ -39,15 +37,10 @@ def get_rubric(db: sqlite_utils.Database, name: str, version: int | None = None)
         version = latest_version(db, name)
         if version is None:
             raise NotFound(f"no rubric named {name!r}; store one with 'replykit rubrics import'")
-    rows = list(
-        db.query(
-            "SELECT definition FROM rubric_versions WHERE name = ? AND version = ?",
-            [name, version],
-        )
-    )
-    if not rows:
+    row = review_store.rubric_version(db, name, version)
+    if row is None:
         raise NotFound(f"rubric {name!r} has no version {version}")
-    return parse_rubric(json.loads(rows[0]["definition"]), f"{name} v{version}")
+    return parse_rubric(json.loads(row["definition"]), f"{name} v{version}")
 
 
 def store_rubric(db: sqlite_utils.Database, rubric: Rubric, source: str = "", by: str = "") -> dict:
@@ -59,7 +52,8 @@ def store_rubric(db: sqlite_utils.Database, rubric: Rubric, source: str = "", by
             return {"name": rubric.name, "version": latest, "created": False}
         version = 1 if latest is None else latest + 1
         definition = dict(rubric.to_dict(), version=version)
-        db["rubric_versions"].insert(
+        review_store.insert_rubric_version(
+            db,
             {
                 "name": rubric.name,
                 "version": version,
@@ -83,10 +77,7 @@ def import_rubric_file(db: sqlite_utils.Database, path, by: str = "") -> dict:
 def list_rubrics(db: sqlite_utils.Database) -> list[dict]:
     """Every stored rubric: name, newest version, all versions, pass threshold."""
     result = []
-    for row in db.query(
-        "SELECT name, GROUP_CONCAT(version) AS versions, MAX(version) AS latest "
-        "FROM rubric_versions GROUP BY name ORDER BY name"
-    ):
+    for row in review_store.rubric_names(db):
         rubric = get_rubric(db, row["name"], row["latest"])
         result.append(
             {
@@ -103,11 +94,8 @@ def list_rubrics(db: sqlite_utils.Database) -> list[dict]:
 def show_rubric(db: sqlite_utils.Database, name: str, version: int | None = None) -> dict:
     """A stored version's definition plus when and by whom it was stored."""
     rubric = get_rubric(db, name, version)
-    row = db.execute(
-        "SELECT created_at, created_by FROM rubric_versions WHERE name = ? AND version = ?",
-        [rubric.name, rubric.version],
-    ).fetchone()
-    return dict(rubric.to_dict(), created_at=row[0], created_by=row[1])
+    row = review_store.rubric_version(db, rubric.name, rubric.version)
+    return dict(rubric.to_dict(), created_at=row["created_at"], created_by=row["created_by"])
 
 
 def ensure_default_rubric(db: sqlite_utils.Database) -> Rubric:

@@ -117,5 +117,263 @@ def m100_reviews(db: sqlite_utils.Database) -> None:
 
 # ---- queries
 
+# rubric versions
+
+
+def latest_rubric_version(db: sqlite_utils.Database, name: str) -> int | None:
+    """Newest stored version number of rubric `name`: int | None."""
+    return db.execute(
+        "SELECT MAX(version) FROM rubric_versions WHERE name = ?", [name]
+    ).fetchone()[0]
+
+
+def rubric_version(db: sqlite_utils.Database, name: str, version: int) -> dict | None:
+    """One stored rubric version (definition, source, created_by, created_at): dict | None."""
+    rows = list(db.query(
+        "SELECT * FROM rubric_versions WHERE name = ? AND version = ?", [name, version]))
+    return rows[0] if rows else None
+
+
+def rubric_names(db: sqlite_utils.Database) -> list[dict]:
+    """Each stored rubric by name: list[dict] of name, versions (comma-separated), latest."""
+    return list(db.query(
+        "SELECT name, GROUP_CONCAT(version) AS versions, MAX(version) AS latest "
+        "FROM rubric_versions GROUP BY name ORDER BY name"
+    ))
+
+
+def insert_rubric_version(db: sqlite_utils.Database, row: dict) -> None:
+    """Store one rubric version row."""
+    db["rubric_versions"].insert(row)
+
+
+# reviews, their ratings and history
+
+
+def review(db: sqlite_utils.Database, review_id: int) -> dict | None:
+    """The reviews row `review_id`: dict | None."""
+    rows = list(db.query("SELECT * FROM reviews WHERE id = ?", [review_id]))
+    return rows[0] if rows else None
+
+
+def reviewer_review_of(
+    db: sqlite_utils.Database, reviewer: str, kind: str, conversation_id: str | None,
+    message_id: str | None, draft_id: int | None,
+) -> int | None:
+    """Id of `reviewer`'s review of one reply (a message or a draft): int | None."""
+    rows = list(db.query(
+        "SELECT id FROM reviews WHERE reviewer = ? AND target_kind = ? AND "
+        "(conversation_id IS ? AND message_id IS ? AND draft_id IS ?)",
+        [reviewer, kind, conversation_id, message_id, draft_id],
+    ))
+    return rows[0]["id"] if rows else None
+
+
+def insert_review(db: sqlite_utils.Database, row: dict) -> int:
+    """Insert a reviews row; returns its id."""
+    return db["reviews"].insert(row).last_pk
+
+
+def update_review(db: sqlite_utils.Database, review_id: int, changes: dict) -> None:
+    """Set the columns in `changes` on review `review_id`."""
+    db["reviews"].update(review_id, changes)
+
+
+def find_reviews(
+    db: sqlite_utils.Database, reviewer: str | None = None, author: str | None = None,
+    state: str | None = None, conversation_id: str | None = None,
+) -> list[dict]:
+    """Reviews without their texts, newest first, filtered by the arguments that are not
+    None: list[dict]."""
+    where, params = [], []
+    for column, value in (("reviewer", reviewer), ("author", author), ("state", state),
+                          ("conversation_id", conversation_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = ("SELECT id, target_kind, conversation_id, message_id, draft_id, author, reviewer, "
+           "rubric_name, rubric_version, state, score, auto_failed, submitted_at FROM reviews")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return [dict(row) for row in db.query(sql + " ORDER BY id DESC", params)]
+
+
+def submitted_reviews(db: sqlite_utils.Database) -> list[dict]:
+    """Submitted reviews with their target, reviewer, score and rubric version, by id:
+    list[dict]."""
+    return list(db.query(
+        "SELECT id, target_kind, conversation_id, message_id, draft_id, reviewer, score, "
+        "rubric_name, rubric_version, submitted_at FROM reviews WHERE state = 'submitted' "
+        "ORDER BY id"))
+
+
+def submitted_reply_reviews(db: sqlite_utils.Database) -> list[dict]:
+    """Submitted reviews of sent replies with the reply's sent_at and its conversation's
+    channel, by id: list[dict]."""
+    return list(db.query(
+        "SELECT r.id, r.conversation_id, r.message_id, r.author, r.reviewer, r.rubric_name, "
+        "r.rubric_version, r.score, r.auto_failed, m.created_at AS sent_at, c.channel "
+        "FROM reviews r JOIN messages m ON m.conversation_id = r.conversation_id AND "
+        "m.message_id = r.message_id JOIN conversations c ON c.id = r.conversation_id "
+        "WHERE r.target_kind = 'reply' AND r.state = 'submitted' ORDER BY r.id"
+    ))
+
+
+def review_ratings(db: sqlite_utils.Database, review_id: int) -> list[dict]:
+    """A review's rating rows (category, rated, rating, comment): list[dict]."""
+    return list(db.query(
+        "SELECT category, rated, rating, comment FROM review_ratings WHERE review_id = ?",
+        [review_id],
+    ))
+
+
+def all_ratings(db: sqlite_utils.Database, rated_only: bool = False) -> list[dict]:
+    """Every rating (review_id, category, rating), or only rated ones: list[dict]."""
+    sql = "SELECT review_id, category, rating FROM review_ratings"
+    return list(db.query(sql + (" WHERE rated" if rated_only else "")))
+
+
+def upsert_rating(db: sqlite_utils.Database, row: dict) -> None:
+    """Insert or replace one review_ratings row (keyed by review_id, category)."""
+    db["review_ratings"].upsert(row, pk=("review_id", "category"))
+
+
+def insert_history(db: sqlite_utils.Database, row: dict) -> None:
+    """Append one review_history row."""
+    db["review_history"].insert(row)
+
+
+def review_history(db: sqlite_utils.Database, review_id: int) -> list[dict]:
+    """A review's history (event, actor, detail as stored, created_at), oldest first:
+    list[dict]."""
+    return list(db.query(
+        "SELECT event, actor, detail, created_at FROM review_history WHERE review_id = ? "
+        "ORDER BY id", [review_id]))
+
+
+# assignments
+
+
+def reviewed_or_assigned_replies(db: sqlite_utils.Database) -> list[dict]:
+    """Replies (conversation_id, message_id) that have a review or an assignment:
+    list[dict]."""
+    return list(db.query(
+        "SELECT conversation_id, message_id FROM reviews WHERE target_kind = 'reply' "
+        "UNION SELECT conversation_id, message_id FROM review_assignments"
+    ))
+
+
+def open_assignment_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Open assignments per reviewer: dict reviewer -> count."""
+    return {row["reviewer"]: row["n"] for row in db.query(
+        "SELECT reviewer, COUNT(*) AS n FROM review_assignments WHERE state = 'open' "
+        "GROUP BY reviewer"
+    )}
+
+
+def insert_assignment(db: sqlite_utils.Database, row: dict) -> int:
+    """Insert a review_assignments row; returns its id."""
+    return db["review_assignments"].insert(row).last_pk
+
+
+def open_assignments(db: sqlite_utils.Database, reviewer: str) -> list[dict]:
+    """A reviewer's open assignments with the reply's sent_at and body, by id: list[dict]."""
+    return [dict(row) for row in db.query(
+        "SELECT a.id, a.conversation_id, a.message_id, a.author, a.period, "
+        "m.created_at AS sent_at, m.body FROM review_assignments a JOIN messages m "
+        "ON m.conversation_id = a.conversation_id AND m.message_id = a.message_id "
+        "WHERE a.reviewer = ? AND a.state = 'open' ORDER BY a.id", [reviewer])]
+
+
+def close_assignment(
+    db: sqlite_utils.Database, review_id: int, reviewer: str, conversation_id: str,
+    message_id: str,
+) -> None:
+    """Mark `reviewer`'s open assignment of one reply done by review `review_id`."""
+    db.execute(
+        "UPDATE review_assignments SET state = 'done', review_id = ? WHERE state = 'open'"
+        " AND reviewer = ? AND conversation_id = ? AND message_id = ?",
+        [review_id, reviewer, conversation_id, message_id],
+    )
+
+
+# drafts sent for review
+
+
+def review_draft(db: sqlite_utils.Database, draft_id: int) -> dict | None:
+    """The review_drafts row `draft_id`: dict | None."""
+    rows = list(db.query("SELECT * FROM review_drafts WHERE id = ?", [draft_id]))
+    return rows[0] if rows else None
+
+
+def insert_review_draft(db: sqlite_utils.Database, row: dict) -> int:
+    """Insert a review_drafts row; returns its id."""
+    return db["review_drafts"].insert(row).last_pk
+
+
+def update_review_draft(db: sqlite_utils.Database, draft_id: int, changes: dict) -> None:
+    """Set the columns in `changes` on draft `draft_id`."""
+    db["review_drafts"].update(draft_id, changes)
+
+
+def find_review_drafts(
+    db: sqlite_utils.Database, author: str | None = None, state: str | None = None,
+    author_id: int | None = None,
+) -> list[dict]:
+    """Review drafts, newest first, filtered by the arguments that are not None: list[dict]."""
+    where, params = [], []
+    for column, value in (("author", author), ("state", state), ("author_id", author_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = "SELECT * FROM review_drafts" + (" WHERE " + " AND ".join(where) if where else "")
+    return [dict(row) for row in db.query(sql + " ORDER BY id DESC", params)]
+
+
+def drafts_awaiting(db: sqlite_utils.Database, reviewer: str) -> list[dict]:
+    """Requested drafts `reviewer` may review (addressed to them or to nobody, not their
+    own), by id: list[dict] of id, author, question, body, requested_at."""
+    return [dict(row) for row in db.query(
+        "SELECT id, author, question, body, requested_at FROM review_drafts "
+        "WHERE state = 'requested' AND author != ? AND (reviewer IS NULL OR reviewer = ?) "
+        "ORDER BY id", [reviewer, reviewer])]
+
+
+# disputes
+
+
+def dispute(db: sqlite_utils.Database, dispute_id: int) -> dict | None:
+    """The review_disputes row `dispute_id`: dict | None."""
+    rows = list(db.query("SELECT * FROM review_disputes WHERE id = ?", [dispute_id]))
+    return rows[0] if rows else None
+
+
+def review_disputes(
+    db: sqlite_utils.Database, review_id: int, state: str | None = None
+) -> list[dict]:
+    """A review's disputes, optionally in one state, oldest first: list[dict]."""
+    sql, params = "SELECT * FROM review_disputes WHERE review_id = ?", [review_id]
+    if state is not None:
+        sql, params = sql + " AND state = ?", [review_id, state]
+    return list(db.query(sql + " ORDER BY id", params))
+
+
+def find_disputes(db: sqlite_utils.Database, state: str | None = None) -> list[dict]:
+    """Disputes, newest first, optionally in one state: list[dict]."""
+    sql, params = "SELECT * FROM review_disputes", []
+    if state is not None:
+        sql, params = sql + " WHERE state = ?", [state]
+    return [dict(row) for row in db.query(sql + " ORDER BY id DESC", params)]
+
+
+def insert_dispute(db: sqlite_utils.Database, row: dict) -> int:
+    """Insert a review_disputes row; returns its id."""
+    return db["review_disputes"].insert(row).last_pk
+
+
+def update_dispute(db: sqlite_utils.Database, dispute_id: int, changes: dict) -> None:
+    """Set the columns in `changes` on dispute `dispute_id`."""
+    db["review_disputes"].update(dispute_id, changes)
+
 
 # ---- queries used by web/ (appended)

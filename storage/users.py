@@ -113,3 +113,9 @@ def m210_accounts(db: sqlite_utils.Database) -> None:
         PRIMARY KEY (scope, username, address)
     )""")
     db.execute("ALTER TABLE api_tokens ADD COLUMN expires_at TEXT")
+
+
+def user_ids_named(db: sqlite_utils.Database, name: str, limit: int) -> list[int]:
+    """Ids of up to `limit` users with this display name."""
+    return [row[0] for row in db.execute("SELECT id FROM users WHERE name = ? LIMIT ?",
+                                         [name, limit])]
