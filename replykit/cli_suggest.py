@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -19,10 +20,6 @@ from suggest.suggester import MODES, suggest
 
 def _engine(home) -> SuggestEngine:
     return SuggestEngine(home)
-
-
-def _sync(home) -> None:
-    SuggestEngine(home).sync()
 
 
 def _split_list(value: str | None) -> list[str] | None:
@@ -89,8 +86,8 @@ def _changes(title, body, tags, language, status, folder, teams, questions) -> d
 @pass_home
 def replies_add(home, reply_id, author, as_json, **fields):
     """Add a saved reply with id REPLY_ID (status approved unless --status)."""
-    reply = library.add_reply(home.db, {"id": reply_id, **_changes(**fields)}, author=author)
-    _sync(home)
+    with _engine(home).writing() as db:
+        reply = library.add_reply(db, {"id": reply_id, **_changes(**fields)}, author=author)
     echo_json(reply) if as_json else click.echo(f"Added {_reply_line(reply)}")
 
 
@@ -103,8 +100,8 @@ def replies_add(home, reply_id, author, as_json, **fields):
 @pass_home
 def replies_edit(home, reply_id, author, note, as_json, **fields):
     """Change a saved reply; every change is a new version."""
-    reply = library.edit_reply(home.db, reply_id, _changes(**fields), author=author, note=note)
-    _sync(home)
+    with _engine(home).writing() as db:
+        reply = library.edit_reply(db, reply_id, _changes(**fields), author=author, note=note)
     echo_json(reply) if as_json else click.echo(f"Now {_reply_line(reply)}")
 
 
@@ -165,8 +162,8 @@ def replies_list(home, status, tag, language, folder, text, as_json):
 @pass_home
 def replies_archive(home, reply_id, author):
     """Retire a saved reply: it stays in the library (and history) but is no longer suggested."""
-    reply = library.archive_reply(home.db, reply_id, author)
-    _sync(home)
+    with _engine(home).writing() as db:
+        reply = library.archive_reply(db, reply_id, author)
     click.echo(f"Archived {_reply_line(reply)}")
 
 
@@ -193,8 +190,8 @@ def replies_history(home, reply_id, as_json):
 @pass_home
 def replies_restore(home, reply_id, version, author):
     """Make VERSION current again (as a new version)."""
-    reply = library.restore_version(home.db, reply_id, version, author)
-    _sync(home)
+    with _engine(home).writing() as db:
+        reply = library.restore_version(db, reply_id, version, author)
     click.echo(f"Restored v{version} as {_reply_line(reply)}")
 
 
@@ -205,8 +202,8 @@ def replies_restore(home, reply_id, version, author):
 @pass_home
 def replies_import(home, path, author, as_json):
     """Import saved replies from JSONL or CSV (by extension); all or nothing."""
-    counts = library_io.import_replies(home.db, path, home.config.attachments_dir, author)
-    _sync(home)
+    with _engine(home).writing() as db:
+        counts = library_io.import_replies(db, path, home.config.attachments_dir, author)
     if as_json:
         echo_json(counts)
     else:
@@ -271,7 +268,8 @@ def import_conversations_command(home, path, no_index, as_json):
     from tqdm import tqdm
 
     size = path.stat().st_size if path.is_file() else 0
-    with tqdm(
+    writer = nullcontext(home.db) if no_index else _engine(home).writing()
+    with writer as db, tqdm(
         total=size,
         unit="B",
         unit_scale=True,
@@ -279,9 +277,7 @@ def import_conversations_command(home, path, no_index, as_json):
         disable=as_json or None,
         file=sys.stderr,
     ) as bar:
-        counts = import_conversations(home.db, path, progress=bar.update)
-    if not no_index:
-        _sync(home)
+        counts = import_conversations(db, path, progress=bar.update)
     if as_json:
         echo_json(counts)
     else:
