@@ -115,11 +115,11 @@ def new():
     if request.method == "POST":
         reply = dict(_form_record(), id=request.form.get("id", "").strip())
         try:
-            library.add_reply(get_home().db, reply, author=_author())
+            with engine().writing() as db:
+                library.add_reply(db, reply, author=_author())
         except ReplykitError as exc:
             return render_template("library/edit.html", reply=reply, error=str(exc),
                                    statuses=library.STATUSES, creating=True), 400
-        engine().sync()
         flash(f"Created {reply['id']}.")
         return redirect(url_for("library.view", reply_id=reply["id"]))
     return render_template("library/edit.html", reply=reply, statuses=library.STATUSES,
@@ -146,12 +146,13 @@ def edit(reply_id: str):
     if request.method == "POST":
         changes = _form_record()
         try:
-            library.edit_reply(db, reply_id, changes, _author(), request.form.get("note", ""),
-                               base_version=request.form.get("version", type=int))
+            with engine().writing():
+                library.edit_reply(db, reply_id, changes, _author(),
+                                   request.form.get("note", ""),
+                                   base_version=request.form.get("version", type=int))
         except ReplykitError as exc:
             return render_template("library/edit.html", reply=dict(reply, **changes),
                                    error=str(exc), statuses=library.STATUSES), exc.status
-        engine().sync()
         flash(f"Saved {reply_id}.")
         return redirect(url_for("library.view", reply_id=reply_id))
     return render_template("library/edit.html", reply=reply, statuses=library.STATUSES)
@@ -190,8 +191,8 @@ def history(reply_id: str):
 @require_role("lead")
 def restore(reply_id: str, version: int):
     _reply(reply_id)
-    library.restore_version(get_home().db, reply_id, version, _author())
-    engine().sync()
+    with engine().writing() as db:
+        library.restore_version(db, reply_id, version, _author())
     flash(f"Restored version {version} of {reply_id} as a new version.")
     return redirect(url_for("library.history", reply_id=reply_id))
 
@@ -200,8 +201,8 @@ def restore(reply_id: str, version: int):
 @require_role("lead")
 def approve(reply_id: str):
     _reply(reply_id)
-    library.edit_reply(get_home().db, reply_id, {"status": "approved"}, _author(), "approved")
-    engine().sync()
+    with engine().writing() as db:
+        library.edit_reply(db, reply_id, {"status": "approved"}, _author(), "approved")
     flash(f"Approved {reply_id}: it is suggested from now on.")
     return redirect(url_for("library.view", reply_id=reply_id))
 
@@ -210,8 +211,8 @@ def approve(reply_id: str):
 @require_role("lead")
 def archive(reply_id: str):
     _reply(reply_id)
-    library.archive_reply(get_home().db, reply_id, _author())
-    engine().sync()
+    with engine().writing() as db:
+        library.archive_reply(db, reply_id, _author())
     flash(f"Archived {reply_id}.")
     return redirect(url_for("library.view", reply_id=reply_id))
 
@@ -225,15 +226,16 @@ def bulk_tag():
     ids = request.form.getlist("ids")
     if not tag or action not in ("add", "remove") or not ids:
         raise InputError("choose replies, a tag and add or remove")
-    db = get_home().db
-    for reply_id in ids:
-        tags = _reply(reply_id)["tags"]
-        if action == "add":
-            tags = tags if tag in tags else [*tags, tag]
-        else:
-            tags = [t for t in tags if t != tag]
-        library.edit_reply(db, reply_id, {"tags": tags}, _author(), f"bulk tag: {action} {tag}")
-    engine().sync()
+    # all or nothing: a reply that fails leaves every tag as it was
+    with engine().writing() as db:
+        for reply_id in ids:
+            tags = _reply(reply_id)["tags"]
+            if action == "add":
+                tags = tags if tag in tags else [*tags, tag]
+            else:
+                tags = [t for t in tags if t != tag]
+            library.edit_reply(db, reply_id, {"tags": tags}, _author(),
+                               f"bulk tag: {action} {tag}")
     flash(f"Tag {tag!r} {'added to' if action == 'add' else 'removed from'} {len(ids)} replies.")
     return redirect(url_for("library.index"))
 
@@ -282,12 +284,12 @@ def import_():
         upload.save(path)
         try:
             _check_import_ids(home.db, path)
-            counts = library_io.import_replies(home.db, path, home.config.attachments_dir,
-                                               _author())
+            with engine().writing() as db:
+                counts = library_io.import_replies(db, path, home.config.attachments_dir,
+                                                   _author())
         except InputError as exc:
             flash(f"Import failed, nothing changed: {str(exc).replace(str(path), upload.filename)}")
             return redirect(url_for("library.index"))
-    engine().sync()
     flash("Imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     return redirect(url_for("library.index"))
 
@@ -321,7 +323,7 @@ def merge():
         abort(400, "choose the reply to keep and the one to merge into it")
     _reply(keep)
     _reply(merged)
-    curation.merge(get_home().db, keep, merged, _author())
-    engine().sync()
+    with engine().writing() as db:
+        curation.merge(db, keep, merged, _author())
     flash(f"Merged {merged} into {keep}; {merged} is archived.")
     return redirect(url_for("library.view", reply_id=keep))
