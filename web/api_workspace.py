@@ -272,6 +272,6 @@ def api_propose_reply():
     if conversation_id is not None and not may_read_conversation(db, current_user(),
                                                                  conversation_id):
         raise NotFound(f"no conversation {conversation_id!r}")
-    reply = proposals.propose(db, record, current_user()["name"], conversation_id)
-    engine().sync()
+    with engine().writing():
+        reply = proposals.propose(db, record, current_user()["name"], conversation_id)
     return jsonify(reply), 201
