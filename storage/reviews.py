@@ -377,3 +377,32 @@ def update_dispute(db: sqlite_utils.Database, dispute_id: int, changes: dict) ->
 
 
 # ---- queries used by web/ (appended)
+
+
+def review_ids_of_reviewer(
+    db: sqlite_utils.Database, reviewer_id: int, name: str | None
+) -> set[int]:
+    """Ids of the reviews by `reviewer_id`, or by display name `name` for reviews without a
+    reviewer id (None: none of those): set[int]."""
+    return {row[0] for row in db.execute(
+        "SELECT id FROM reviews WHERE reviewer_id = ? OR (reviewer_id IS NULL AND reviewer = ?)",
+        [reviewer_id, name])}
+
+
+def reviewing_conversation_ids(
+    db: sqlite_utils.Database, reviewer_id: int, name: str | None
+) -> set[str]:
+    """Conversations holding a reply the reviewer reviews: a review by id (or by display name
+    `name` without an id), an assignment to `name`, or a draft addressed to the id: set[str]."""
+    return {row[0] for row in db.execute(
+        "SELECT conversation_id FROM reviews WHERE reviewer_id = ? "
+        "OR (reviewer_id IS NULL AND reviewer = ?) UNION "
+        "SELECT conversation_id FROM review_assignments WHERE reviewer = ? UNION "
+        "SELECT conversation_id FROM review_drafts WHERE reviewer_id = ?",
+        [reviewer_id, name, name, reviewer_id])}
+
+
+def review_draft_ids_for_reviewer(db: sqlite_utils.Database, reviewer_id: int) -> set[int]:
+    """Ids of the drafts addressed to `reviewer_id` or to any reviewer: set[int]."""
+    return {row[0] for row in db.execute(
+        "SELECT id FROM review_drafts WHERE reviewer IS NULL OR reviewer_id = ?", [reviewer_id])}

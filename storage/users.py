@@ -115,6 +115,193 @@ def m210_accounts(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE api_tokens ADD COLUMN expires_at TEXT")
 
 
+# ---- queries
+
+
+def user_by_username(
+    db: sqlite_utils.Database, username: str, active_only: bool = False
+) -> dict | None:
+    """The `users` row with this username (any case), or None; `active_only`: only if active."""
+    active = " AND active = 1" if active_only else ""
+    rows = list(db.query(f"SELECT * FROM users WHERE username = ?{active}", [username]))
+    return rows[0] if rows else None
+
+
+def active_user_by_id(db: sqlite_utils.Database, user_id: int) -> dict | None:
+    """The `users` row of an active user by id, or None."""
+    rows = list(db.query("SELECT * FROM users WHERE id = ? AND active = 1", [user_id]))
+    return rows[0] if rows else None
+
+
+def all_users(db: sqlite_utils.Database) -> list[dict]:
+    """Every `users` row, by username."""
+    return list(db.query("SELECT * FROM users ORDER BY username"))
+
+
+def insert_user(db: sqlite_utils.Database, row: dict) -> int:
+    """Insert a `users` row; its id."""
+    return db["users"].insert(row).last_pk
+
+
+def update_user(db: sqlite_utils.Database, user_id: int, changes: dict) -> None:
+    """Set the given columns of a user."""
+    db["users"].update(user_id, changes)
+
+
+def user_teams(db: sqlite_utils.Database, user_id: int) -> list[str]:
+    """The user's teams, in the order they were given."""
+    return [r[0] for r in db.execute(
+        "SELECT team FROM user_teams WHERE user_id = ? ORDER BY rowid", [user_id])]
+
+
+def replace_user_teams(db: sqlite_utils.Database, user_id: int, teams: list[str]) -> None:
+    """Make `teams` the user's teams (rows of `user_teams`)."""
+    db.execute("DELETE FROM user_teams WHERE user_id = ?", [user_id])
+    db["user_teams"].insert_all({"user_id": user_id, "team": t} for t in teams)
+
+
+def insert_session(db: sqlite_utils.Database, row: dict) -> None:
+    """Insert a `web_sessions` row."""
+    db["web_sessions"].insert(row)
+
+
+def session_by_hash(db: sqlite_utils.Database, id_hash: str) -> dict | None:
+    """{"user_id", "created_at", "last_seen_at"} of the session, or None."""
+    rows = list(db.query("SELECT user_id, created_at, last_seen_at FROM web_sessions "
+                         "WHERE id_hash = ?", [id_hash]))
+    return rows[0] if rows else None
+
+
+def touch_session(db: sqlite_utils.Database, id_hash: str, last_seen_at: str) -> None:
+    """Record that the session was seen at `last_seen_at`."""
+    db.execute("UPDATE web_sessions SET last_seen_at = ? WHERE id_hash = ?",
+               [last_seen_at, id_hash])
+
+
+def delete_session(db: sqlite_utils.Database, id_hash: str) -> None:
+    """End one session."""
+    db.execute("DELETE FROM web_sessions WHERE id_hash = ?", [id_hash])
+
+
+def delete_user_sessions(db: sqlite_utils.Database, user_id: int) -> int:
+    """End every session of the user; how many there were."""
+    return db.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id]).rowcount
+
+
+def insert_token(db: sqlite_utils.Database, row: dict) -> int:
+    """Insert an `api_tokens` row; its id."""
+    return db["api_tokens"].insert(row).last_pk
+
+
+def token_by_id(db: sqlite_utils.Database, token_id: int) -> dict | None:
+    """The `api_tokens` row, or None."""
+    rows = list(db.query("SELECT * FROM api_tokens WHERE id = ?", [token_id]))
+    return rows[0] if rows else None
+
+
+def live_token_by_hash(db: sqlite_utils.Database, token_hash: str) -> dict | None:
+    """{"id", "user_id", "last_used_at", "expires_at"} of the unrevoked token, or None."""
+    rows = list(db.query(
+        "SELECT id, user_id, last_used_at, expires_at FROM api_tokens WHERE token_hash = ? "
+        "AND revoked_at IS NULL", [token_hash]))
+    return rows[0] if rows else None
+
+
+def token_list(db: sqlite_utils.Database, username: str | None = None) -> list[dict]:
+    """Tokens {"id", "user", "name", "created_at", "last_used_at", "expires_at",
+    "revoked_at"} of every user (or of `username`), by id."""
+    sql = ("SELECT t.id, u.username AS user, t.name, t.created_at, t.last_used_at, "
+           "t.expires_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id")
+    params = []
+    if username:
+        sql, params = sql + " WHERE u.username = ?", [username]
+    return [dict(row) for row in db.query(sql + " ORDER BY t.id", params)]
+
+
+def update_token(db: sqlite_utils.Database, token_id: int, changes: dict) -> None:
+    """Set the given columns of a token."""
+    db["api_tokens"].update(token_id, changes)
+
+
+def revoke_user_tokens(db: sqlite_utils.Database, user_id: int, revoked_at: str) -> int:
+    """Revoke the user's unrevoked tokens; how many."""
+    return db.execute("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? "
+                      "AND revoked_at IS NULL", [revoked_at, user_id]).rowcount
+
+
+def forget_throttle_before(db: sqlite_utils.Database, last_at: float) -> None:
+    """Drop login counts whose last failure is older than `last_at` (epoch seconds)."""
+    db.execute("DELETE FROM login_throttle WHERE last_at < ?", [last_at])
+
+
+def throttle_count(
+    db: sqlite_utils.Database, scope: str, username: str, address: str
+) -> tuple[int, float] | None:
+    """(failures, last_at) of one login count, or None."""
+    row = db.execute("SELECT failures, last_at FROM login_throttle WHERE scope = ? "
+                     "AND username = ? AND address = ?", [scope, username, address]).fetchone()
+    return tuple(row) if row else None
+
+
+def save_throttle_counts(db: sqlite_utils.Database, counts: list[tuple]) -> None:
+    """Write login counts given as (scope, username, address, failures, last_at)."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO login_throttle (scope, username, address, failures, last_at) "
+        "VALUES (?, ?, ?, ?, ?)", counts)
+
+
+def delete_user_throttle(
+    db: sqlite_utils.Database, username: str, address: str | None = None
+) -> None:
+    """Clear the username's failure counts at `address` (None: at every address)."""
+    if address is None:
+        db.execute("DELETE FROM login_throttle WHERE scope = 'user' AND username = ?",
+                   [username])
+    else:
+        db.execute("DELETE FROM login_throttle WHERE scope = 'user' AND username = ? "
+                   "AND address = ?", [username, address])
+
+
+def release_address_failure(db: sqlite_utils.Database, address: str) -> None:
+    """Give back one failure of the address's count."""
+    db.execute("UPDATE login_throttle SET failures = MAX(failures - 1, 0) "
+               "WHERE scope = 'address' AND username = '' AND address = ?", [address])
+
+
+def insert_login_attempt(db: sqlite_utils.Database, row: dict) -> None:
+    """Log one password check (`login_attempts`)."""
+    db["login_attempts"].insert(row)
+
+
+def own_conversation_ids(db: sqlite_utils.Database, user_id: int) -> set[str]:
+    """Conversations the user opened a drafting session on or sent a draft for review from."""
+    return {row[0] for row in db.execute(
+        "SELECT conversation_id FROM drafts WHERE agent_id = ? UNION "
+        "SELECT conversation_id FROM review_drafts WHERE author_id = ?", [user_id, user_id])}
+
+
+def insert_drafting_session(db: sqlite_utils.Database, row: dict) -> int:
+    """Insert a `drafts` row (a drafting session); its id."""
+    return db["drafts"].insert(row).last_pk
+
+
+def drafting_session(db: sqlite_utils.Database, draft_id: int) -> dict | None:
+    """The `drafts` row, or None."""
+    rows = list(db.query("SELECT * FROM drafts WHERE id = ?", [draft_id]))
+    return dict(rows[0]) if rows else None
+
+
+def update_drafting_session(db: sqlite_utils.Database, draft_id: int, changes: dict) -> None:
+    """Set the given columns of a drafting session."""
+    db["drafts"].update(draft_id, changes)
+
+
+def finished_drafting_sessions(db: sqlite_utils.Database) -> list[dict]:
+    """Every finished `drafts` row, by id."""
+    return [dict(r) for r in db.query(
+        "SELECT * FROM drafts WHERE finished_at IS NOT NULL ORDER BY id")]
+
+
 def user_ids_named(db: sqlite_utils.Database, name: str, limit: int) -> list[int]:
     """Ids of up to `limit` users with this display name."""
     return [row[0] for row in db.execute("SELECT id FROM users WHERE name = ? LIMIT ?",

@@ -25,29 +25,23 @@ from flask import request
 from werkzeug.exceptions import Forbidden
 
 from replykit.errors import NotFound
+from storage import conversations, library, reviews, search, users
 from suggest.library import visible_to
 from web.app import get_home
 from web.security import has_role
-
-# a conversation is in an agent's queue while the customer wrote last and it is not closed
-IN_QUEUE = ("lower(c.status) NOT IN ('closed', 'resolved') AND (SELECT role FROM messages "
-            "WHERE conversation_id = c.id ORDER BY seq DESC LIMIT 1) = 'customer'")
 
 
 def is_named(db, user: dict, name: str | None) -> bool:
     """Whether `name` (an author or reviewer stored by display name) means `user`: it is their
     display name and no other user has it."""
-    return name == user["name"] and db.execute(
-        "SELECT COUNT(*) FROM users WHERE name = ?", [name]).fetchone()[0] == 1
+    return name == user["name"] and len(users.user_ids_named(db, name, 2)) == 1
 
 
 def my_review_ids(db, user: dict) -> set[int]:
     """Ids of the reviews `user` does: by reviewer id, or by display name (see `is_named`)
     for reviews without one."""
     name = user["name"] if is_named(db, user, user["name"]) else None
-    return {row[0] for row in db.execute(
-        "SELECT id FROM reviews WHERE reviewer_id = ? OR (reviewer_id IS NULL AND reviewer = ?)",
-        [user["id"], name])}
+    return reviews.review_ids_of_reviewer(db, user["id"], name)
 
 
 def own_reviews_query(user: dict, **_kwargs) -> bool:
@@ -61,8 +55,8 @@ def own_reviews_query(user: dict, **_kwargs) -> bool:
 def own_review(user: dict, review_id: int, **_kwargs) -> bool:
     """An agent may read a submitted review of their own reply (never one in progress)."""
     db = get_home().db
-    row = db.execute("SELECT author, state FROM reviews WHERE id = ?", [review_id]).fetchone()
-    return row is not None and row[1] == "submitted" and is_named(db, user, row[0])
+    row = reviews.review(db, review_id)
+    return row is not None and row["state"] == "submitted" and is_named(db, user, row["author"])
 
 
 def team_scope(user: dict, requested: str | None = None) -> list[str] | None:
@@ -95,23 +89,13 @@ def readable_conversations(db, user: dict, ids) -> set[str]:
     ids = sorted(set(ids))
     if not ids:
         return set()
-    marks = ",".join("?" * len(ids))
-    rows = db.execute(
-        f"SELECT c.id, c.team, {IN_QUEUE} AS queued FROM conversations c WHERE c.id IN ({marks})",
-        ids).fetchall()
+    rows = conversations.conversation_teams_queued(db, ids)
     if has_role(user, "admin"):
         return {row[0] for row in rows}
-    own = {row[0] for row in db.execute(
-        "SELECT conversation_id FROM drafts WHERE agent_id = ? UNION "
-        "SELECT conversation_id FROM review_drafts WHERE author_id = ?",
-        [user["id"], user["id"]])}
+    own = users.own_conversation_ids(db, user["id"])
     named = user["name"] if is_named(db, user, user["name"]) else None
-    reviewing = {row[0] for row in db.execute(
-        "SELECT conversation_id FROM reviews WHERE reviewer_id = ? "
-        "OR (reviewer_id IS NULL AND reviewer = ?) UNION "
-        "SELECT conversation_id FROM review_assignments WHERE reviewer = ? UNION "
-        "SELECT conversation_id FROM review_drafts WHERE reviewer_id = ?",
-        [user["id"], named, named, user["id"]])} if "reviewer" in user["roles"] else set()
+    reviewing = (reviews.reviewing_conversation_ids(db, user["id"], named)
+                 if "reviewer" in user["roles"] else set())
     found = set()
     for cid, team, queued in rows:
         mine = in_scope(team, user["teams"])
@@ -127,16 +111,15 @@ def review_in_scope(db, user: dict, review: dict) -> bool:
     its conversation (a draft's, if it has one) has no team or one of theirs."""
     if review["id"] in my_review_ids(db, user):
         return True
-    conversation_id = review["conversation_id"] or db.execute(
-        "SELECT conversation_id FROM review_drafts WHERE id = ?",
-        [review["draft_id"]]).fetchone()[0]
+    conversation_id = review["conversation_id"] or reviews.review_draft(
+        db, review["draft_id"])["conversation_id"]
     return conversation_in_scope(db, user, conversation_id)
 
 
 def conversation_in_scope(db, user: dict, conversation_id: str | None) -> bool:
     """Whether the conversation (None: no conversation) has no team or one of the user's."""
-    row = db.execute("SELECT team FROM conversations WHERE id = ?", [conversation_id]).fetchone()
-    return in_scope(row[0] if row else "", team_scope(user))
+    return in_scope(conversations.conversation_team(db, conversation_id) or "",
+                    team_scope(user))
 
 
 # A past reply's stored id is "<conversation id>:<message id>"; the web hands out
@@ -149,11 +132,7 @@ def public_past_ids(db, suggestions: list[dict]) -> None:
     pasts = [s for s in suggestions if s["kind"] == "past"]
     if not pasts:
         return
-    refs = sorted({s["id"] for s in pasts})
-    marks = ",".join("?" * len(refs))
-    public = dict(db.execute(
-        f"SELECT ref, MIN(id) FROM documents WHERE kind = 'past' AND ref IN ({marks}) "
-        "GROUP BY ref", refs).fetchall())
+    public = search.past_document_ids(db, sorted({s["id"] for s in pasts}))
     for suggestion in pasts:
         suggestion["id"] = f"past-{public[suggestion['id']]}"
 
@@ -165,9 +144,8 @@ def usable_suggestion(db, user: dict, kind: str | None, suggestion_id: str) -> s
     caller's own validation."""
     scope = team_scope(user)
     if kind == "saved":
-        row = db.execute("SELECT teams FROM saved_replies WHERE id = ?",
-                         [suggestion_id]).fetchone()
-        if row is None or not visible_to(json.loads(row[0]), scope):
+        teams = library.saved_reply_teams(db, suggestion_id)
+        if teams is None or not visible_to(json.loads(teams), scope):
             raise NotFound(f"no saved reply with id {suggestion_id!r}")
         return suggestion_id
     if kind != "past":
@@ -175,12 +153,9 @@ def usable_suggestion(db, user: dict, kind: str | None, suggestion_id: str) -> s
     past_id = suggestion_id
     match = _PUBLIC_PAST.fullmatch(suggestion_id)
     if match:
-        found = db.execute("SELECT ref FROM documents WHERE id = ? AND kind = 'past'",
-                           [int(match.group(1))]).fetchone()
-        past_id = found[0] if found else None
-    row = db.execute("SELECT c.team FROM past_replies p JOIN conversations c "
-                     "ON c.id = p.conversation_id WHERE p.id = ?", [past_id]).fetchone()
-    if row is None or not in_scope(row[0], scope):
+        past_id = search.past_document_ref(db, int(match.group(1)))
+    team = conversations.past_reply_team(db, past_id)
+    if team is None or not in_scope(team, scope):
         raise NotFound(f"no past reply with id {suggestion_id!r}")
     return past_id
 

@@ -21,6 +21,7 @@ from rubrics import assignments, calibration, reports, store
 from rubrics import reviews as reviews_mod
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
+from storage import reviews as review_store
 from web.access import (
     conversation_in_scope,
     is_named,
@@ -127,8 +128,8 @@ def api_queue():
     found = assignments.queue(db, reviewer)  # a lead: only what concerns their teams
     found["assignments"] = [a for a in found["assignments"]
                             if conversation_in_scope(db, user, a["conversation_id"])]
-    found["drafts"] = [d for d in found["drafts"] if conversation_in_scope(db, user, db.execute(
-        "SELECT conversation_id FROM review_drafts WHERE id = ?", [d["id"]]).fetchone()[0])]
+    found["drafts"] = [d for d in found["drafts"] if conversation_in_scope(
+        db, user, review_store.review_draft(db, d["id"])["conversation_id"])]
     return jsonify(found)
 
 

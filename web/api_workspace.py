@@ -7,10 +7,10 @@ from flask import Blueprint, jsonify
 
 from replykit.errors import InputError, NotFound
 from rubrics import drafts as review_drafts
+from storage import conversations as conversation_store
 from suggest import library, placeholders, proposals
 from web import drafts, users
 from web.access import (
-    IN_QUEUE,
     conversation_in_scope,
     may_read_conversation,
     readable_conversations,
@@ -40,31 +40,20 @@ def api_conversations():
     whose last message is the customer's and that are not closed or resolved; of those, only
     the ones the user may read (a reviewer: those holding a reply they review)."""
     limit = int_arg("limit", 1, 200, default=50)
-    scope = team_scope(current_user())
-    marks = ",".join("?" * len(scope or []))
-    teams = "" if scope is None else f"AND (c.team = '' OR c.team IN ({marks}))"
-    rows = get_home().db.query(
-        f"""SELECT c.id, c.subject, c.customer_name, c.channel, c.team, c.status, m.body AS last,
-                  m.created_at AS last_at
-           FROM conversations c JOIN messages m ON m.conversation_id = c.id
-           WHERE m.seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id)
-             AND {IN_QUEUE} {teams}
-           ORDER BY m.created_at DESC LIMIT ?""", [*(scope or []), limit])
-    rows = [dict(r) for r in rows]
+    rows = conversation_store.queued_conversations(
+        get_home().db, team_scope(current_user()), limit)
     readable = readable_conversations(get_home().db, current_user(), [r["id"] for r in rows])
     return jsonify({"conversations": [r for r in rows if r["id"] in readable]})
 
 
 def conversation(db, conversation_id: str) -> dict:
     """A conversation with its messages and the latest customer message as `question`."""
-    rows = list(db.query("SELECT * FROM conversations WHERE id = ?", [conversation_id]))
-    if not rows:
+    row = conversation_store.conversation_row(db, conversation_id)
+    if row is None:
         raise NotFound(f"no conversation {conversation_id!r}")
-    found = {k: rows[0][k] for k in ("id", "subject", "channel", "status", "customer_name",
-                                     "customer_email", "team")}
-    found["messages"] = [dict(m) for m in db.query(
-        "SELECT message_id, role, author, created_at, body FROM messages "
-        "WHERE conversation_id = ? ORDER BY created_at, seq", [conversation_id])]
+    found = {k: row[k] for k in ("id", "subject", "channel", "status", "customer_name",
+                                 "customer_email", "team")}
+    found["messages"] = conversation_store.conversation_messages(db, conversation_id)
     customer = [m["body"] for m in found["messages"] if m["role"] == "customer"]
     found["question"] = customer[-1] if customer else ""
     return found
@@ -87,11 +76,10 @@ def context(db, user: dict, conversation_id: str | None) -> dict:
     if conversation_id:
         if not may_read_conversation(db, user, conversation_id):
             raise NotFound(f"no conversation {conversation_id!r}")
-        row = db.execute("SELECT customer_name, customer_email FROM conversations WHERE id = ?",
-                         [conversation_id]).fetchone()
+        row = conversation_store.conversation_row(db, conversation_id)
         if row is None:
             raise NotFound(f"no conversation {conversation_id!r}")
-        name, email = row
+        name, email = row["customer_name"], row["customer_email"]
         values["customer"] = {"name": name, "first_name": (name or "").split(" ")[0],
                               "email": email}
         values["ticket"] = {"id": conversation_id}
@@ -129,7 +117,7 @@ def api_render():
         body = _renderable_reply(db, item_id)["body"]
     elif kind == "past":
         past_id = usable_suggestion(db, current_user(), "past", item_id)
-        body = db.execute("SELECT answer FROM past_replies WHERE id = ?", [past_id]).fetchone()[0]
+        body = conversation_store.past_reply_answer(db, past_id)
     else:
         raise InputError("must be saved or past", "field kind")
     known = context(db, current_user(), _text(data, "conversation_id"))
@@ -158,8 +146,7 @@ def api_draft_start():
     if conversation_id is not None:
         if not may_read_conversation(db, user, conversation_id):
             raise NotFound(f"no conversation {conversation_id!r}")
-        found = db.execute("SELECT team FROM conversations WHERE id = ?",
-                           [conversation_id]).fetchone()[0]
+        found = conversation_store.conversation_team(db, conversation_id)
         team = found if found in user["teams"] else team
     row = drafts.start(db, user["name"], team, _text(data, "query") or "", conversation_id,
                        agent_id=user["id"])

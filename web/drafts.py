@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from replykit.errors import InputError, NotFound
+from storage import conversations as conversation_store
+from storage import users as store
 from storage.db import write_transaction
 from suggest import feedback
 
@@ -74,24 +76,24 @@ def start(db: sqlite_utils.Database, agent: str, team: str = "", query: str = ""
           conversation_id: str | None = None, agent_id: int | None = None) -> dict:
     """Open a drafting session (the agent opened a question); `agent_id`, the web user,
     owns it (`agent` is their display name, a label)."""
-    if conversation_id is not None and not db.execute(
-            "SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone():
+    if conversation_id is not None and conversation_store.conversation_team(
+            db, conversation_id) is None:
         raise NotFound(f"no conversation {conversation_id!r}")
     with write_transaction(db):
-        draft_id = db["drafts"].insert({
+        draft_id = store.insert_drafting_session(db, {
             "agent": agent, "agent_id": agent_id, "team": team or "",
             "conversation_id": conversation_id,
             "query": (query or "")[:MAX_TEXT],
             "opened_at": _now().isoformat(timespec="milliseconds"),
-        }).last_pk
+        })
     return get(db, draft_id)
 
 
 def get(db: sqlite_utils.Database, draft_id: int) -> dict:
-    rows = list(db.query("SELECT * FROM drafts WHERE id = ?", [draft_id]))
-    if not rows:
+    draft = store.drafting_session(db, draft_id)
+    if draft is None:
         raise NotFound(f"no draft {draft_id}")
-    return dict(rows[0])
+    return draft
 
 
 def finish(db: sqlite_utils.Database, draft_id: int, outcome: str, text: str,
@@ -125,7 +127,7 @@ def finish(db: sqlite_utils.Database, draft_id: int, outcome: str, text: str,
                           edit_ratio=ratio)
             feedback.record(db, suggestion_id, "edited", update["suggestion_kind"],
                             query or draft["query"], draft["agent"], update["edit_ratio"])
-        db["drafts"].update(draft_id, update)
+        store.update_drafting_session(db, draft_id, update)
     return get(db, draft_id)
 
 
@@ -153,7 +155,7 @@ def drafting_report(db: sqlite_utils.Database, start: datetime, end: datetime,
     """Median drafting time with and without a used suggestion: overall, per agent, per team,
     over drafts finished in [start, end) by agents of `teams` ('' = no team; None: all)."""
     rows = [
-        dict(r) for r in db.query("SELECT * FROM drafts WHERE finished_at IS NOT NULL ORDER BY id")
+        r for r in store.finished_drafting_sessions(db)
         if start <= datetime.fromisoformat(r["finished_at"]) < end
         and agent in (None, r["agent"]) and (teams is None or r["team"] in teams)
     ]

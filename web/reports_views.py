@@ -16,6 +16,7 @@ from replykit.textio import write_csv
 from rubrics import reports
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
+from storage import conversations as conversation_store
 from suggest import curation, feedback, library
 from web import charts, drafts
 from web.access import may_read_conversation, report_teams, team_scope
@@ -33,7 +34,7 @@ def _filters() -> dict:
     (one of the user's teams: 403 otherwise)."""
     db = get_home().db
     args = request.args
-    latest = db.execute("SELECT MAX(created_at) FROM messages").fetchone()[0]
+    latest = conversation_store.latest_message_at(db)
     to = args.get("to") or (latest or datetime.now(UTC).isoformat())[:10]
     start = args.get("from") or (datetime.fromisoformat(to) - timedelta(weeks=8)).date().isoformat()
     interval = args.get("interval") or "week"
@@ -134,8 +135,7 @@ def _usage_rows() -> list[dict]:
     titles = {r["id"]: r["title"]
               for r in library.list_replies(db, teams=team_scope(current_user()))}
     used = curation.last_used(db)
-    sent = dict(db.execute("SELECT saved_reply_id, COUNT(*) FROM messages WHERE saved_reply_id "
-                           "IS NOT NULL GROUP BY saved_reply_id").fetchall())
+    sent = conversation_store.sent_counts_by_saved_reply(db)
     return [{"id": r["reply_id"], "title": titles.get(r["reply_id"], r["reply_id"]),
              "shown": r["shown"], "used": r["used"] + sent.get(r["reply_id"], 0),
              "inserted_in_workspace": r["used"], "sent_in_conversations": sent.get(

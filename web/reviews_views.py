@@ -12,6 +12,8 @@ from rubrics import assignments, calibration, disputes, drafts, reviews, store
 from rubrics.calendar import parse_calendar
 from rubrics.periods import parse_bounds
 from rubrics.rubric import parse_rubric, parse_yaml
+from storage import conversations as conversation_store
+from storage import reviews as review_store
 from storage.db import write_transaction
 from web.access import conversation_in_scope, is_named, my_review_ids, review_in_scope
 from web.app import get_home
@@ -29,12 +31,9 @@ def _reply_text(db, review: dict) -> dict:
     if review["target_kind"] == "draft":
         draft = drafts.draft_result(db, review["draft_id"])
         return {"body": draft["body"], "question": draft["question"]}
-    rows = list(db.query(
-        "SELECT m.body, p.question FROM messages m LEFT JOIN past_replies p ON "
-        "p.conversation_id = m.conversation_id AND p.message_id = m.message_id "
-        "WHERE m.conversation_id = ? AND m.message_id = ?",
-        [review["conversation_id"], review["message_id"]]))
-    return {"body": rows[0]["body"], "question": rows[0]["question"] or ""} if rows else {
+    row = conversation_store.message_with_question(db, review["conversation_id"],
+                                                   review["message_id"])
+    return {"body": row["body"], "question": row["question"] or ""} if row else {
         "body": "", "question": ""}
 
 
@@ -73,7 +72,7 @@ def start():
     else:
         with write_transaction(db):
             review_id = reviews.start_review(db, target, _me())
-            db["reviews"].update(review_id, {"reviewer_id": current_user()["id"]})
+            review_store.update_review(db, review_id, {"reviewer_id": current_user()["id"]})
     return redirect(url_for("reviews.score", review_id=review_id))
 
 
@@ -89,9 +88,7 @@ def _my_queue(db) -> dict:
     found = assignments.queue(db, _me())
     if not is_named(db, current_user(), _me()):
         found["assignments"] = []
-    mine = {row[0] for row in db.execute(
-        "SELECT id FROM review_drafts WHERE reviewer IS NULL OR reviewer_id = ?",
-        [current_user()["id"]])}
+    mine = review_store.review_draft_ids_for_reviewer(db, current_user()["id"])
     found["drafts"] = [d for d in found["drafts"] if d["id"] in mine]
     return found
 
@@ -230,9 +227,8 @@ def disputes_list():
 def resolve(dispute_id: int):
     """Resolve a dispute of a review the lead may read."""
     db = get_home().db
-    row = db.execute("SELECT review_id FROM review_disputes WHERE id = ?",
-                     [dispute_id]).fetchone()
-    if row and not review_in_scope(db, current_user(), reviews.get_review(db, row[0])):
+    row = review_store.dispute(db, dispute_id)
+    if row and not review_in_scope(db, current_user(), reviews.get_review(db, row["review_id"])):
         return forbidden("this dispute is of another team's conversation")
     result = disputes.resolve_dispute(db, dispute_id, _me(),
                                       request.form.get("decision", ""),

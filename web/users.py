@@ -22,6 +22,7 @@ import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from replykit.errors import Conflict, InputError, NotFound
+from storage import users as store
 from storage.db import write_transaction
 
 ROLES = ("agent", "reviewer", "lead", "admin")
@@ -81,18 +82,17 @@ def parse_teams(teams) -> list[str]:
 
 def _public(row: dict, db: sqlite_utils.Database) -> dict:
     user = {k: row[k] for k in ("id", "username", "name", "team", "created_at")}
-    user["teams"] = [r[0] for r in db.execute(
-        "SELECT team FROM user_teams WHERE user_id = ? ORDER BY rowid", [row["id"]])]
+    user["teams"] = store.user_teams(db, row["id"])
     user["roles"] = json.loads(row["roles"])
     user["active"] = bool(row["active"])
     return user
 
 
 def _row(db: sqlite_utils.Database, username: str) -> dict:
-    rows = list(db.query("SELECT * FROM users WHERE username = ?", [username]))
-    if not rows:
+    row = store.user_by_username(db, username)
+    if row is None:
         raise NotFound(f"no user {username!r}")
-    return rows[0]
+    return row
 
 
 def add_user(
@@ -113,14 +113,14 @@ def add_user(
     stamp = now()
     password_hash = generate_password_hash(password)  # scrypt: slow, so before the write lock
     with write_transaction(db):
-        if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
+        if store.user_by_username(db, username) is not None:
             raise Conflict(f"user {username!r} exists")
-        user_id = db["users"].insert({
+        user_id = store.insert_user(db, {
             "username": username, "name": name, "password_hash": password_hash,
             "roles": json.dumps(roles), "team": teams[0] if teams else "", "active": 1,
             "created_at": stamp, "updated_at": stamp,
-        }).last_pk
-        db["user_teams"].insert_all({"user_id": user_id, "team": t} for t in teams)
+        })
+        store.replace_user_teams(db, user_id, teams)
     return get_user(db, username)
 
 
@@ -129,12 +129,12 @@ def get_user(db: sqlite_utils.Database, username: str) -> dict:
 
 
 def get_user_by_id(db: sqlite_utils.Database, user_id: int) -> dict | None:
-    rows = list(db.query("SELECT * FROM users WHERE id = ? AND active = 1", [user_id]))
-    return _public(rows[0], db) if rows else None
+    row = store.active_user_by_id(db, user_id)
+    return _public(row, db) if row else None
 
 
 def list_users(db: sqlite_utils.Database) -> list[dict]:
-    return [_public(row, db) for row in db.query("SELECT * FROM users ORDER BY username")]
+    return [_public(row, db) for row in store.all_users(db)]
 
 
 def users_with_role(db: sqlite_utils.Database, role: str) -> list[dict]:
@@ -144,10 +144,7 @@ def users_with_role(db: sqlite_utils.Database, role: str) -> list[dict]:
 def _end_access(db: sqlite_utils.Database, user_id: int) -> tuple[int, int]:
     """End the user's sessions and revoke their API tokens (inside the caller's write
     transaction); returns (sessions ended, tokens revoked)."""
-    sessions = db.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id]).rowcount
-    tokens = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? "
-                        "AND revoked_at IS NULL", [now(), user_id]).rowcount
-    return sessions, tokens
+    return store.delete_user_sessions(db, user_id), store.revoke_user_tokens(db, user_id, now())
 
 
 def set_roles(db: sqlite_utils.Database, username: str, roles) -> dict:
@@ -156,7 +153,7 @@ def set_roles(db: sqlite_utils.Database, username: str, roles) -> dict:
     roles = parse_roles(roles)
     with write_transaction(db):
         row = _row(db, username)
-        db["users"].update(row["id"], {"roles": json.dumps(roles), "updated_at": now()})
+        store.update_user(db, row["id"], {"roles": json.dumps(roles), "updated_at": now()})
         _end_access(db, row["id"])
     return get_user(db, username)
 
@@ -166,9 +163,8 @@ def set_teams(db: sqlite_utils.Database, username: str, teams) -> dict:
     teams = parse_teams(teams)
     with write_transaction(db):
         row = _row(db, username)
-        db.execute("DELETE FROM user_teams WHERE user_id = ?", [row["id"]])
-        db["user_teams"].insert_all({"user_id": row["id"], "team": t} for t in teams)
-        db["users"].update(row["id"], {"team": teams[0] if teams else "", "updated_at": now()})
+        store.replace_user_teams(db, row["id"], teams)
+        store.update_user(db, row["id"], {"team": teams[0] if teams else "", "updated_at": now()})
     return get_user(db, username)
 
 
@@ -179,11 +175,10 @@ def reset_password(db: sqlite_utils.Database, username: str, password: str) -> N
     password_hash = generate_password_hash(password)  # scrypt: slow, so before the write lock
     with write_transaction(db):
         row = _row(db, username)
-        db["users"].update(row["id"], {"password_hash": password_hash, "updated_at": now()})
+        store.update_user(db, row["id"], {"password_hash": password_hash, "updated_at": now()})
         _end_access(db, row["id"])
         # the user's own earlier typos no longer slow them (attempts from any address)
-        db.execute("DELETE FROM login_throttle WHERE scope = 'user' AND username = ?",
-                   [row["username"]])
+        store.delete_user_throttle(db, row["username"])
 
 
 def deactivate_user(db: sqlite_utils.Database, username: str) -> dict:
@@ -192,7 +187,7 @@ def deactivate_user(db: sqlite_utils.Database, username: str) -> dict:
     `sessions_ended` and `tokens_revoked` counts."""
     with write_transaction(db):
         row = _row(db, username)
-        db["users"].update(row["id"], {"active": 0, "updated_at": now()})
+        store.update_user(db, row["id"], {"active": 0, "updated_at": now()})
         sessions, tokens = _end_access(db, row["id"])
     return get_user(db, username) | {"sessions_ended": sessions, "tokens_revoked": tokens}
 
@@ -201,20 +196,19 @@ def activate_user(db: sqlite_utils.Database, username: str) -> dict:
     """Let a deactivated user sign in again (their old tokens stay revoked)."""
     with write_transaction(db):
         row = _row(db, username)
-        db["users"].update(row["id"], {"active": 1, "updated_at": now()})
+        store.update_user(db, row["id"], {"active": 1, "updated_at": now()})
     return get_user(db, username)
 
 
 def authenticate(db: sqlite_utils.Database, username: str, password: str) -> dict | None:
     """The active user with this username and password, or None."""
-    rows = list(db.query("SELECT * FROM users WHERE username = ? AND active = 1",
-                         [(username or "").strip().lower()]))
-    if not rows:
+    row = store.user_by_username(db, (username or "").strip().lower(), active_only=True)
+    if row is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    if not check_password_hash(rows[0]["password_hash"], password or ""):
+    if not check_password_hash(row["password_hash"], password or ""):
         return None
-    return _public(rows[0], db)
+    return _public(row, db)
 
 
 # ---------------------------------------------------------------- sessions
@@ -225,8 +219,8 @@ def start_session(db: sqlite_utils.Database, user_id: int) -> str:
     sid = secrets.token_urlsafe(32)
     stamp = now()
     with write_transaction(db):
-        db["web_sessions"].insert({"id_hash": sha256(sid), "user_id": user_id,
-                                   "created_at": stamp, "last_seen_at": stamp})
+        store.insert_session(db, {"id_hash": sha256(sid), "user_id": user_id,
+                                  "created_at": stamp, "last_seen_at": stamp})
     return sid
 
 
@@ -235,26 +229,24 @@ def session_user(
 ) -> dict | None:
     """The user of a live session, or None (and the session ends) once it has gone `idle`
     without a request or was started more than `lifetime` ago."""
-    rows = list(db.query("SELECT user_id, created_at, last_seen_at FROM web_sessions "
-                         "WHERE id_hash = ?", [sha256(sid)]))
-    if not rows:
+    session = store.session_by_hash(db, sha256(sid))
+    if session is None:
         return None
     clock = datetime.now(UTC)
-    seen = datetime.fromisoformat(rows[0]["last_seen_at"])
-    started = datetime.fromisoformat(rows[0]["created_at"])
+    seen = datetime.fromisoformat(session["last_seen_at"])
+    started = datetime.fromisoformat(session["created_at"])
     if clock - seen > idle or clock - started > lifetime:
         end_session(db, sid)
         return None
     if clock - seen > timedelta(minutes=1):
         with write_transaction(db):
-            db.execute("UPDATE web_sessions SET last_seen_at = ? WHERE id_hash = ?",
-                       [now(), sha256(sid)])
-    return get_user_by_id(db, rows[0]["user_id"])
+            store.touch_session(db, sha256(sid), now())
+    return get_user_by_id(db, session["user_id"])
 
 
 def end_session(db: sqlite_utils.Database, sid: str) -> None:
     with write_transaction(db):
-        db.execute("DELETE FROM web_sessions WHERE id_hash = ?", [sha256(sid)])
+        store.delete_session(db, sha256(sid))
 
 
 # ---------------------------------------------------------------- API tokens
@@ -301,49 +293,42 @@ def create_token(
         row = _row(db, username)
         if not row["active"]:
             raise Conflict(f"user {row['username']!r} is deactivated: no new tokens")
-        token_id = db["api_tokens"].insert({
+        token_id = store.insert_token(db, {
             "user_id": row["id"], "name": name or "", "token_hash": sha256(token),
             "created_at": now(), "expires_at": expires,
-        }).last_pk
+        })
     return {"id": token_id, "name": name or "", "user": row["username"], "token": token,
             "expires_at": expires}
 
 
 def list_tokens(db: sqlite_utils.Database, username: str | None = None) -> list[dict]:
-    sql = ("SELECT t.id, u.username AS user, t.name, t.created_at, t.last_used_at, "
-           "t.expires_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id")
-    params = []
-    if username:
-        sql, params = sql + " WHERE u.username = ?", [username]
-    return [dict(row) for row in db.query(sql + " ORDER BY t.id", params)]
+    return store.token_list(db, username)
 
 
 def revoke_token(db: sqlite_utils.Database, token_id: int) -> None:
     with write_transaction(db):
-        rows = list(db.query("SELECT revoked_at FROM api_tokens WHERE id = ?", [token_id]))
-        if not rows:
+        row = store.token_by_id(db, token_id)
+        if row is None:
             raise NotFound(f"no API token {token_id}")
-        if rows[0]["revoked_at"]:
+        if row["revoked_at"]:
             raise Conflict(f"API token {token_id} is already revoked")
-        db["api_tokens"].update(token_id, {"revoked_at": now()})
+        store.update_token(db, token_id, {"revoked_at": now()})
 
 
 def token_user(db: sqlite_utils.Database, token: str) -> dict | None:
     """The active user owning this unrevoked, unexpired token, or None."""
-    rows = list(db.query(
-        "SELECT id, user_id, last_used_at, expires_at FROM api_tokens WHERE token_hash = ? "
-        "AND revoked_at IS NULL", [sha256(token or "")]))
-    if not rows:
+    row = store.live_token_by_hash(db, sha256(token or ""))
+    if row is None:
         return None
-    expires = rows[0]["expires_at"]
+    expires = row["expires_at"]
     if expires and datetime.fromisoformat(expires) <= datetime.now(UTC):
         return None
     stamp = now()
     # record use at most once a minute: a write per API call would serialise busy scripts
-    if (rows[0]["last_used_at"] or "")[:16] != stamp[:16]:
+    if (row["last_used_at"] or "")[:16] != stamp[:16]:
         with write_transaction(db):
-            db["api_tokens"].update(rows[0]["id"], {"last_used_at": stamp})
-    return get_user_by_id(db, rows[0]["user_id"])
+            store.update_token(db, row["id"], {"last_used_at": stamp})
+    return get_user_by_id(db, row["user_id"])
 
 
 # ---------------------------------------------------------------- login throttling
@@ -402,22 +387,17 @@ def _reserve_attempt(db: sqlite_utils.Database, keys: tuple) -> int:
     attempt is now counted as a failure until it succeeds)."""
     clock = time.time()
     with write_transaction(db):
-        db.execute("DELETE FROM login_throttle WHERE last_at < ?",
-                   [clock - FORGET_AFTER.total_seconds()])
+        store.forget_throttle_before(db, clock - FORGET_AFTER.total_seconds())
         counts, wait = [], 0.0
         for scope, user, addr, free in keys:
-            row = db.execute("SELECT failures, last_at FROM login_throttle WHERE scope = ? "
-                             "AND username = ? AND address = ?", [scope, user, addr]).fetchone()
-            failures, last_at = row if row else (0, clock)
+            failures, last_at = store.throttle_count(db, scope, user, addr) or (0, clock)
             if clock - last_at > FORGET_AFTER.total_seconds():
                 failures = 0
             wait = max(wait, last_at + backoff_delay(failures, free).total_seconds() - clock)
             counts.append((scope, user, addr, failures + 1))
         if wait > 0:
             return math.ceil(wait)
-        db.conn.executemany(
-            "INSERT OR REPLACE INTO login_throttle (scope, username, address, failures, last_at) "
-            "VALUES (?, ?, ?, ?, ?)", [(*key, clock) for key in counts])
+        store.save_throttle_counts(db, [(*key, clock) for key in counts])
     return 0
 
 
@@ -429,13 +409,11 @@ def _settle_attempt(
     with write_transaction(db):
         for scope, user, addr, _free in keys if ok else ():
             if scope == "user":
-                db.execute("DELETE FROM login_throttle WHERE scope = 'user' AND username = ? "
-                           "AND address = ?", [user, addr])
+                store.delete_user_throttle(db, user, addr)
             else:
-                db.execute("UPDATE login_throttle SET failures = MAX(failures - 1, 0) "
-                           "WHERE scope = 'address' AND username = '' AND address = ?", [addr])
-        db["login_attempts"].insert({"username": username, "ip": address, "ok": int(ok),
-                                     "at": now()})
+                store.release_address_failure(db, addr)
+        store.insert_login_attempt(db, {"username": username, "ip": address, "ok": int(ok),
+                                        "at": now()})
 
 
 def try_login(
