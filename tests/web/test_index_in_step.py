@@ -1,0 +1,202 @@
+"""The vector indexes stay in step with the `documents` table after every write path: each web
+view and CLI command that changes documents writes through `SuggestEngine.writing()` (one
+write transaction, then a sync once it has committed), so none can forget the sync.
+
+A new view or command that writes must be classified below (it fails
+`test_every_write_path_is_classified` until it is); if it changes documents it gets a case
+that runs it and checks the index is not stale right after."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from replykit.cli import cli
+from replykit.home import Home
+from suggest import library
+from suggest.conversations import import_conversations
+from suggest.engine import SuggestEngine
+
+# mutating web endpoints that never change documents (feedback, drafts, reviews, sessions)
+WEB_WITHOUT_DOCUMENTS = {
+    "api_suggest.api_feedback", "api_suggest.api_suggest", "api_workspace.api_draft_finish",
+    "api_workspace.api_draft_start", "api_workspace.api_render",
+    "api_workspace.api_review_request", "auth.login", "auth.logout", "reviews.dispute",
+    "reviews.resolve", "reviews.rubrics", "reviews.score", "reviews.start",
+}
+# CLI commands that change no documents, or rebuild every index themselves (demo, restore,
+# index rebuild)
+CLI_WITHOUT_DOCUMENTS = {
+    "backup", "demo", "eval", "feedback", "index rebuild", "index status", "replies attach",
+    "replies export", "replies history", "replies list", "replies show", "replies usage",
+    "restore", "serve", "suggest",
+    *(f"report {c}" for c in ("speed", "quality", "combined")),
+    *(f"rubrics {c}" for c in ("validate", "score", "import", "list", "show")),
+    *(f"reviews {c}" for c in (
+        "start", "rate", "submit", "add", "list", "show", "assign", "queue", "dispute",
+        "resolve-dispute", "disputes", "request-draft", "return-draft", "drafts", "draft",
+        "calibration")),
+    *(f"users {c}" for c in ("add", "list", "set-role", "set-teams", "reset-password",
+                             "deactivate", "activate", "demo")),
+    *(f"tokens {c}" for c in ("create", "list", "revoke")),
+}
+CONVERSATION = [
+    {"conversation_id": "S1", "message_id": "m1", "role": "customer", "author": "Kai Berg",
+     "channel": "email", "created_at": "2026-09-05T09:00:00Z", "subject": "Invoice",
+     "body": "Where can I download last month's invoice?", "customer_email": "kai@example.com"},
+    {"conversation_id": "S1", "message_id": "m2", "role": "agent", "author": "Ana Agent",
+     "channel": "email", "created_at": "2026-09-05T09:10:00Z", "subject": "Invoice",
+     "body": "Hi Kai, invoices are under Billing > Invoices."},
+]
+
+
+def _write_conversation(path):
+    path.write_text("".join(json.dumps(m) + "\n" for m in CONVERSATION), encoding="utf-8")
+    return path
+
+
+def _add_version(db, tmp_path):
+    library.edit_reply(db, "refund-policy", {"body": "Refunds within 60 days."}, "x", "longer")
+
+
+def _import_conversation(db, tmp_path):
+    import_conversations(db, _write_conversation(tmp_path / "s1.jsonl"))
+
+
+def _upload(record: dict):
+    return (io.BytesIO(json.dumps(record).encode()), "replies.jsonl")
+
+
+NEW_REPLY = {"id": "gift-cards", "title": "Gift cards", "body": "Gift cards never expire.",
+             "questions": "do gift cards expire?"}
+# endpoint: (setup, user, path, form, json or upload, documents change)
+WEB_WRITES = {
+    "library.new": (None, "lee", "/library/new", {"form": NEW_REPLY}, True),
+    "library.edit": (None, "lee", "/library/replies/refund-policy/edit", {"form": {
+        "title": "Refunds", "body": "Refunds within 14 days.", "status": "approved"}}, True),
+    "library.restore": (_add_version, "lee", "/library/replies/refund-policy/restore/1", {},
+                        True),
+    "library.approve": (None, "lee", "/library/replies/sso-setup/approve", {}, False),
+    "library.archive": (None, "lee", "/library/replies/refund-policy/archive", {}, True),
+    "library.bulk_tag": (None, "lee", "/library/bulk-tag", {"form": {
+        "ids": ["invoice-copy", "refund-policy"], "tag": "vip", "action": "add"}}, False),
+    "library.import_": (None, "lee", "/library/import", {"upload": dict(
+        NEW_REPLY, questions=["do gift cards expire?"])}, True),
+    "library.merge": (None, "lee", "/library/merge", {"form": {
+        "keep": "refund-policy", "merge": "refund-processed"}}, True),
+    "api_workspace.api_propose_reply": (None, "ana", "/api/saved-replies/proposals", {"json": {
+        "title": "Gift cards", "body": "They never expire.", "question": "gift card expiry?"}},
+        True),
+}
+# command: (setup, arguments, documents change)
+CLI_WRITES = {
+    "replies add": (None, ["gift-cards", "--title", "Gift cards", "--body", "Never expire."],
+                    True),
+    "replies edit": (None, ["refund-policy", "--body", "Refunds within 14 days."], True),
+    "replies archive": (None, ["refund-policy"], True),
+    "replies restore": (_add_version, ["refund-policy", "1"], True),
+    "replies import": (None, ["{tmp}/replies.jsonl"], True),
+    "import conversations": (None, ["{tmp}/s1.jsonl"], True),
+    "privacy forget": (_import_conversation, ["--customer", "kai@example.com"], True),
+}
+
+
+def _mutating_endpoints(app) -> set[str]:
+    return {rule.endpoint for rule in app.url_map.iter_rules()
+            if rule.methods - {"GET", "HEAD", "OPTIONS"}}
+
+
+def _commands(group: click.Group, prefix: str = "") -> set[str]:
+    found = set()
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found |= _commands(command, f"{prefix}{name} ")
+        else:
+            found.add(prefix + name)
+    return found
+
+
+def test_every_write_path_is_classified(app):
+    assert _mutating_endpoints(app) == WEB_WITHOUT_DOCUMENTS | set(WEB_WRITES)
+    import replykit.commands  # noqa: F401  (registers every command group)
+
+    assert _commands(cli) == CLI_WITHOUT_DOCUMENTS | set(CLI_WRITES)
+
+
+def _documents(web_config) -> tuple[set[int], bool]:
+    """The document ids, and whether any index is stale, seen from a fresh connection."""
+    home = Home(web_config)
+    try:
+        engine = SuggestEngine(home)
+        return engine.document_ids(), engine.status()["stale"]
+    finally:
+        home.close()
+
+
+def _prepare(web_config, tmp_path, setup) -> set[int]:
+    home = Home(web_config)
+    try:
+        if setup:
+            setup(home.db, tmp_path)
+        SuggestEngine(home).sync()
+    finally:
+        home.close()
+    before, stale = _documents(web_config)
+    assert not stale
+    return before
+
+
+@pytest.mark.parametrize("endpoint", sorted(WEB_WRITES))
+def test_every_document_write_view_is_followed_by_a_sync(as_user, web_config, tmp_path,
+                                                         endpoint):
+    setup, user, path, body, changes = WEB_WRITES[endpoint]
+    before = _prepare(web_config, tmp_path, setup)
+    client, token = as_user(user)
+    if "json" in body:
+        response = client.post(path, json=body["json"], headers={"X-CSRFToken": token})
+    elif "upload" in body:
+        response = client.post(path, data={"csrf_token": token, "file": _upload(body["upload"])},
+                               content_type="multipart/form-data")
+    else:
+        response = client.post(path, data={"csrf_token": token, **body.get("form", {})})
+    assert response.status_code in (201, 302), response.get_data(as_text=True)
+    after, stale = _documents(web_config)
+    assert (after != before) == changes
+    assert not stale, f"{endpoint} changed documents without syncing the vector indexes"
+
+
+@pytest.mark.parametrize("command", sorted(CLI_WRITES))
+def test_every_document_write_command_is_followed_by_a_sync(web_config, tmp_path, command):
+    setup, arguments, changes = CLI_WRITES[command]
+    before = _prepare(web_config, tmp_path, setup)
+    (tmp_path / "replies.jsonl").write_text(json.dumps(dict(
+        NEW_REPLY, questions=["do gift cards expire?"])) + "\n", encoding="utf-8")
+    _write_conversation(tmp_path / "s1.jsonl")
+    result = CliRunner().invoke(
+        cli, ["--home", str(web_config.home), *command.split(),
+              *(a.format(tmp=tmp_path) for a in arguments)],
+        env={"REPLYKIT_MULTILINGUAL_MODEL": ""})
+    assert result.exit_code == 0, result.output
+    after, stale = _documents(web_config)
+    assert (after != before) == changes
+    assert not stale, f"{command} changed documents without syncing the vector indexes"
+
+
+def test_writing_syncs_after_commit_and_not_on_rollback(web_config):
+    home = Home(web_config)
+    engine = SuggestEngine(home)
+    try:
+        with pytest.raises(RuntimeError), engine.writing() as db:
+            library.archive_reply(db, "refund-policy", "x")
+            raise RuntimeError("rolled back")
+        assert library.get_reply(home.db, "refund-policy")["status"] != "archived"
+        assert not engine.status()["stale"]
+        with engine.writing() as db:
+            library.archive_reply(db, "refund-policy", "x")
+        assert not engine.status()["stale"]
+    finally:
+        home.close()
