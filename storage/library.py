@@ -134,7 +134,7 @@ def find_reply_rows(
     if language:
         where.append("language = ?")
         params.append(language)
-    if folder:
+    if folder is not None:
         where.append("(folder = ? OR folder LIKE ? ESCAPE '\\')")
         escaped = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params += [folder, escaped + "/%"]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+import storage.library
 from replykit.errors import InputError, NotFound
 from replykit.textio import atomic_file
 from storage.db import write_transaction
@@ -265,7 +266,8 @@ class Staging:
 
 
 def _insert(db, reply_id: str, filename: str, digest: str, size: int, content_type: str):
-    db["attachments"].insert(
+    storage.library.insert_attachment(
+        db,
         {
             "reply_id": reply_id,
             "filename": filename,
@@ -274,7 +276,6 @@ def _insert(db, reply_id: str, filename: str, digest: str, size: int, content_ty
             "content_type": content_type,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
-        replace=True,
     )
 
 
@@ -293,12 +294,10 @@ def add(
     staging = Staging(directory)
     try:
         with write_transaction(db):
-            if not db.execute("SELECT 1 FROM saved_replies WHERE id = ?", [reply_id]).fetchone():
+            if storage.library.reply_version(db, reply_id) is None:
                 raise NotFound(f"no saved reply with id {reply_id!r}")
             staging.put(data, digest)
-            db.execute(
-                "DELETE FROM attachments WHERE reply_id = ? AND filename = ?", [reply_id, filename]
-            )
+            storage.library.delete_attachments(db, reply_id, filename)
             _insert(db, reply_id, filename, digest, len(data), content_type)
     except BaseException:
         staging.rollback()
@@ -316,13 +315,7 @@ def _blob(directory: Path, digest: str) -> Path:
 
 def list_for(db: sqlite_utils.Database, reply_id: str) -> list[dict]:
     """A reply's attachments (filename, size, content_type, sha256), by name."""
-    return list(
-        db.query(
-            "SELECT filename, size, content_type, sha256, created_at FROM attachments "
-            "WHERE reply_id = ? ORDER BY filename",
-            [reply_id],
-        )
-    )
+    return storage.library.attachment_rows(db, reply_id)
 
 
 def read(db: sqlite_utils.Database, directory: Path, reply_id: str, filename: str) -> bytes:
@@ -369,7 +362,7 @@ def replace_all(
     current = {a["filename"]: (a["sha256"], a["content_type"]) for a in list_for(db, reply_id)}
     if current == {n: (d, ct) for n, (d, _, ct) in wanted.items()}:
         return False
-    db.execute("DELETE FROM attachments WHERE reply_id = ?", [reply_id])
+    storage.library.delete_attachments(db, reply_id)
     for name, (digest, data, content_type) in wanted.items():
         _insert(db, reply_id, name, staging.put(data, digest), len(data), content_type)
     return True

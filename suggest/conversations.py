@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+import storage.conversations
 from replykit.errors import InputError
 from replykit.textio import file_format, read_csv, read_jsonl
 from storage.db import write_transaction
@@ -114,10 +115,7 @@ def _records(path: Path, on_bytes):
 
 def _store_message(db, message: dict, conversation: dict, seq: int, where: str) -> bool:
     conv_id = message["conversation_id"]
-    existing = db.execute(
-        "SELECT role, created_at, body FROM messages WHERE conversation_id = ? AND message_id = ?",
-        [conv_id, message["message_id"]],
-    ).fetchone()
+    existing = storage.conversations.message_content(db, conv_id, message["message_id"])
     if existing:
         if existing != (message["role"], message["created_at"], message["body"]):
             raise InputError(
@@ -126,43 +124,21 @@ def _store_message(db, message: dict, conversation: dict, seq: int, where: str) 
                 f"{where}field message_id",
             )
         return False
-    row = db.execute("SELECT 1 FROM conversations WHERE id = ?", [conv_id]).fetchone()
-    if not row:
-        db["conversations"].insert({"id": conv_id, "first_message_at": message["created_at"]})
     updates = dict(conversation)
     if message["role"] == "customer" and message["author"]:
+        # the first customer author names the customer; later ones don't overwrite it
         updates["customer_name"] = message["author"]
-    if updates:
-        assignments = ", ".join(f"{k} = ?" for k in updates)
-        if "customer_name" in updates:
-            # the first customer author names the customer; later ones don't overwrite it
-            assignments = assignments.replace(
-                "customer_name = ?",
-                "customer_name = CASE customer_name WHEN '' THEN ? ELSE customer_name END",
-            )
-        db.execute(
-            f"UPDATE conversations SET {assignments} WHERE id = ?", [*updates.values(), conv_id]
-        )
-    db.execute(
-        "UPDATE conversations SET first_message_at = MIN(COALESCE(first_message_at, ?), ?) "
-        "WHERE id = ?",
-        [message["created_at"], message["created_at"], conv_id],
-    )
-    db["messages"].insert({**message, "seq": seq, "clean_body": clean_body(message["body"])})
+    storage.conversations.store_conversation(db, conv_id, updates, message["created_at"])
+    storage.conversations.insert_message(
+        db, {**message, "seq": seq, "clean_body": clean_body(message["body"])})
     return True
 
 
 def past_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dict]:
     """Pair each agent reply with the customer messages since the previous agent reply. The
     pair's question and answer are templated (suggest.privacy): no customer's details."""
-    messages = list(
-        db.query(
-            "SELECT message_id, role, author, created_at, clean_body, saved_reply_id "
-            "FROM messages WHERE conversation_id = ? ORDER BY created_at, seq",
-            [conversation_id],
-        )
-    )
-    conversation = next(db.query("SELECT * FROM conversations WHERE id = ?", [conversation_id]))
+    messages = storage.conversations.conversation_clean_messages(db, conversation_id)
+    conversation = storage.conversations.conversation_row(db, conversation_id)
     authors = {role: {m["author"] for m in messages if m["role"] == role and m["author"]}
                for role in ROLES}
     known = privacy.known_details(conversation, authors["agent"], authors["customer"])
@@ -205,21 +181,16 @@ def _title(subject: str, question: str) -> str:
 def _rebuild_past_replies(db: sqlite_utils.Database, conversation_id: str) -> int:
     wanted = {p["id"]: p for p in past_replies_of(db, conversation_id)}
     existing = {
-        row["id"]: row
-        for row in db.query(
-            "SELECT id, question, answer, title, saved_reply_id FROM past_replies "
-            "WHERE conversation_id = ?",
-            [conversation_id],
-        )
+        row["id"]: row for row in storage.conversations.stored_past_replies(db, conversation_id)
     }
     for past_id, past in wanted.items():
         old = existing.pop(past_id, None)
         if old == {k: past[k] for k in ("id", "question", "answer", "title", "saved_reply_id")}:
             continue
-        db["past_replies"].upsert(past, pk="id")
+        storage.conversations.write_past_reply(db, past)
         documents.replace(db, ("past",), past_id, [documents.past_document(past)])
     for past_id in existing:
-        db.execute("DELETE FROM past_replies WHERE id = ?", [past_id])
+        storage.conversations.delete_past_reply(db, past_id)
         documents.replace(db, ("past",), past_id, [])
     return len(wanted)
 
@@ -229,8 +200,8 @@ def m005_templated_titles(db: sqlite_utils.Database) -> None:
     every stored past reply is templated again with the current rules, so text stored by an
     older version leaks nothing either. Their search documents follow; the vector indexes
     catch up at the next `SuggestEngine.sync()` (any write command, `replykit index rebuild`)."""
-    db.execute("ALTER TABLE past_replies ADD COLUMN title TEXT NOT NULL DEFAULT ''")
-    for (conversation_id,) in db.execute("SELECT id FROM conversations ORDER BY id").fetchall():
+    storage.conversations.m005_past_reply_titles(db)
+    for conversation_id in storage.conversations.conversation_ids(db):
         _rebuild_past_replies(db, conversation_id)
 
 
@@ -245,7 +216,7 @@ def import_conversations(
     touched: set[str] = set()
     added = skipped = 0
     with write_transaction(db):
-        base = db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
+        base = storage.conversations.last_message_seq(db)
         for number, record in _records(path, progress):
             where = f"{path} line {number}, "
             message, conversation = validate_message(record, where)

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import sqlite_utils
 
+import storage.library
+import storage.search
 from index.cache import cached_vectors
 from replykit.errors import InputError
 from storage.db import write_transaction
@@ -20,17 +22,9 @@ from suggest import feedback, library
 
 
 def last_used(db: sqlite_utils.Database) -> dict[str, str]:
-    """Latest use of each saved reply: an 'inserted' feedback or a sent message using it."""
-    found: dict[str, str] = {}
-    for row in db.query(
-        "SELECT suggestion_id AS id, MAX(created_at) AS at FROM suggestion_feedback "
-        "WHERE suggestion_kind = 'saved' AND event = 'inserted' GROUP BY suggestion_id "
-        "UNION ALL SELECT saved_reply_id, MAX(created_at) FROM messages "
-        "WHERE saved_reply_id IS NOT NULL GROUP BY saved_reply_id"
-    ):
-        if row["at"] and row["at"] > found.get(row["id"], ""):
-            found[row["id"]] = row["at"]
-    return found
+    """Latest use of each saved reply used at least once (`feedback.usage`'s last_used: an
+    'inserted' feedback or a sent message using it)."""
+    return {row["reply_id"]: row["last_used"] for row in feedback.usage(db) if row["last_used"]}
 
 
 def stale(db: sqlite_utils.Database, days: int = 30, min_acceptance: float = 0.2,
@@ -38,12 +32,11 @@ def stale(db: sqlite_utils.Database, days: int = 30, min_acceptance: float = 0.2
     """Approved replies not used in `days` days (or never), or accepted less often than
     `min_acceptance` once shown at least `min_shown` times; least recently used first."""
     cutoff = ((now or datetime.now(UTC)) - timedelta(days=days)).isoformat()
-    used = last_used(db)
     usage = {row["reply_id"]: row for row in feedback.usage(db)}
     found = []
     for reply in library.list_replies(db, status="approved"):
-        last = used.get(reply["id"])
         stats = usage.get(reply["id"], {})
+        last = stats.get("last_used")
         reasons = []
         if last is None and reply["created_at"] < cutoff:
             reasons.append("never used")
@@ -84,11 +77,7 @@ def _vectors(engine, docs: list[dict]) -> dict[int, tuple[np.ndarray, str]]:
 def _reply_docs(db: sqlite_utils.Database) -> list[dict]:
     """The fullest 'reply' document (title + body) of each non-archived saved reply."""
     best: dict[str, dict] = {}
-    for row in db.query(
-        "SELECT d.id, d.saved_reply_id, d.text, d.text_hash, d.script, r.language, r.title, "
-        "r.status FROM documents d JOIN saved_replies r ON r.id = d.saved_reply_id "
-        "WHERE d.kind = 'reply' AND r.status != 'archived' ORDER BY d.id"
-    ):
+    for row in storage.search.reply_documents_with_reply(db):
         if len(row["text"]) > len(best.get(row["saved_reply_id"], {}).get("text", "")):
             best[row["saved_reply_id"]] = dict(row)
     return list(best.values())
@@ -138,16 +127,9 @@ def gaps(engine, weak: float = 0.55, same: float = 0.8, min_size: int = 3,
     the cluster's first question. Largest clusters first, each with example questions.
     `teams`: only questions of conversations with no team or one of these (None: all)."""
     db = engine.db
-    marks = ",".join("?" * len(teams or []))
-    of_teams = "" if teams is None else f"AND (c.team = '' OR c.team IN ({marks}))"
-    questions = [dict(r) for r in db.query(
-        "SELECT d.id, d.text, d.text_hash, d.script FROM documents d JOIN past_replies p "
-        "ON p.id = d.ref JOIN conversations c ON c.id = p.conversation_id "
-        f"WHERE d.kind = 'past' {of_teams} ORDER BY d.id DESC LIMIT ?", [*(teams or []), limit])]
-    library_docs = [dict(r) for r in db.query(
-        "SELECT d.id, d.text_hash, d.script FROM documents d JOIN saved_replies r "
-        "ON r.id = d.saved_reply_id WHERE d.kind IN ('reply', 'question') "
-        "AND r.status = 'approved'")]
+    questions = storage.search.recent_past_documents(
+        db, None if teams is None else list(teams), limit)
+    library_docs = storage.search.approved_library_documents(db)
     vectors = _vectors(engine, questions + library_docs)
     by_model: dict[str, np.ndarray] = {}
     for model in {m for _, m in vectors.values()}:
@@ -193,10 +175,5 @@ def merge(db: sqlite_utils.Database, keep: str, merged: str, author: str = "") -
                                            if q not in target["questions"]]
         library.edit_reply(db, keep, {"questions": questions}, author, f"merged {merged}")
         library.edit_reply(db, merged, {"status": "archived"}, author, f"merged into {keep}")
-        for table, column in (("messages", "saved_reply_id"), ("past_replies", "saved_reply_id")):
-            db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [keep, merged])
-        db.execute("UPDATE suggestion_feedback SET suggestion_id = ? WHERE suggestion_kind = "
-                   "'saved' AND suggestion_id = ?", [keep, merged])
-        db.execute("UPDATE documents SET saved_reply_id = ? WHERE kind = 'past' "
-                   "AND saved_reply_id = ?", [keep, merged])
+        storage.library.redirect_reply(db, merged, keep)
     return library.get_reply(db, keep)

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+import storage.conversations
+import storage.library
+import storage.search
 from replykit.errors import InputError, NotFound
 from storage.db import write_transaction
 
@@ -36,12 +39,15 @@ def record(
         and 0 <= edit_ratio <= 1
     ):
         raise InputError("must be a number from 0 to 1", "field edit_ratio")
-    table = "saved_replies" if kind == "saved" else "past_replies"
     with write_transaction(db):
-        if not db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [suggestion_id]).fetchone():
+        if kind == "saved":
+            exists = storage.library.reply_version(db, suggestion_id) is not None
+        else:
+            exists = bool(storage.conversations.past_replies_with_team(db, [suggestion_id]))
+        if not exists:
             raise NotFound(f"no {kind} reply with id {suggestion_id!r}")
-        if conversation_id is not None and not db.execute(
-                "SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone():
+        if conversation_id is not None and storage.conversations.conversation_row(
+                db, conversation_id) is None:
             raise NotFound(f"no conversation {conversation_id!r}")
         row = {
             "suggestion_kind": kind,
@@ -53,27 +59,23 @@ def record(
             "conversation_id": conversation_id,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        row["id"] = db["suggestion_feedback"].insert(row).last_pk
+        row["id"] = storage.search.insert_feedback(db, row)
     return row
 
 
 def usage(db: sqlite_utils.Database, reply_id: str | None = None) -> list[dict]:
-    """Per saved reply: shown, used (inserted), dismissed, last_used, acceptance_rate
-    (inserted / shown; None when never shown)."""
-    sql = """
-        SELECT r.id AS reply_id,
-               COUNT(CASE WHEN f.event = 'shown' THEN 1 END) AS shown,
-               COUNT(CASE WHEN f.event = 'inserted' THEN 1 END) AS used,
-               COUNT(CASE WHEN f.event = 'edited' THEN 1 END) AS edited,
-               COUNT(CASE WHEN f.event = 'dismissed' THEN 1 END) AS dismissed,
-               MAX(CASE WHEN f.event = 'inserted' THEN f.created_at END) AS last_used
-        FROM saved_replies r
-        LEFT JOIN suggestion_feedback f
-          ON f.suggestion_kind = 'saved' AND f.suggestion_id = r.id
-        {where}
-        GROUP BY r.id ORDER BY r.id"""
-    params = [reply_id] if reply_id else []
-    rows = list(db.query(sql.format(where="WHERE r.id = ?" if reply_id else ""), params))
+    """The usage figures of each saved reply (or of `reply_id`), by id: the one definition
+    that the CLI, the library pages, curation and the reports share.
+
+    Each row: reply_id; shown, inserted, edited, dismissed (feedback events); sent (messages
+    of imported conversations sent from it); used = inserted + sent; last_used, the latest
+    insert or send (None: never used); acceptance_rate = inserted / shown, to 4 places
+    (None when never shown)."""
+    rows = storage.search.reply_usage(db, reply_id or None)
     for row in rows:
-        row["acceptance_rate"] = round(row["used"] / row["shown"], 4) if row["shown"] else None
+        row["used"] = row["inserted"] + row["sent"]
+        times = [row.pop("last_inserted"), row.pop("last_sent")]
+        row["last_used"] = max((t for t in times if t), default=None)
+        row["acceptance_rate"] = (
+            round(row["inserted"] / row["shown"], 4) if row["shown"] else None)
     return rows

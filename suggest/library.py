@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+import storage.library
 from replykit.errors import Conflict, InputError, NotFound
 from storage.db import write_transaction
 from suggest import documents, placeholders
@@ -110,13 +111,7 @@ def _row_to_reply(db: sqlite_utils.Database, row: dict) -> dict:
     reply["tags"] = json.loads(reply["tags"])
     reply["teams"] = json.loads(reply["teams"])
     reply.pop("team_id", None)
-    reply["questions"] = [
-        r["question"]
-        for r in db.query(
-            "SELECT question FROM reply_questions WHERE reply_id = ? ORDER BY position",
-            [reply["id"]],
-        )
-    ]
+    reply["questions"] = storage.library.reply_questions(db, reply["id"])
     return reply
 
 
@@ -128,10 +123,10 @@ def visible_to(reply_teams: list[str], teams) -> bool:
 
 def get_reply(db: sqlite_utils.Database, reply_id: str) -> dict:
     """One saved reply with its questions; NotFound if there is none."""
-    rows = list(db.query("SELECT * FROM saved_replies WHERE id = ?", [reply_id]))
-    if not rows:
+    row = storage.library.reply_row(db, reply_id)
+    if row is None:
         raise NotFound(f"no saved reply with id {reply_id!r}")
-    return _row_to_reply(db, rows[0])
+    return _row_to_reply(db, row)
 
 
 def _write_current(db: sqlite_utils.Database, reply: dict, author: str, note: str) -> None:
@@ -144,12 +139,8 @@ def _write_current(db: sqlite_utils.Database, reply: dict, author: str, note: st
         created_at=reply["created_at"],
         updated_at=reply["updated_at"],
     )
-    db["saved_replies"].upsert(row, pk="id")
-    db.execute("DELETE FROM reply_questions WHERE reply_id = ?", [reply["id"]])
-    db["reply_questions"].insert_all(
-        {"reply_id": reply["id"], "position": i, "question": q}
-        for i, q in enumerate(reply["questions"])
-    )
+    storage.library.write_reply(db, row)
+    storage.library.replace_questions(db, reply["id"], reply["questions"])
     version = {k: row[k] for k in ("title", "body", "tags", "language", "status", "folder")}
     version.update(
         reply_id=reply["id"],
@@ -160,7 +151,7 @@ def _write_current(db: sqlite_utils.Database, reply: dict, author: str, note: st
         note=note,
         created_at=reply["updated_at"],
     )
-    db["saved_reply_versions"].insert(version)
+    storage.library.insert_version(db, version)
     documents.sync_reply(db, reply["id"])
 
 
@@ -168,7 +159,7 @@ def add_reply(db: sqlite_utils.Database, data: dict, author: str = "") -> dict:
     """Create a saved reply (version 1). InputError if invalid or the id is taken."""
     clean = validate(data)
     with write_transaction(db):
-        if db.execute("SELECT 1 FROM saved_replies WHERE id = ?", [clean["id"]]).fetchone():
+        if storage.library.reply_version(db, clean["id"]) is not None:
             raise InputError(f"a saved reply with id {clean['id']!r} exists", "field id")
         stamp = now()
         reply = {**clean, "author": author, "version": 1, "created_at": stamp, "updated_at": stamp}
@@ -216,12 +207,12 @@ def upsert_reply(db: sqlite_utils.Database, data: dict, author: str = "", where:
     """Import one record: create it, or update the reply with that id (a new version when
     something changed). Returns 'added', 'updated' or 'unchanged'."""
     clean = validate(data, where)
-    exists = db.execute("SELECT version FROM saved_replies WHERE id = ?", [clean["id"]]).fetchone()
-    if not exists:
+    version = storage.library.reply_version(db, clean["id"])
+    if version is None:
         add_reply(db, {**clean}, author=data.get("author") or author)
         return "added"
     updated = edit_reply(db, clean["id"], {k: clean[k] for k in EDITABLE}, author, "imported")
-    return "updated" if updated["version"] != exists[0] else "unchanged"
+    return "updated" if updated["version"] != version else "unchanged"
 
 
 def archive_reply(db: sqlite_utils.Database, reply_id: str, author: str = "") -> dict:
@@ -240,41 +231,16 @@ def list_replies(
 ) -> list[dict]:
     """Replies filtered by status, tag, language, folder (prefix), text (title/body) and the
     teams they are visible to (`visible_to`; None: all)."""
-    where, params = [], []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    if language:
-        where.append("language = ?")
-        params.append(language)
-    if folder:
-        where.append("(folder = ? OR folder LIKE ? ESCAPE '\\')")
-        folder = normalize_folder(folder)
-        escaped = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params += [folder, escaped + "/%"]
-    if tag:
-        where.append("EXISTS (SELECT 1 FROM json_each(saved_replies.tags) WHERE value = ?)")
-        params.append(tag)
-    if text:
-        where.append("(instr(lower(title), lower(?)) > 0 OR instr(lower(body), lower(?)) > 0)")
-        params += [text, text]
-    sql = "SELECT * FROM saved_replies"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY folder, title, id"
-    return [_row_to_reply(db, row) for row in db.query(sql, params)
-            if visible_to(json.loads(row["teams"]), teams)]
+    rows = storage.library.find_reply_rows(
+        db, status=status, language=language, tag=tag, text=text,
+        folder=normalize_folder(folder) if folder else None)
+    return [_row_to_reply(db, row) for row in rows if visible_to(json.loads(row["teams"]), teams)]
 
 
 def history(db: sqlite_utils.Database, reply_id: str) -> list[dict]:
     """Every version of a reply, oldest first."""
     get_reply(db, reply_id)
-    return [
-        _version_to_dict(row)
-        for row in db.query(
-            "SELECT * FROM saved_reply_versions WHERE reply_id = ? ORDER BY version", [reply_id]
-        )
-    ]
+    return [_version_to_dict(row) for row in storage.library.version_rows(db, reply_id)]
 
 
 def _version_to_dict(row: dict) -> dict:
@@ -286,12 +252,7 @@ def _version_to_dict(row: dict) -> dict:
 
 def get_version(db: sqlite_utils.Database, reply_id: str, version: int) -> dict:
     """One stored version of a reply."""
-    rows = list(
-        db.query(
-            "SELECT * FROM saved_reply_versions WHERE reply_id = ? AND version = ?",
-            [reply_id, version],
-        )
-    )
+    rows = storage.library.version_rows(db, reply_id, version)
     if not rows:
         raise NotFound(f"saved reply {reply_id!r} has no version {version}")
     return _version_to_dict(rows[0])

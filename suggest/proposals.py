@@ -14,6 +14,8 @@ import secrets
 
 import sqlite_utils
 
+import storage.conversations
+import storage.library
 from replykit.customers import Customer
 from replykit.errors import NotFound
 from storage.db import write_transaction
@@ -21,10 +23,10 @@ from suggest import documents, library, privacy
 
 
 def _known(db: sqlite_utils.Database, conversation_id: str) -> list[tuple[str, str]]:
-    rows = list(db.query("SELECT * FROM conversations WHERE id = ?", [conversation_id]))
-    if not rows:
+    row = storage.conversations.conversation_row(db, conversation_id)
+    if row is None:
         raise NotFound(f"no conversation {conversation_id!r}")
-    return privacy.known_details(rows[0])
+    return privacy.known_details(row)
 
 
 def new_reply_id(title: str) -> str:
@@ -44,8 +46,7 @@ def propose(db: sqlite_utils.Database, record: dict, author: str,
         reply = library.add_reply(
             db, {**record, "id": new_reply_id(title), "status": "draft"}, author=author)
         if conversation_id is not None:
-            db["proposal_sources"].insert(
-                {"reply_id": reply["id"], "conversation_id": conversation_id})
+            storage.library.insert_proposal_source(db, reply["id"], conversation_id)
     return reply
 
 
@@ -56,29 +57,15 @@ def customer_replies(db: sqlite_utils.Database, customer: Customer,
     customer's message), and so does any reply those questions reached (a merge moves them);
     any other reply is found by `customer.mentioned_in`."""
     found: dict[str, set[str]] = {}
-    if conversations:
-        marks = ",".join("?" * len(conversations))
-        for (reply_id,) in db.execute(
-                f"SELECT DISTINCT reply_id FROM proposal_sources WHERE conversation_id IN "
-                f"({marks})", conversations):
-            first = db.execute("SELECT questions FROM saved_reply_versions WHERE reply_id = ? "
-                               "ORDER BY version LIMIT 1", [reply_id]).fetchone()
-            found[reply_id] = set(json.loads(first[0])) if first else set()
+    for reply_id in storage.library.proposed_from(db, conversations):
+        versions = storage.library.version_rows(db, reply_id)
+        found[reply_id] = set(json.loads(versions[0]["questions"])) if versions else set()
     quoted = set().union(*found.values())
     if quoted:
-        for reply_id, questions in db.execute(
-                "SELECT reply_id, questions FROM saved_reply_versions UNION ALL "
-                "SELECT reply_id, json_array(question) FROM reply_questions"):
+        for reply_id, questions in storage.library.question_lists(db):
             if quoted & set(json.loads(questions)):
                 found.setdefault(reply_id, set()).update(quoted)
-    texts = (
-        "SELECT id, title FROM saved_replies UNION ALL SELECT id, body FROM saved_replies "
-        "UNION ALL SELECT reply_id, title FROM saved_reply_versions "
-        "UNION ALL SELECT reply_id, body FROM saved_reply_versions "
-        "UNION ALL SELECT reply_id, note FROM saved_reply_versions "
-        "UNION ALL SELECT reply_id, question FROM reply_questions"
-    )
-    for reply_id, text in db.execute(texts):
+    for reply_id, text in storage.library.reply_texts(db):
         if reply_id not in found and customer.mentioned_in(text):
             found[reply_id] = set()
     return found
@@ -101,21 +88,16 @@ def strip_customer(db: sqlite_utils.Database, reply_id: str, customer: Customer,
     every version (history and notes included), drop the `drop` questions, unlink it from
     conversations and refresh its search documents. The reply itself stays: it is the
     team's. Call inside the forget transaction."""
-    for row in list(db.query("SELECT * FROM saved_reply_versions WHERE reply_id = ?",
-                             [reply_id])):
-        db.execute(
-            "UPDATE saved_reply_versions SET title = ?, body = ?, questions = ?, note = ? "
-            "WHERE reply_id = ? AND version = ?",
-            [customer.template(row["title"]), customer.template(row["body"]),
-             json.dumps(_questions(json.loads(row["questions"]), customer, drop),
-                        ensure_ascii=False), customer.template(row["note"]), reply_id,
-             row["version"]])
+    for row in storage.library.version_rows(db, reply_id):
+        storage.library.update_version(db, reply_id, row["version"], {
+            "title": customer.template(row["title"]), "body": customer.template(row["body"]),
+            "questions": json.dumps(_questions(json.loads(row["questions"]), customer, drop),
+                                    ensure_ascii=False),
+            "note": customer.template(row["note"])})
     reply = library.get_reply(db, reply_id)
-    db.execute("UPDATE saved_replies SET title = ?, body = ? WHERE id = ?",
-               [customer.template(reply["title"]), customer.template(reply["body"]), reply_id])
-    db.execute("DELETE FROM reply_questions WHERE reply_id = ?", [reply_id])
-    db["reply_questions"].insert_all(
-        {"reply_id": reply_id, "position": i, "question": q}
-        for i, q in enumerate(_questions(reply["questions"], customer, drop)))
-    db.execute("DELETE FROM proposal_sources WHERE reply_id = ?", [reply_id])
+    storage.library.update_reply(db, reply_id, {"title": customer.template(reply["title"]),
+                                                "body": customer.template(reply["body"])})
+    storage.library.replace_questions(
+        db, reply_id, _questions(reply["questions"], customer, drop))
+    storage.library.delete_proposal_sources(db, reply_id)
     documents.sync_reply(db, reply_id)

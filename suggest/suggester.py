@@ -24,6 +24,9 @@ import re
 
 import numpy as np
 
+import storage.conversations
+import storage.library
+import storage.search
 from index.cache import cache_model, cached_vectors
 from index.normalize import clean_text, dominant_script, normalize_text
 from replykit.errors import InputError
@@ -76,30 +79,16 @@ def _ambiguity(index, vectors: dict[int, np.ndarray], group_of: dict[int, tuple]
 
 
 def _load_documents(db, ids: list[int]) -> dict[int, dict]:
-    docs: dict[int, dict] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in db.query(
-            "SELECT id, kind, ref, saved_reply_id, text, lexical_text, text_hash FROM documents "
-            f"WHERE id IN ({marks})",
-            chunk,
-        ):
-            docs[row["id"]] = row
-    return docs
+    columns = ("id", "kind", "ref", "saved_reply_id", "text", "lexical_text", "text_hash")
+    return {row["id"]: row for row in storage.search.document_rows(db, columns, ids)}
 
 
 def _visible_replies(db, ids: set[str], tags, language, teams, include_drafts) -> dict[str, dict]:
     if not ids:
         return {}
     statuses = ("approved", "draft") if include_drafts else ("approved",)
-    marks = ",".join("?" * len(ids))
     found = {}
-    for row in db.query(
-        f"SELECT id, title, body, tags, language, status, folder, teams FROM saved_replies "
-        f"WHERE id IN ({marks})",
-        sorted(ids),
-    ):
+    for row in storage.library.reply_rows(db, sorted(ids)):
         row["tags"], row["teams"] = json.loads(row["tags"]), json.loads(row["teams"])
         if row["status"] not in statuses:
             continue
@@ -117,15 +106,9 @@ def _past_replies(db, ids: set[str], teams) -> dict[str, dict]:
     """Past replies by id, of conversations with no team or one of `teams` (None: all)."""
     if not ids:
         return {}
-    marks = ",".join("?" * len(ids))
     return {
         row["id"]: row
-        for row in db.query(
-            "SELECT p.id, p.conversation_id, p.question, p.answer, p.agent, p.saved_reply_id, "
-            "p.title, c.team FROM past_replies p JOIN conversations c "
-            f"ON c.id = p.conversation_id WHERE p.id IN ({marks})",
-            sorted(ids),
-        )
+        for row in storage.conversations.past_replies_with_team(db, sorted(ids))
         if teams is None or not row["team"] or row["team"] in teams
     }
 
