@@ -238,12 +238,6 @@ def latest_message_at(db: sqlite_utils.Database) -> str | None:
     return db.execute("SELECT MAX(created_at) FROM messages").fetchone()[0]
 
 
-def sent_counts_by_saved_reply(db: sqlite_utils.Database) -> dict[str, int]:
-    """{saved reply id: how many messages were sent from it}."""
-    return dict(db.execute("SELECT saved_reply_id, COUNT(*) FROM messages WHERE saved_reply_id "
-                           "IS NOT NULL GROUP BY saved_reply_id").fetchall())
-
-
 # queries for rubrics/ (reviews, assignments, speed and quality reports)
 
 

@@ -17,7 +17,7 @@ from rubrics import reports
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
 from storage import conversations as conversation_store
-from suggest import curation, feedback, library
+from suggest import feedback, library
 from web import charts, drafts
 from web.access import may_read_conversation, report_teams, team_scope
 from web.app import get_home
@@ -130,17 +130,15 @@ def dashboard():
 
 
 def _usage_rows() -> list[dict]:
-    """Usage of the saved replies the user's teams see."""
+    """Usage (`suggest.feedback.usage`, the one definition) of the saved replies the user's
+    teams see."""
     db = get_home().db
     titles = {r["id"]: r["title"]
               for r in library.list_replies(db, teams=team_scope(current_user()))}
-    used = curation.last_used(db)
-    sent = conversation_store.sent_counts_by_saved_reply(db)
-    return [{"id": r["reply_id"], "title": titles.get(r["reply_id"], r["reply_id"]),
-             "shown": r["shown"], "used": r["used"] + sent.get(r["reply_id"], 0),
-             "inserted_in_workspace": r["used"], "sent_in_conversations": sent.get(
-                 r["reply_id"], 0), "acceptance_rate": r["acceptance_rate"],
-             "last_used": used.get(r["reply_id"])}
+    return [{"id": r["reply_id"], "title": titles[r["reply_id"]], "shown": r["shown"],
+             "used": r["used"], "inserted_in_workspace": r["inserted"],
+             "sent_in_conversations": r["sent"], "acceptance_rate": r["acceptance_rate"],
+             "last_used": r["last_used"]}
             for r in feedback.usage(db) if r["reply_id"] in titles]
 
 

@@ -75,9 +75,6 @@ def test_curation_uses_the_same_last_use(seeded):
         assert row["acceptance_rate"] == usage[row["id"]]["acceptance_rate"], row["id"]
 
 
-@pytest.mark.xfail(reason="web.reports_views._usage_rows adds sent messages to "
-                          "feedback.usage's `used`, which already counts them; it should "
-                          "take the figures from feedback.usage as they are (issue 14)")
 def test_the_reports_usage_table_agrees(seeded):
     engine = seeded[0]
     db = engine.db
