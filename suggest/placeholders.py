@@ -87,3 +87,35 @@ def render(body: str, context: dict) -> Rendered:
 def index_text(body: str) -> str:
     """Text for search: placeholders become their fallback, or vanish when they have none."""
     return PLACEHOLDER.sub(lambda m: m.group(2) or "", body)
+
+
+# Readable names of the placeholders agents meet (saved replies and templated past replies),
+# shown in the workspace instead of the dotted key; other names are spelled out by label().
+LABELS = {
+    "customer.first_name": "Customer first name",
+    "customer.last_name": "Customer last name",
+    "customer.name": "Customer name",
+    "customer.email": "Customer e-mail",
+    "customer.phone": "Customer phone number",
+    "customer.id": "Customer ID",
+    "number": "Account or card number",
+    "order.id": "Order number",
+    "order.tracking_url": "Tracking link",
+    "ticket.id": "Ticket number",
+    "agent.name": "Your name",
+    "refund.amount": "Refund amount",
+    "subscription.plan": "Subscription plan",
+    "company.name": "Company name",
+}
+_WORDS = {"id": "ID", "url": "link", "email": "e-mail"}
+
+
+def label(name: str) -> str:
+    """A readable name for a placeholder: "order.id" -> "Order number",
+    "company.status_url" -> "Company status link" (known names from LABELS, others spelled
+    out word by word)."""
+    if name in LABELS:
+        return LABELS[name]
+    words = [_WORDS.get(w.lower(), w.lower()) for w in re.split(r"[._]+", name) if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else name

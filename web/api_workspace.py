@@ -104,7 +104,8 @@ def _renderable_reply(db, reply_id: str) -> dict:
 @require_role()
 def api_render():
     """Body {"kind": saved|past, "id", "conversation_id"?, "values"?: {name: text}} ->
-    {"text", "missing", "used_fallback", "placeholders": [{"name", "fallback", "value"}]}."""
+    {"text", "missing", "used_fallback", "placeholders": [{"name", "label", "fallback", "value"}]}
+    (`label`: a readable name for the agent, e.g. "Order number" for order.id)."""
     data = json_body()
     kind = "saved" if data.get("kind") is None else data["kind"]
     item_id = _text(data, "id", required=True)
@@ -127,7 +128,8 @@ def api_render():
         name = match.group(1)
         if name not in (p["name"] for p in found):
             value = values.get(name) or placeholders.lookup(known, name)
-            found.append({"name": name, "fallback": match.group(2),
+            found.append({"name": name, "label": placeholders.label(name),
+                          "fallback": match.group(2),
                           "value": value if value not in (None, "") else None})
     return jsonify(dict(rendered.as_dict(), placeholders=found))
 

@@ -50,7 +50,7 @@ def test_agent_reviewer_and_lead_flow(site):
     page.keyboard.press("Alt+ArrowUp")
     page.keyboard.press("Alt+Enter")
     page.wait_for_selector("#prompts:not([hidden])")
-    assert "customer.first_name" in page.inner_text("#prompt-fields")
+    assert "Customer first name" in page.inner_text("#prompt-fields")
     page.fill("#prompt-fields input[name='customer.first_name']", "Dana")
     page.click("#prompts button[type=submit]")
     expect(page.locator("#editor")).to_have_value(re.compile(r"^Hi Dana,"))

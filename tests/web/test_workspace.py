@@ -176,3 +176,23 @@ def test_a_reviewer_reads_only_their_own_queue_and_a_lead_any(as_user):
     assert other.get_json() == {"error": "only leads may read another reviewer's queue"}
     client, _ = as_user("lee")
     assert client.get("/api/reviews/queue?reviewer=Rui Reviewer").status_code == 200
+
+
+def test_render_gives_each_placeholder_a_readable_label(as_user):
+    client, token = as_user("ana")
+    data = client.post("/api/render", json={"kind": "saved", "id": "refund-processed"},
+                       headers={"X-CSRFToken": token}).get_json()
+    labels = {p["name"]: p["label"] for p in data["placeholders"]}
+    assert labels == {"customer.first_name": "Customer first name",
+                      "refund.amount": "Refund amount", "order.id": "Order number",
+                      "ticket.id": "Ticket number", "agent.name": "Your name"}
+
+
+def test_placeholder_labels_spell_out_unknown_names():
+    from suggest.placeholders import label
+
+    assert label("customer.email") == "Customer e-mail"
+    assert label("number") == "Account or card number"
+    assert label("company.status_url") == "Company status link"
+    assert label("order.gift_card_id") == "Order gift card ID"
+    assert label("x") == "X"

@@ -1,6 +1,12 @@
 // Agent workspace: suggestions as you type, placeholder prompts, editor, copy, review
 // requests and proposals. Records feedback (shown / inserted / dismissed) and the drafting
 // session (opened -> copied / sent for review) so edits and time saved can be measured.
+//
+// Trust rules: Copy refuses while a {{placeholder}} is unfilled (they show as labelled chips
+// to fill); Insert goes in at the cursor through the browser's editing commands, so Ctrl+Z
+// (or the Undo button) brings back what was there; a dismissed suggestion is never the
+// selected one; below the confidence threshold the weak matches wait behind "Show anyway";
+// when the session ends the draft is kept in sessionStorage and the agent is sent to sign in.
 "use strict";
 
 (function () {
@@ -14,14 +20,95 @@
     saved_reply: "matched saved reply text",
     past_question: "matched past question",
   };
-  const PLACEHOLDER = /\{\{\s*[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\s*(?:\|[^{}]*)?\}\}/g;
+  const NAME = "[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)*";
+  // a placeholder, with the invisible isolate marks (LRI ... PDI) put around it on insert so
+  // that it reads {{name}} inside right-to-left text instead of coming out as }}name{{
+  const LRI = "\u2066", PDI = "\u2069";
+  const PLACEHOLDER = new RegExp(`${LRI}?\\{\\{\\s*(${NAME})\\s*(?:\\|([^{}]*))?\\}\\}${PDI}?`, "g");
+  const DRAFT_KEY = "replykit.workspace.draft";
+  const WORDS = { id: "ID", url: "link", email: "e-mail" };
 
   const state = {
     conversationId: null, draft: null, finished: false, suggestions: [], selected: -1,
+    confident: true, revealed: false, dismissed: new Set(),
     shown: new Set(), inserted: null, pending: null, lastQuery: "", requestSeq: 0,
+    undo: null, labels: new Map(), sessionEnded: false, sentText: null,
   };
 
-  function status(id, text) { $(id).textContent = text; }
+  function status(id, text, kind) {
+    const node = $(id);
+    node.textContent = text;
+    node.classList.toggle("warn", kind === "warn");
+  }
+
+  function label(name) {
+    if (state.labels.has(name)) return state.labels.get(name);
+    const words = name.split(/[._]+/).filter(Boolean).map((w) => WORDS[w.toLowerCase()] || w.toLowerCase());
+    const text = words.join(" ");
+    return text ? text[0].toUpperCase() + text.slice(1) : name;
+  }
+
+  // the text as the customer should get it: the isolate marks around placeholders removed
+  function plain(text) {
+    return text.replace(new RegExp(`${LRI}(\\{\\{[^{}]*\\}\\})${PDI}`, "g"), "$1");
+  }
+
+  function isolated(text) {
+    return plain(text).replace(PLACEHOLDER, (m) => LRI + m + PDI);
+  }
+
+  function unfilled(text) {
+    return [...text.matchAll(PLACEHOLDER)].map((m) => ({
+      name: m[1], fallback: m[2] === undefined ? null : m[2], start: m.index, end: m.index + m[0].length,
+    }));
+  }
+
+  // ---- errors: an ended session keeps the draft and asks to sign in again
+  function failed(error, where) {
+    if (error && error.status === 401) { sessionEnded(); return; }
+    status(where, error.message, "warn");
+  }
+
+  function sessionEnded() {
+    saveDraft();
+    state.sessionEnded = true;
+    $("session-ended").hidden = false;
+    $("session-ended").querySelector("a").focus();
+  }
+
+  function saveDraft() {
+    // nothing to keep: empty, or exactly what was just copied or sent for review
+    if ((!query.value.trim() && !editor.value.trim()) || editor.value === state.sentText) {
+      forgetDraft();
+      return;
+    }
+    try {
+      sessionStorage.setItem(DRAFT_KEY, JSON.stringify({
+        user: root.dataset.user, query: query.value, text: editor.value,
+        conversationId: state.conversationId, at: Date.now(),
+      }));
+    } catch (e) { /* storage full or disabled: nothing more to do */ }
+  }
+  const saveSoon = debounce(saveDraft, 400);
+
+  function forgetDraft() { sessionStorage.removeItem(DRAFT_KEY); }
+
+  function restoreDraft() {
+    let saved = null;
+    try { saved = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null"); } catch (e) { saved = null; }
+    if (!saved) return null;
+    // another user signing in on this tab never sees the draft; old drafts are dropped
+    if (saved.user !== root.dataset.user || Date.now() - saved.at > 12 * 3600 * 1000) {
+      forgetDraft();
+      return null;
+    }
+    if (query.value.trim() || editor.value.trim()) return null;
+    query.value = saved.query || "";
+    editor.value = saved.text || "";
+    status("action-status", "Your unsent draft was restored.");
+    showUnfilled();
+    return saved;
+  }
 
   // ---- drafting sessions
   async function ensureDraft() {
@@ -32,11 +119,12 @@
     state.draft = api("POST", "/api/drafts", {
       query: query.value, conversation_id: state.conversationId,
     }).then((row) => row.id);
+    state.draft.catch(() => { state.draft = null; });
     return state.draft;
   }
 
   function finishFields() {
-    const fields = { text: editor.value, query: query.value };
+    const fields = { text: plain(editor.value), query: query.value };
     if (state.inserted) {
       fields.suggestion_kind = state.inserted.kind;
       fields.suggestion_id = state.inserted.id;
@@ -52,44 +140,69 @@
     }).catch(() => {});
   }
 
+  const key = (item) => `${item.kind}:${item.id}`;
+
+  // indexes of the suggestions on screen: not dismissed, and weak ones only once revealed
+  function visible() {
+    if (!state.confident && !state.revealed) return [];
+    return state.suggestions.map((item, i) => i).filter((i) => !state.dismissed.has(key(state.suggestions[i])));
+  }
+
   const recordShown = debounce(() => {
-    for (const item of state.suggestions) {
-      const key = `${item.kind}:${item.id}`;
-      if (!state.shown.has(key)) {
-        state.shown.add(key);
+    for (const index of visible()) {
+      const item = state.suggestions[index];
+      if (!state.shown.has(key(item))) {
+        state.shown.add(key(item));
         feedback(item, "shown");
       }
     }
   }, 1200);
 
   function renderSuggestions(data) {
-    list.replaceChildren();
     state.suggestions = data.suggestions;
-    state.selected = data.suggestions.length ? 0 : -1;
-    if (!data.suggestions.length) {
+    state.confident = data.confident !== false;
+    state.revealed = false;
+    state.selected = visible()[0] ?? -1;
+    draw();
+  }
+
+  function card(item, index) {
+    const reason = `${REASONS[item.reason.type] || item.reason.type}: “${item.reason.text.slice(0, 140)}”`;
+    const tags = item.tags.map((t) => el("span", { class: "tag", dir: "auto" }, t));
+    return el("li", { class: state.confident ? "suggestion" : "suggestion weak", dataset: { index: String(index) } },
+      el("div", { class: "suggestion-head" },
+        el("strong", { dir: "auto", class: "title" }, item.title),
+        el("span", { class: "score", title: "similarity score" }, item.score.toFixed(2))),
+      el("div", { class: "meta" },
+        el("span", { class: "kind" }, item.kind === "saved" ? "saved reply" : "past reply"),
+        item.language ? el("span", { class: "lang" }, item.language) : null, ...tags),
+      el("p", { class: "reason", dir: "auto" }, reason),
+      el("p", { class: "body", dir: "auto" }, item.body.slice(0, 220) + (item.body.length > 220 ? "…" : "")),
+      el("div", { class: "buttons" },
+        el("button", { type: "button", class: "insert" }, "Insert"),
+        el("button", { type: "button", class: "dismiss", title: "Not useful" }, "Dismiss")));
+  }
+
+  function draw() {
+    list.replaceChildren();
+    const total = state.suggestions.length;
+    if (!total) {
       list.append(el("li", { class: "empty" }, "No suggestion for this message."));
       return;
     }
-    data.suggestions.forEach((item, index) => {
-      const reason = `${REASONS[item.reason.type] || item.reason.type}: “${item.reason.text.slice(0, 140)}”`;
-      const tags = item.tags.map((t) => el("span", { class: "tag", dir: "auto" }, t));
-      const li = el("li", { class: "suggestion", dataset: { index: String(index) } },
-        el("div", { class: "suggestion-head" },
-          el("strong", { dir: "auto", class: "title" }, item.title),
-          el("span", { class: "score", title: "similarity score" }, item.score.toFixed(2))),
-        el("div", { class: "meta" },
-          el("span", { class: "kind" }, item.kind === "saved" ? "saved reply" : "past reply"),
-          item.language ? el("span", { class: "lang" }, item.language) : null, ...tags),
-        el("p", { class: "reason", dir: "auto" }, reason),
-        el("p", { class: "body", dir: "auto" }, item.body.slice(0, 220) + (item.body.length > 220 ? "…" : "")),
-        el("div", { class: "buttons" },
-          el("button", { type: "button", class: "insert" }, "Insert"),
-          el("button", { type: "button", class: "dismiss", title: "Not useful" }, "Dismiss")));
-      list.append(li);
-    });
-    if (!data.confident) {
-      list.prepend(el("li", { class: "notice" }, "No confident match: check before using."));
+    if (!state.confident && !state.revealed) {
+      list.append(el("li", { class: "notice no-confident" },
+        el("strong", {}, "No confident suggestion"),
+        ` for this message: the ${total === 1 ? "closest reply is a weak match" : `${total} closest replies are weak matches`}. `,
+        el("button", { type: "button", id: "show-weak", class: "secondary" }, "Show anyway")));
+      return;
     }
+    if (!state.confident) {
+      list.append(el("li", { class: "notice" }, "Weak matches, below the confidence threshold: check before using."));
+    }
+    const shown = visible();
+    if (!shown.length) list.append(el("li", { class: "empty" }, "All suggestions dismissed."));
+    for (const index of shown) list.append(card(state.suggestions[index], index));
     highlight();
     recordShown();
   }
@@ -102,43 +215,69 @@
     });
   }
 
+  function move(step) {
+    const shown = visible();
+    if (!shown.length) return;
+    const at = shown.indexOf(state.selected);
+    state.selected = shown[at < 0 ? 0 : (at + step + shown.length) % shown.length];
+    highlight();
+  }
+
+  function dismiss(index) {
+    const item = state.suggestions[index];
+    feedback(item, "dismissed");
+    const before = visible();
+    state.dismissed.add(key(item));
+    if (state.selected === index || !visible().includes(state.selected)) {
+      // the next one down takes the selection, else the one above, else none
+      const at = before.indexOf(index);
+      const rest = visible();
+      state.selected = rest.find((i) => before.indexOf(i) > at) ?? rest[rest.length - 1] ?? -1;
+    }
+    draw();
+  }
+
   const fetchSuggestions = debounce(async () => {
     const text = query.value.trim();
     if (text === state.lastQuery) return;
     state.lastQuery = text;
-    if (text.length < 3) { list.replaceChildren(); state.suggestions = []; return; }
+    if (text.length < 3) { list.replaceChildren(); state.suggestions = []; state.selected = -1; return; }
     const seq = ++state.requestSeq;
     status("suggest-status", "searching…");
     try {
-      ensureDraft();
+      ensureDraft().catch(() => {});
       const data = await api("POST", "/api/suggest", { query: text, k: 5 });
       if (seq !== state.requestSeq) return;
       renderSuggestions(data);
       status("suggest-status", "");
     } catch (error) {
-      status("suggest-status", error.message);
+      status("suggest-status", "");
+      failed(error, "suggest-status");
     }
   }, 300);
 
   // ---- insert: placeholders, prompts, editor
   async function choose(index) {
     const item = state.suggestions[index];
-    if (!item) return;
-    const rendered = await api("POST", "/api/render", {
-      kind: item.kind, id: item.id, conversation_id: state.conversationId,
-    });
-    const open = rendered.placeholders.filter((p) => p.value === null);
-    state.pending = item;
-    if (!open.length) return insert(item, rendered.text);
-    const fields = $("prompt-fields");
-    fields.replaceChildren(...open.map((p) => el("label", {},
-      el("span", { class: "name" }, p.name),
-      el("input", {
-        name: p.name, dir: "auto",
-        placeholder: p.fallback !== null ? `default: ${p.fallback}` : "no default: stays highlighted",
-      }))));
-    $("prompts").hidden = false;
-    fields.querySelector("input").focus();
+    if (!item || !visible().includes(index)) return;
+    try {
+      const rendered = await api("POST", "/api/render", {
+        kind: item.kind, id: item.id, conversation_id: state.conversationId,
+      });
+      for (const p of rendered.placeholders) state.labels.set(p.name, p.label);
+      const open = rendered.placeholders.filter((p) => p.value === null);
+      state.pending = item;
+      if (!open.length) { insert(item, rendered.text); return; }
+      const fields = $("prompt-fields");
+      fields.replaceChildren(...open.map((p) => el("label", { title: p.name },
+        el("span", { class: "name", dir: "auto" }, p.label),
+        el("input", {
+          name: p.name, dir: "auto",
+          placeholder: p.fallback !== null ? `default: ${p.fallback}` : "no default: stays to fill in",
+        }))));
+      $("prompts").hidden = false;
+      fields.querySelector("input").focus();
+    } catch (error) { failed(error, "action-status"); }
   }
 
   async function submitPrompts(event) {
@@ -148,40 +287,114 @@
       if (input.value.trim()) values[input.name] = input.value;
     });
     const item = state.pending;
-    const rendered = await api("POST", "/api/render", {
-      kind: item.kind, id: item.id, conversation_id: state.conversationId, values,
-    });
-    $("prompts").hidden = true;
-    insert(item, rendered.text);
+    try {
+      const rendered = await api("POST", "/api/render", {
+        kind: item.kind, id: item.id, conversation_id: state.conversationId, values,
+      });
+      $("prompts").hidden = true;
+      insert(item, rendered.text);
+    } catch (error) { failed(error, "action-status"); }
+  }
+
+  // replace editor.value[start:end] by `text` as if typed: the browser's undo (Ctrl+Z) works
+  function replaceRange(start, end, text) {
+    editor.focus();
+    editor.setSelectionRange(start, end);
+    const done = text === "" ? document.execCommand("delete") : document.execCommand("insertText", false, text);
+    if (!done) {
+      editor.setRangeText(text, start, end, "end");
+      editor.dispatchEvent(new Event("input", { bubbles: true }));
+    }
   }
 
   function insert(item, text) {
-    ensureDraft();
-    editor.value = text;
+    ensureDraft().catch(() => {});
+    const before = editor.value;
+    const start = editor.selectionStart, end = editor.selectionEnd;
+    // at the cursor (replacing a selection), apart from the agent's own words
+    const head = before.slice(0, start), tail = before.slice(end);
+    const gapBefore = head && !/\n\s*$/.test(head) ? (/\s$/.test(head) ? "\n" : "\n\n") : "";
+    const gapAfter = tail && !/^\s*\n/.test(tail) ? "\n\n" : "";
+    replaceRange(start, end, gapBefore + isolated(text) + gapAfter);
     state.inserted = { kind: item.kind, id: item.id, text };
+    state.undo = { before, after: editor.value };
+    $("insert-note-text").textContent = before.trim()
+      ? `Inserted “${item.title}” at the cursor; your text is kept. `
+      : `Inserted “${item.title}”. `;
+    $("insert-note").hidden = false;
     feedback(item, "inserted");
     showUnfilled();
+    saveSoon();
     editor.focus();
+  }
+
+  function undoInsert() {
+    const undo = state.undo;
+    if (!undo || editor.value !== undo.after) return;
+    replaceRange(0, editor.value.length, undo.before);
+    state.undo = null;
+    state.inserted = null;
+    $("insert-note").hidden = true;
+    showUnfilled();
+  }
+
+  function fill(name, value) {
+    // from the last occurrence back, so earlier offsets stay right
+    for (const p of unfilled(editor.value).filter((p) => p.name === name).reverse()) {
+      replaceRange(p.start, p.end, value);
+    }
+    showUnfilled();
+  }
+
+  function chip(name) {
+    return el("mark", { class: "chip", title: name }, el("bdi", {}, label(name)));
   }
 
   function showUnfilled() {
     const text = editor.value;
-    const matches = [...text.matchAll(PLACEHOLDER)];
-    $("unfilled").hidden = matches.length === 0;
+    const open = unfilled(text);
+    $("unfilled").hidden = open.length === 0;
+    const names = [...new Set(open.map((p) => p.name))];
+    const focused = document.activeElement && document.activeElement.closest("#unfilled-fields")
+      ? document.activeElement.name : null;
+    const fields = $("unfilled-fields");
+    const old = new Map([...fields.querySelectorAll("input")].map((i) => [i.name, i.value]));
+    fields.replaceChildren(...names.map((name) => {
+      const fallback = open.find((p) => p.name === name).fallback;
+      return el("form", { class: "fill", dataset: { name } },
+        el("label", {}, chip(name),
+          el("input", { name, dir: "auto", value: old.get(name) || null,
+            placeholder: fallback ? `e.g. ${fallback}` : "type the value" })),
+        el("button", { type: "submit", class: "secondary" }, "Fill"));
+    }));
+    if (focused && names.includes(focused)) fields.querySelector(`input[name="${CSS.escape(focused)}"]`).focus();
     const preview = $("unfilled-preview");
     preview.replaceChildren();
     let position = 0;
-    for (const match of matches) {
-      preview.append(text.slice(position, match.index), el("mark", {}, match[0]));
-      position = match.index + match[0].length;
+    for (const p of open) {
+      preview.append(plain(text.slice(position, p.start)), chip(p.name));
+      position = p.end;
     }
-    preview.append(text.slice(position));
+    preview.append(plain(text.slice(position)));
   }
 
   // ---- actions
+  function blanksMessage(open, verb) {
+    const names = [...new Set(open.map((p) => label(p.name)))];
+    return `${verb}: fill in ${names.join(", ")} first (${names.length === 1 ? "it is" : "they are"} under the editor).`;
+  }
+
+  let clearCopied = null;
   async function copyReply() {
-    const text = editor.value;
+    const text = plain(editor.value);
+    clearTimeout(clearCopied);
     if (!text.trim()) { status("action-status", "Nothing to copy yet."); return; }
+    const open = unfilled(editor.value);
+    if (open.length) {
+      status("action-status", blanksMessage(open, "Not copied"), "warn");
+      $("unfilled-fields").querySelector("input")?.focus();
+      return;
+    }
     try {
       await navigator.clipboard.writeText(text);
     } catch (e) {
@@ -189,108 +402,182 @@
       document.execCommand("copy");
     }
     status("action-status", "Copied to the clipboard.");
+    // a stale "Copied" would claim the edited text is on the clipboard
+    const copied = editor.value;
+    clearCopied = setTimeout(() => {
+      if ($("action-status").textContent === "Copied to the clipboard.") status("action-status", "");
+    }, 5000);
+    editor.addEventListener("input", function stale() {
+      if (editor.value !== copied && $("action-status").textContent === "Copied to the clipboard.") {
+        status("action-status", "");
+      }
+      editor.removeEventListener("input", stale);
+    });
     try {
       const id = await ensureDraft();
       await api("POST", `/api/drafts/${id}/finish`, { outcome: "copied", ...finishFields() });
       state.finished = true;
-    } catch (error) { status("action-status", error.message); }
+      state.sentText = editor.value;
+      forgetDraft();
+    } catch (error) { failed(error, "action-status"); }
   }
 
   async function askReview() {
     if (!editor.value.trim()) { status("action-status", "Write or insert a reply first."); return; }
+    const open = unfilled(editor.value);
     try {
       const id = await ensureDraft();
       const result = await api("POST", `/api/drafts/${id}/review-request`,
         { ...finishFields(), reviewer: $("reviewer").value || null });
       state.finished = true;
+      state.sentText = editor.value;
+      forgetDraft();
       const link = el("a", { href: `/reviews/drafts/${result.review_draft_id}` },
         `Draft ${result.review_draft_id}`);
-      $("action-status").replaceChildren("Sent for review: ", link);
+      $("action-status").replaceChildren("Sent for review: ", link,
+        open.length ? ` — note: ${[...new Set(open.map((p) => label(p.name)))].join(", ")} still to fill in before it goes to the customer.` : "");
+      $("action-status").classList.toggle("warn", open.length > 0);
       const requests = $("requests");
       requests.querySelector(".empty")?.remove();
       requests.prepend(el("li", {}, el("a", { href: link.href }, link.textContent), " — requested"));
-    } catch (error) { status("action-status", error.message); }
+    } catch (error) { failed(error, "action-status"); }
   }
 
   async function propose(event) {
     event.preventDefault();
     try {
       const reply = await api("POST", "/api/saved-replies/proposals", {
-        title: $("propose-title").value, body: editor.value, question: query.value,
+        title: $("propose-title").value, body: plain(editor.value), question: query.value,
         conversation_id: state.conversationId,
         language: $("propose-language").value || "en",
         tags: $("propose-tags").value.split(",").map((t) => t.trim()).filter(Boolean),
       });
       status("action-status", `Proposed “${reply.title}” to the leads (draft ${reply.id}).`);
-    } catch (error) { status("action-status", error.message); }
+    } catch (error) { failed(error, "action-status"); }
   }
 
   // ---- queue
+  function readableDate(iso) {
+    const date = new Date(iso);
+    if (!iso || Number.isNaN(date.getTime())) return "";
+    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
   async function loadQueue() {
     try {
       const data = await api("GET", "/api/conversations?limit=50");
       const pick = $("conversation-pick");
       for (const c of data.conversations) {
+        const when = readableDate(c.last_at);
         pick.append(el("option", { value: c.id, dir: "auto" },
-          `${c.id} · ${c.customer_name || "customer"} · ${c.subject || c.last.slice(0, 50)}`));
+          `${c.id} · ${c.customer_name || "customer"} · ${c.subject || c.last.slice(0, 50)}${when ? ` · ${when}` : ""}`));
       }
-    } catch (e) { /* the queue is optional */ }
+    } catch (error) {
+      if (error.status === 401) sessionEnded(); /* otherwise the queue is optional */
+    }
   }
 
-  async function pickConversation() {
-    const id = $("conversation-pick").value;
+  async function showThread(id) {
     const thread = $("thread");
-    state.conversationId = id || null;
-    state.finished = true; // a new question: a new drafting session
-    state.draft = null;
-    if (!id) { thread.hidden = true; return; }
     const data = await api("GET", `/api/conversations/${encodeURIComponent(id)}`);
     thread.replaceChildren(...data.messages.slice(-4).map((m) =>
       el("div", { class: `message ${m.role}` },
         el("span", { class: "author", dir: "auto" }, m.author || m.role),
+        m.created_at ? el("time", { class: "when", datetime: m.created_at }, ` · ${readableDate(m.created_at)}`) : null,
         el("p", { dir: "auto" }, m.body))));
     thread.hidden = false;
-    query.value = data.question;
-    ensureDraft();
-    fetchSuggestions();
+    return data;
+  }
+
+  async function pickConversation() {
+    const id = $("conversation-pick").value;
+    state.conversationId = id || null;
+    state.finished = true; // a new question: a new drafting session
+    state.draft = null;
+    state.dismissed = new Set();
+    if (!id) { $("thread").hidden = true; return; }
+    try {
+      const data = await showThread(id);
+      query.value = data.question;
+      saveSoon();
+      ensureDraft().catch(() => {});
+      fetchSuggestions();
+    } catch (error) { failed(error, "suggest-status"); }
   }
 
   // ---- events
   query.addEventListener("input", () => {
     if (state.finished) { state.draft = null; }
+    saveSoon();
     fetchSuggestions();
   });
-  editor.addEventListener("input", showUnfilled);
+  editor.addEventListener("input", () => {
+    if (state.undo && editor.value !== state.undo.after) {
+      state.undo = null;
+      $("insert-note").hidden = true;
+    }
+    showUnfilled();
+    saveSoon();
+  });
+  editor.addEventListener("copy", () => {
+    const selected = editor.value.slice(editor.selectionStart, editor.selectionEnd);
+    const open = unfilled(selected);
+    if (open.length) status("action-status", blanksMessage(open, "Careful, the copied text has blanks"), "warn");
+  });
   list.addEventListener("click", (event) => {
+    if (event.target.closest("#show-weak")) {
+      state.revealed = true;
+      state.selected = visible()[0] ?? -1;
+      draw();
+      list.querySelector(".suggestion .insert")?.focus();
+      return;
+    }
     const li = event.target.closest(".suggestion");
     if (!li) return;
     const index = Number(li.dataset.index);
+    if (event.target.closest(".dismiss")) { dismiss(index); return; }
     state.selected = index;
     highlight();
     if (event.target.closest(".insert")) choose(index);
-    if (event.target.closest(".dismiss")) {
-      feedback(state.suggestions[index], "dismissed");
-      li.remove();
-    }
   });
+  $("unfilled-fields").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target.closest("form.fill");
+    const input = form.querySelector("input");
+    if (!input.value.trim()) { input.focus(); return; }
+    fill(form.dataset.name, input.value);
+    $("unfilled-fields").querySelector("input")?.focus();
+  });
+  $("insert-undo").addEventListener("click", undoInsert);
   $("prompts").addEventListener("submit", submitPrompts);
   $("prompts-cancel").addEventListener("click", () => { $("prompts").hidden = true; });
   $("copy").addEventListener("click", copyReply);
   $("ask-review").addEventListener("click", askReview);
   $("propose-form").addEventListener("submit", propose);
   $("conversation-pick").addEventListener("change", pickConversation);
+  window.addEventListener("pagehide", saveDraft);
   document.addEventListener("keydown", (event) => {
     if (!event.altKey) return;
-    const count = state.suggestions.length;
-    if (event.key === "ArrowDown" && count) {
-      state.selected = (state.selected + 1) % count; highlight(); event.preventDefault();
-    } else if (event.key === "ArrowUp" && count) {
-      state.selected = (state.selected - 1 + count) % count; highlight(); event.preventDefault();
-    } else if (event.key === "Enter" && state.selected >= 0) {
-      choose(state.selected); event.preventDefault();
+    if (event.key === "ArrowDown") {
+      move(1); event.preventDefault();
+    } else if (event.key === "ArrowUp") {
+      move(-1); event.preventDefault();
+    } else if (event.key === "Enter") {
+      if (state.selected >= 0) choose(state.selected);
+      event.preventDefault();
     } else if (event.key.toLowerCase() === "c") {
       copyReply(); event.preventDefault();
     }
   });
-  loadQueue();
+
+  const restored = restoreDraft();
+  loadQueue().then(async () => {
+    if (!restored) return;
+    if (restored.conversationId && [...$("conversation-pick").options].some((o) => o.value === restored.conversationId)) {
+      $("conversation-pick").value = restored.conversationId;
+      state.conversationId = restored.conversationId;
+      try { await showThread(restored.conversationId); } catch (e) { /* gone from the queue */ }
+    }
+    if (query.value.trim()) fetchSuggestions();
+  });
 })();
