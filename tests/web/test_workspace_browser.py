@@ -285,3 +285,17 @@ def test_an_ended_session_keeps_the_draft_and_returns_to_the_workspace(site):
     page.wait_for_url(f"{base}/workspace")
     page.wait_for_load_state("networkidle")
     assert page.input_value("#editor") == "" and page.input_value("#query") == ""
+
+
+def test_pages_have_a_favicon(site):
+    base, browser, _ = site
+    page = agent(site)
+    anonymous = browser.new_page()
+    for each in (page, anonymous):
+        if each is anonymous:
+            each.goto(f"{base}/login")
+        answer = each.evaluate("""fetch(document.querySelector('link[rel=icon]').href)
+            .then(async (r) => [r.status, r.headers.get('content-type'), await r.text()])""")
+        assert answer[0] == 200 and answer[1].startswith("image/svg+xml")
+        assert answer[2].startswith("<svg")
+    anonymous.close()
