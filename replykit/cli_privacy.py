@@ -28,12 +28,18 @@ def forget_command(home, customer, dry_run, as_json):
     feedback queries and template the saved replies that hold their details; then bring the
     vector indexes in line and empty the WAL file (exit 1 if a reader keeps it from being
     emptied). Backups made before keep their copy."""
+    from replykit import audit
     from replykit.forget import forget_customer, truncate_wal
     from suggest.engine import SuggestEngine
+    from web.security import secret_key
 
     report = forget_customer(home.db, customer, dry_run=dry_run)
     changed = any(report[k] for k in COUNTED)
     if not dry_run:
+        # logged by a keyed hash and counts only: the log must not keep who was forgotten
+        audit.record(home.db, None, "privacy.forget", "customer", {
+            "customer_hmac": audit.customer_digest(customer, secret_key(home.config)),
+            **{k: report[k] for k in COUNTED if k in report}})
         if changed:
             SuggestEngine(home).sync()
         # fold the WAL into the file so no copy of the deleted pages stays in it

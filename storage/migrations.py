@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from storage import conversations, library, reviews, search, users
+from storage import audit, conversations, library, reviews, search, users
 from storage.db import write_transaction
 
 
@@ -38,6 +38,7 @@ MIGRATIONS = (
     (202, "owners by user id: drafting sessions, drafts sent for review", users.m202_owner_ids),
     (203, "reviewers by user id", users.m203_reviewer_ids),
     (210, "login throttle, API token expiry", users.m210_accounts),
+    (220, "audit log of admin changes, exports and erasures", audit.m220_audit_log),
 )
 
 

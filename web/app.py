@@ -93,6 +93,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
         return {"user": user, "has_role": lambda *roles: security.has_role(user, *roles)}
 
     from web import (
+        admin_views,
         api_reports,
         api_suggest,
         api_workspace,
@@ -105,7 +106,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     )
 
     for module in (auth, workspace, library_views, reviews_views, reports_views,
-                   api_suggest, api_reports, api_workspace, openapi):
+                   api_suggest, api_reports, api_workspace, openapi, admin_views):
         app.register_blueprint(module.bp)
     security.check_declared(app)
     return app

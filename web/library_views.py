@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 
+from replykit import audit
 from replykit.errors import InputError, NotFound, ReplykitError
 from suggest import curation, feedback, library, library_io
 from web.access import team_scope
@@ -253,6 +254,8 @@ def export():
         library_io.export_replies(home.db, path, home.config.attachments_dir,
                                   request.args.get("status") or None, teams=_teams())
         data = path.read_bytes()
+    audit.record(home.db, current_user(), "library.export", "library",
+                 {"format": fmt, "status": request.args.get("status") or "", "bytes": len(data)})
     mime = "text/csv" if fmt == "csv" else "application/x-ndjson"
     return Response(data, mimetype=mime, headers={
         "Content-Disposition": f"attachment; filename=saved_replies.{fmt}"})

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, render_template, request, url_for
 
+from replykit import audit
 from replykit.errors import InputError, NotFound
 from replykit.textio import write_csv
 from rubrics import reports
@@ -197,6 +198,8 @@ def table(name: str):
     if request.args.get("format") == "csv":
         buffer = io.StringIO()
         write_csv(buffer, columns, rows)
+        audit.record(get_home().db, current_user(), "report.export", f"report:{name}",
+                     {"rows": len(rows), "filters": {k: v for k, v in filters.items() if v}})
         return Response(buffer.getvalue(), mimetype="text/csv", headers={
             "Content-Disposition": f"attachment; filename={name}.csv"})
     query = {k: v for k, v in request.args.items() if k != "format"}

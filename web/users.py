@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from replykit import audit
 from replykit.errors import Conflict, InputError, NotFound
 from storage import users as store
 from storage.db import write_transaction
@@ -97,10 +98,11 @@ def _row(db: sqlite_utils.Database, username: str) -> dict:
 
 def add_user(
     db: sqlite_utils.Database, username: str, password: str, roles, name: str = "",
-    team="",
+    team="", actor: dict | None = None,
 ) -> dict:
     """Create a user; `name` defaults to the username (a label: two users may share it);
-    `team` is one team, a comma list or a list of teams."""
+    `team` is one team, a comma list or a list of teams. `actor`: who does it, for the audit
+    log (as in every change below; None: the command line)."""
     username = (username or "").strip().lower()
     if not _USERNAME.fullmatch(username):
         raise InputError("must be 1-40 lower-case letters, digits, '.', '_' or '-'", "username")
@@ -121,6 +123,8 @@ def add_user(
             "created_at": stamp, "updated_at": stamp,
         })
         store.replace_user_teams(db, user_id, teams)
+        audit.record(db, actor, "user.add", f"user:{user_id}",
+                     {"username": username, "roles": roles, "teams": teams})
     return get_user(db, username)
 
 
@@ -147,28 +151,54 @@ def _end_access(db: sqlite_utils.Database, user_id: int) -> tuple[int, int]:
     return store.delete_user_sessions(db, user_id), store.revoke_user_tokens(db, user_id, now())
 
 
-def set_roles(db: sqlite_utils.Database, username: str, roles) -> dict:
+def _keep_an_admin(db: sqlite_utils.Database, row: dict, what: str) -> None:
+    """Conflict when `row` is the last active admin (inside the caller's write transaction):
+    someone must be left to manage users from the web."""
+    if not row["active"] or "admin" not in json.loads(row["roles"]):
+        return
+    others = [u for u in store.all_users(db) if u["id"] != row["id"] and u["active"]
+              and "admin" in json.loads(u["roles"])]
+    if not others:
+        raise Conflict(f"{row['username']!r} is the last active admin: {what}")
+
+
+def set_roles(
+    db: sqlite_utils.Database, username: str, roles, actor: dict | None = None
+) -> dict:
     """Replace a user's roles; their sessions end and their API tokens are revoked, so the
-    change applies at once and no script keeps a role it was given for."""
+    change applies at once and no script keeps a role it was given for. The last active
+    admin keeps the admin role (Conflict)."""
     roles = parse_roles(roles)
     with write_transaction(db):
         row = _row(db, username)
+        before = json.loads(row["roles"])
+        if "admin" not in roles:
+            _keep_an_admin(db, row, "give the admin role to someone else first")
         store.update_user(db, row["id"], {"roles": json.dumps(roles), "updated_at": now()})
-        _end_access(db, row["id"])
+        sessions, tokens = _end_access(db, row["id"])
+        audit.record(db, actor, "user.roles", f"user:{row['id']}", {
+            "username": row["username"], "from": before, "to": roles,
+            "sessions_ended": sessions, "tokens_revoked": tokens})
     return get_user(db, username)
 
 
-def set_teams(db: sqlite_utils.Database, username: str, teams) -> dict:
+def set_teams(
+    db: sqlite_utils.Database, username: str, teams, actor: dict | None = None
+) -> dict:
     """Replace a user's teams (none: they see only what is not restricted to a team)."""
     teams = parse_teams(teams)
     with write_transaction(db):
         row = _row(db, username)
+        audit.record(db, actor, "user.teams", f"user:{row['id']}", {
+            "username": row["username"], "from": store.user_teams(db, row["id"]), "to": teams})
         store.replace_user_teams(db, row["id"], teams)
         store.update_user(db, row["id"], {"team": teams[0] if teams else "", "updated_at": now()})
     return get_user(db, username)
 
 
-def reset_password(db: sqlite_utils.Database, username: str, password: str) -> None:
+def reset_password(
+    db: sqlite_utils.Database, username: str, password: str, actor: dict | None = None
+) -> None:
     """Set a new password, end the user's sessions and revoke their API tokens (whoever
     knew the old password may have made one)."""
     _check_password(password)
@@ -176,27 +206,38 @@ def reset_password(db: sqlite_utils.Database, username: str, password: str) -> N
     with write_transaction(db):
         row = _row(db, username)
         store.update_user(db, row["id"], {"password_hash": password_hash, "updated_at": now()})
-        _end_access(db, row["id"])
+        sessions, tokens = _end_access(db, row["id"])
+        audit.record(db, actor, "user.password", f"user:{row['id']}", {
+            "username": row["username"], "sessions_ended": sessions, "tokens_revoked": tokens})
         # the user's own earlier typos no longer slow them (attempts from any address)
         store.delete_user_throttle(db, row["username"])
 
 
-def deactivate_user(db: sqlite_utils.Database, username: str) -> dict:
+def deactivate_user(
+    db: sqlite_utils.Database, username: str, actor: dict | None = None
+) -> dict:
     """Deactivate a user who left: their sessions end, their API tokens are revoked, and
     logins and new tokens are refused until `activate_user`. Returns the user with
-    `sessions_ended` and `tokens_revoked` counts."""
+    `sessions_ended` and `tokens_revoked` counts. The last active admin stays (Conflict)."""
     with write_transaction(db):
         row = _row(db, username)
+        _keep_an_admin(db, row, "make another admin first")
         store.update_user(db, row["id"], {"active": 0, "updated_at": now()})
         sessions, tokens = _end_access(db, row["id"])
+        audit.record(db, actor, "user.deactivate", f"user:{row['id']}", {
+            "username": row["username"], "sessions_ended": sessions, "tokens_revoked": tokens})
     return get_user(db, username) | {"sessions_ended": sessions, "tokens_revoked": tokens}
 
 
-def activate_user(db: sqlite_utils.Database, username: str) -> dict:
+def activate_user(
+    db: sqlite_utils.Database, username: str, actor: dict | None = None
+) -> dict:
     """Let a deactivated user sign in again (their old tokens stay revoked)."""
     with write_transaction(db):
         row = _row(db, username)
         store.update_user(db, row["id"], {"active": 1, "updated_at": now()})
+        audit.record(db, actor, "user.activate", f"user:{row['id']}",
+                     {"username": row["username"]})
     return get_user(db, username)
 
 
@@ -283,7 +324,7 @@ def parse_expiry(text: str, clock: datetime | None = None) -> datetime | None:
 
 def create_token(
     db: sqlite_utils.Database, username: str, name: str = "",
-    expires_at: datetime | None = None,
+    expires_at: datetime | None = None, actor: dict | None = None,
 ) -> dict:
     """A new API token for an active user: {"id", "name", "user", "token", "expires_at"}
     (None: no expiry); the token itself is not stored."""
@@ -297,6 +338,9 @@ def create_token(
             "user_id": row["id"], "name": name or "", "token_hash": sha256(token),
             "created_at": now(), "expires_at": expires,
         })
+        audit.record(db, actor, "token.create", f"user:{row['id']}", {
+            "username": row["username"], "token_id": token_id, "name": name or "",
+            "expires_at": expires})
     return {"id": token_id, "name": name or "", "user": row["username"], "token": token,
             "expires_at": expires}
 
@@ -305,7 +349,9 @@ def list_tokens(db: sqlite_utils.Database, username: str | None = None) -> list[
     return store.token_list(db, username)
 
 
-def revoke_token(db: sqlite_utils.Database, token_id: int) -> None:
+def revoke_token(
+    db: sqlite_utils.Database, token_id: int, actor: dict | None = None
+) -> None:
     with write_transaction(db):
         row = store.token_by_id(db, token_id)
         if row is None:
@@ -313,6 +359,8 @@ def revoke_token(db: sqlite_utils.Database, token_id: int) -> None:
         if row["revoked_at"]:
             raise Conflict(f"API token {token_id} is already revoked")
         store.update_token(db, token_id, {"revoked_at": now()})
+        audit.record(db, actor, "token.revoke", f"user:{row['user_id']}",
+                     {"token_id": token_id, "name": row["name"]})
 
 
 def token_user(db: sqlite_utils.Database, token: str) -> dict | None:

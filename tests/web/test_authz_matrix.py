@@ -23,6 +23,7 @@ AGENTS = frozenset({"agent", "other agent", "admin"})
 REVIEWERS = frozenset({"reviewer", "lead", "admin"})  # reviewer or lead role
 LEADS = frozenset({"lead", "admin"})
 OWN = frozenset({"agent"})  # only Ana, whose data it is
+ADMIN = frozenset({"admin"})
 
 EXPECTED = {
     "static": EVERYONE,
@@ -76,6 +77,18 @@ EXPECTED = {
     "reports.dashboard": REVIEWERS,
     "reports.table": REVIEWERS,
     "reports.conversation": REVIEWERS,
+    # users, roles, teams, tokens and the audit log (the target is Bo, the other agent)
+    "admin.users_list": ADMIN,
+    "admin.new_user": ADMIN,
+    "admin.user": ADMIN,
+    "admin.set_roles": ADMIN,
+    "admin.set_teams": ADMIN,
+    "admin.reset_password": ADMIN,
+    "admin.deactivate": ADMIN,
+    "admin.activate": ADMIN,
+    "admin.create_token": ADMIN,
+    "admin.revoke_token": ADMIN,
+    "admin.audit_log": ADMIN,
 }
 # refused with 404 rather than 403: someone else's drafting session is not revealed
 HIDDEN = {"api_workspace.api_draft_finish", "api_workspace.api_review_request",
@@ -87,7 +100,8 @@ def _url_values(ids: dict) -> tuple[dict, dict, dict]:
     values = {"reply_id": "refund-policy", "version": 1, "review_id": ids["review"],
               "dispute_id": ids["dispute"], "draft_id": ids["review_draft"],
               "review_draft_id": ids["review_draft"], "conversation_id": "C1",
-              "suggestion_id": "refund-policy", "kind": "speed", "filename": "css/app.css"}
+              "suggestion_id": "refund-policy", "kind": "speed", "filename": "css/app.css",
+              "user_id": ids.get("user"), "token_id": ids.get("token")}
     overrides = {"reports.table": {"name": "responses"},
                  "api_reports.api_rubric": {"name": "support-reply"},
                  "api_workspace.api_draft_finish": {"draft_id": ids["drafting"]},
@@ -183,6 +197,8 @@ def test_table_agrees_with_the_declarations(app):
 @pytest.mark.parametrize("identity", list(IDENTITIES))
 def test_every_route_for_every_identity(app, db, identity):
     ids = seed(db)
+    # the admin pages' target: Bo (the other agent) and an API token of his
+    ids |= {"user": users.get_user(db, "bo")["id"], "token": users.create_token(db, "bo")["id"]}
     username = IDENTITIES[identity]
     bearer = users.create_token(db, username)["token"] if username else ""
     client, token = None, None

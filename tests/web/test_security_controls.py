@@ -54,6 +54,11 @@ def valid_form(endpoint: str, ids: dict, db) -> dict:
         "api_workspace.api_draft_finish": {"outcome": "copied", "text": "Done."},
         "api_workspace.api_review_request": {"text": "Please check."},
         "api_workspace.api_propose_reply": {"title": "Idea", "body": "A new reply."},
+        "admin.new_user": {"username": "newbie", "password": "long-enough-1", "roles": "agent"},
+        "admin.set_roles": {"roles": "reviewer"}, "admin.set_teams": {"teams": "billing"},
+        "admin.reset_password": {"password": "long-enough-1"},
+        "admin.deactivate": {}, "admin.activate": {}, "admin.create_token": {"name": "t"},
+        "admin.revoke_token": {},
     }[endpoint]
 
 
@@ -68,6 +73,8 @@ def test_csrf_on_every_state_changing_route(app, db):
     """Signed in as someone allowed: without the token 400 and nothing changes; with it the
     same request changes something. With an API token no CSRF token is needed."""
     ids = seed(db)
+    # the admin pages change Bo; the token revoked is Ana's (deactivating Bo revokes his)
+    ids |= {"user": users.get_user(db, "bo")["id"], "token": users.create_token(db, "ana")["id"]}
     library.edit_reply(db, "refund-policy", {"status": "draft"}, "Lee Lead")  # to approve
     changing = [r for r in requests_of(app, ids) if r[1] != "GET"]
     # resolving first lets Ana dispute again; signing in and out go last
