@@ -145,6 +145,10 @@ def test_teams_change_is_logged(db, admin):
     [entry] = entries(db, action="user.teams")
     assert entry["details"] == {"username": "ana", "from": ["support", "billing"],
                                 "to": ["billing", "تیم پشتیبانی"]}
+    client.post(f"/admin/users/{uid(db, 'ana')}/teams", data={"csrf_token": token, "teams": ""})
+    assert users.get_user(db, "ana")["teams"] == []
+    log = client.get("/admin/audit?action=user.teams").get_data(as_text=True)
+    assert "to: <bdi>none</bdi>" in log and "from: <bdi>billing, تیم پشتیبانی</bdi>" in log
 
 
 def test_deactivate_and_activate(app, db, admin, as_user):
