@@ -3,11 +3,13 @@ exported or erased data, when. `record` is called inside the change's own write 
 where there is one, so a change and its entry commit together (or neither does).
 
 Actors are users by id (`actor_user_id`) with their username kept as a label; changes made
-from the command line have no user (`actor_user_id` NULL, label "command line"). Details
-never hold a password, a token or a customer's identifiers."""
+from the command line have no user (`actor_user_id` NULL, label "command line (OS user)":
+the account that ran the command, as far as the system says). Details never hold a
+password, a token or a customer's identifiers."""
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import hmac
 import json
@@ -33,16 +35,18 @@ def record(
         return store.insert_entry(db, {
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "actor_user_id": actor["id"] if actor else None,
-            "actor": (actor.get("username") or "") if actor else COMMAND_LINE,
+            "actor": (actor.get("username") or "") if actor else _command_line(),
             "action": action,
             "target": target,
             "details": json.dumps(details or {}, ensure_ascii=False, sort_keys=True),
         })
 
 
-def user_target(user: dict) -> str:
-    """The target label of a change to a user: 'user:ID' (the id is who they are)."""
-    return f"user:{user['id']}"
+def _command_line() -> str:
+    try:
+        return f"{COMMAND_LINE} ({getpass.getuser()})"
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return COMMAND_LINE
 
 
 def customer_digest(customer: str, key: str) -> str:

@@ -5,6 +5,7 @@ Who may open the pages at all is in test_authz_matrix.py; one flow runs in real 
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 import shutil
@@ -202,7 +203,7 @@ def test_the_last_active_admin_stays_for_every_caller(db):
     users.set_roles(db, "root", "lead")  # now someone else can manage users
     assert users.get_user(db, "root")["roles"] == ["lead"]
     # the CLI path is logged as the command line
-    assert entries(db, action="user.roles")[0]["actor"] == audit.COMMAND_LINE
+    assert entries(db, action="user.roles")[0]["actor"].startswith(audit.COMMAND_LINE)
     assert entries(db, action="user.roles")[0]["actor_user_id"] is None
 
 
@@ -343,7 +344,8 @@ def test_privacy_forget_is_logged_with_counts_and_a_keyed_hash(web_config, db):
                                       "--customer", "Kai@Example.com"])
     assert result.exit_code == 0, result.output
     [entry] = entries(db, action="privacy.forget")
-    assert entry["actor"] == audit.COMMAND_LINE and entry["target"] == "customer"
+    assert entry["actor"] == f"{audit.COMMAND_LINE} ({getpass.getuser()})"
+    assert entry["target"] == "customer"
     assert entry["details"]["conversations"] == 1 and entry["details"]["messages"] == 2
     key = secret_key(web_config)
     assert entry["details"]["customer_hmac"] == audit.customer_digest("kai@example.com", key)
