@@ -18,7 +18,7 @@ from replykit.errors import Conflict, InputError, NotFound, ReplykitError
 from storage import audit as audit_store
 from web import users
 from web.app import get_home
-from web.security import current_user, require_role
+from web.security import current_user, login, require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -87,12 +87,16 @@ def user(user_id: int):
 
 def _change(user_id: int, change, done: str):
     """Run `change(username)`; back to the user's page with `done`, or the page with the
-    error (its status)."""
+    error (its status). A change that ended the admin's own sessions (their roles, their
+    password) signs them in afresh here, with the new roles: their other sessions stay
+    ended."""
     person = _user(user_id)
     try:
         change(person["username"])
     except ReplykitError as exc:
         return _user_page(user_id, exc.status, error=str(exc))
+    if user_id == current_user()["id"]:
+        login(users.get_user_by_id(get_home().db, user_id))
     flash(done)
     return redirect(url_for("admin.user", user_id=user_id))
 
@@ -134,6 +138,8 @@ def reset_password(user_id: int):
     except ReplykitError as exc:
         return _user_page(user_id, exc.status, error=str(exc))
     notice = "Password reset; the user's sessions ended and API tokens were revoked."
+    if user_id == current_user()["id"]:
+        login(users.get_user_by_id(get_home().db, user_id))
     if generated:
         return _user_page(user_id, password=password, notice=notice)
     flash(notice)

@@ -169,7 +169,7 @@ def test_deactivate_and_activate(app, db, admin, as_user):
         "user.activate", "user.deactivate"]
 
 
-def test_an_admin_cannot_demote_or_deactivate_themselves(app, db, admin):
+def test_an_admin_cannot_demote_or_deactivate_themselves(app, db, admin, as_user):
     client, token = admin
     root = uid(db, "root")
     users.add_user(db, "second", PASSWORD, "admin")  # another admin exists: still refused
@@ -181,11 +181,28 @@ def test_an_admin_cannot_demote_or_deactivate_themselves(app, db, admin):
     assert off.status_code == 409 and "deactivate yourself" in off.get_data(as_text=True)
     assert users.get_user(db, "root")["roles"] == ["admin"]
     assert users.get_user(db, "root")["active"]
-    # adding a role to oneself keeps admin
+    # adding a role to oneself keeps admin; this session goes on with the new roles, the
+    # admin's other sessions end
+    other, _ = as_user("root")
     assert client.post(f"/admin/users/{root}/roles", data={
         "csrf_token": token, "roles": ["admin", "lead"]}).status_code == 302
     assert users.get_user(db, "root")["roles"] == ["admin", "lead"]
+    page = client.get(f"/admin/users/{root}")
+    assert page.status_code == 200 and "Roles changed" in page.get_data(as_text=True)
+    assert "admin, lead" in client.get("/reviews/mine").get_data(as_text=True)
+    assert other.get("/reviews/mine").status_code == 302
     assert entries(db, action="user.deactivate") == []
+
+
+def test_resetting_ones_own_password_keeps_this_session(app, db, admin, as_user):
+    client, token = admin
+    other, _ = as_user("root")
+    response = client.post(f"/admin/users/{uid(db, 'root')}/password",
+                           data={"csrf_token": token, "password": "my-new-password"})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    assert other.get("/admin/").status_code == 302  # the other session ended
+    assert signs_in(app, "root", "my-new-password") and not signs_in(app, "root")
 
 
 def test_the_last_active_admin_stays_for_every_caller(db):
