@@ -116,7 +116,11 @@ def test_copy_refuses_unfilled_placeholders_shown_as_labelled_chips(site):
 def test_persian_placeholders_are_isolated_chips(site):
     page = agent(site)
     ask(page, "عذرخواهی بابت تأخیر در ارسال سفارش")
-    card(page, "عذرخواهی بابت تأخیر در ارسال").locator(".insert").click()
+    persian = card(page, "عذرخواهی بابت تأخیر در ارسال")
+    # the suggestion's text shows its placeholders as labelled chips, not braces
+    assert "{{" not in persian.locator(".body").inner_text()
+    assert "Customer first name" in persian.locator(".body mark.chip bdi").all_inner_texts()
+    persian.locator(".insert").click()
     page.wait_for_selector("#prompts:not([hidden])")
     assert "Order number" in page.inner_text("#prompt-fields")
     page.click("#prompts button[type=submit]")  # nothing typed: order.id stays to fill
@@ -183,8 +187,7 @@ def test_a_dismissed_suggestion_is_never_the_selected_one(site):
     # Alt+Enter inserts the selected one, not the dismissed one
     page.locator("#query").focus()
     page.keyboard.press("Alt+Enter")
-    page.wait_for_function("document.querySelector('#insert-note-text').textContent"
-                           " || !document.querySelector('#prompts').hidden")
+    page.locator("#prompts:not([hidden]), #insert-note:not([hidden])").first.wait_for()
     if page.locator("#prompts").is_visible():
         page.click("#prompts button[type=submit]")
     expect(page.locator("#insert-note-text")).to_contain_text(second_title)

@@ -177,7 +177,7 @@
         el("span", { class: "kind" }, item.kind === "saved" ? "saved reply" : "past reply"),
         item.language ? el("span", { class: "lang" }, item.language) : null, ...tags),
       el("p", { class: "reason", dir: "auto" }, reason),
-      el("p", { class: "body", dir: "auto" }, item.body.slice(0, 220) + (item.body.length > 220 ? "…" : "")),
+      el("p", { class: "body", dir: "auto" }, ...chipped(excerpt(item.body, 220))),
       el("div", { class: "buttons" },
         el("button", { type: "button", class: "insert" }, "Insert"),
         el("button", { type: "button", class: "dismiss", title: "Not useful" }, "Dismiss")));
@@ -346,8 +346,31 @@
     showUnfilled();
   }
 
-  function chip(name) {
-    return el("mark", { class: "chip", title: name }, el("bdi", {}, label(name)));
+  function chip(name, fallback) {
+    return el("mark", { class: "chip", title: fallback ? `${name} (default: ${fallback})` : name },
+      el("bdi", {}, label(name)));
+  }
+
+  // text with each placeholder as a labelled chip, never as raw braces
+  function chipped(text) {
+    const nodes = [];
+    let position = 0;
+    for (const m of text.matchAll(PLACEHOLDER)) {
+      nodes.push(plain(text.slice(position, m.index)), chip(m[1], m[2]));
+      position = m.index + m[0].length;
+    }
+    nodes.push(plain(text.slice(position)));
+    return nodes;
+  }
+
+  // the first `size` characters, not cutting a placeholder in two
+  function excerpt(text, size) {
+    if (text.length <= size) return text;
+    let cut = size;
+    for (const m of text.matchAll(PLACEHOLDER)) {
+      if (m.index < cut && m.index + m[0].length > cut) cut = m.index + m[0].length;
+    }
+    return text.slice(0, cut) + "…";
   }
 
   function showUnfilled() {
@@ -362,20 +385,13 @@
     fields.replaceChildren(...names.map((name) => {
       const fallback = open.find((p) => p.name === name).fallback;
       return el("form", { class: "fill", dataset: { name } },
-        el("label", {}, chip(name),
+        el("label", {}, chip(name, fallback),
           el("input", { name, dir: "auto", value: old.get(name) || null,
             placeholder: fallback ? `e.g. ${fallback}` : "type the value" })),
         el("button", { type: "submit", class: "secondary" }, "Fill"));
     }));
     if (focused && names.includes(focused)) fields.querySelector(`input[name="${CSS.escape(focused)}"]`).focus();
-    const preview = $("unfilled-preview");
-    preview.replaceChildren();
-    let position = 0;
-    for (const p of open) {
-      preview.append(plain(text.slice(position, p.start)), chip(p.name));
-      position = p.end;
-    }
-    preview.append(plain(text.slice(position)));
+    $("unfilled-preview").replaceChildren(...chipped(text));
   }
 
   // ---- actions
