@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 
 from rubrics import drafts as review_drafts
+from suggest import placeholders
 from web import users
 from web.app import get_home
 from web.security import current_user, has_role, public, require_role
@@ -34,4 +35,5 @@ def workspace():
     me = current_user()
     reviewers = [u for u in users.users_with_role(db, "reviewer") if u["id"] != me["id"]]
     requests = review_drafts.list_drafts(db, author_id=me["id"])[:10]
-    return render_template("workspace.html", reviewers=reviewers, requests=requests)
+    return render_template("workspace.html", reviewers=reviewers, requests=requests,
+                           placeholder_labels=placeholders.LABELS)

@@ -119,7 +119,8 @@ def test_persian_placeholders_are_isolated_chips(site):
     persian = card(page, "عذرخواهی بابت تأخیر در ارسال")
     # the suggestion's text shows its placeholders as labelled chips, not braces
     assert "{{" not in persian.locator(".body").inner_text()
-    assert "Customer first name" in persian.locator(".body mark.chip bdi").all_inner_texts()
+    chips = persian.locator(".body mark.chip bdi").all_inner_texts()
+    assert chips == ["Customer first name", "Order number"]  # the server's labels
     persian.locator(".insert").click()
     page.wait_for_selector("#prompts:not([hidden])")
     assert "Order number" in page.inner_text("#prompt-fields")

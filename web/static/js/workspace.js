@@ -32,7 +32,8 @@
     conversationId: null, draft: null, finished: false, suggestions: [], selected: -1,
     confident: true, revealed: false, dismissed: new Set(),
     shown: new Set(), inserted: null, pending: null, lastQuery: "", requestSeq: 0,
-    undo: null, labels: new Map(), sessionEnded: false, sentText: null,
+    undo: null, labels: new Map(Object.entries(JSON.parse(root.dataset.placeholderLabels || "{}"))),
+    sessionEnded: false, sentText: null,
   };
 
   function status(id, text, kind) {
