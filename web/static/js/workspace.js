@@ -573,6 +573,13 @@
   $("propose-form").addEventListener("submit", propose);
   $("conversation-pick").addEventListener("change", pickConversation);
   window.addEventListener("pagehide", saveDraft);
+  // Alt+C by the letter, or by the physical key when the layout gives no Latin letter there:
+  // Option+C types "ç" on a Mac, and Thai or Persian layouts give "แ" or "ز"
+  function isKeyC(event) {
+    const key = event.key.toLowerCase();
+    return key === "c" || (event.code === "KeyC" && !/^[a-z]$/.test(key));
+  }
+
   document.addEventListener("keydown", (event) => {
     if (!event.altKey) return;
     if (event.key === "ArrowDown") {
@@ -582,7 +589,7 @@
     } else if (event.key === "Enter") {
       if (state.selected >= 0) choose(state.selected);
       event.preventDefault();
-    } else if (event.key.toLowerCase() === "c") {
+    } else if (isKeyC(event)) {
       copyReply(); event.preventDefault();
     }
   });
