@@ -310,3 +310,19 @@ def test_pages_have_a_favicon(site):
         assert answer[0] == 200 and answer[1].startswith("image/svg+xml")
         assert answer[2].startswith("<svg")
     anonymous.close()
+
+
+def test_a_broken_placeholder_is_not_copied_and_deleted_ones_leave_no_marks(site):
+    page = agent(site)
+    page.evaluate("navigator.clipboard.writeText('sentinel')")
+    page.fill("#editor", "Your order {{order.id} ships today.")
+    page.click("#copy")
+    expect(page.locator("#action-status")).to_contain_text("looks like a broken placeholder")
+    assert "{{order.id}" in page.inner_text("#action-status")
+    assert clipboard(page) == "sentinel"
+    # a placeholder deleted by hand leaves its invisible isolate marks: they are not copied
+    page.fill("#editor", f"Your order {LRI}{PDI}ships today.")
+    page.click("#copy")
+    expect(page.locator("#action-status")).to_have_text("Copied to the clipboard.")
+    assert clipboard(page) == "Your order ships today."
+    assert page.errors == []

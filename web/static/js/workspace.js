@@ -51,7 +51,8 @@
 
   // the text as the customer should get it: the isolate marks around placeholders removed
   function plain(text) {
-    return text.replace(new RegExp(`${LRI}(\\{\\{[^{}]*\\}\\})${PDI}`, "g"), "$1");
+    return text.replace(new RegExp(`${LRI}(\\{\\{[^{}]*\\}\\})${PDI}`, "g"), "$1")
+      .replaceAll(LRI + PDI, ""); // the marks of a placeholder the agent deleted by hand
   }
 
   function isolated(text) {
@@ -410,6 +411,15 @@
     if (open.length) {
       status("action-status", blanksMessage(open, "Not copied"), "warn");
       $("unfilled-fields").querySelector("input")?.focus();
+      return;
+    }
+    // half a placeholder ("{{order.id}" after an edit) must not reach the customer either
+    const broken = /[^\s{}]*\{\{[^\n]{0,30}|[^\n]{0,30}\}\}/.exec(text);
+    if (broken) {
+      status("action-status", `Not copied: “${broken[0].trim()}” looks like a broken placeholder: `
+        + "fill it in or delete it.", "warn");
+      editor.focus();
+      editor.setSelectionRange(broken.index, broken.index + broken[0].length);
       return;
     }
     try {
