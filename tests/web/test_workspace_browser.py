@@ -326,3 +326,27 @@ def test_a_broken_placeholder_is_not_copied_and_deleted_ones_leave_no_marks(site
     expect(page.locator("#action-status")).to_have_text("Copied to the clipboard.")
     assert clipboard(page) == "Your order ships today."
     assert page.errors == []
+
+
+def test_signing_in_again_in_another_tab_keeps_this_tabs_draft(site):
+    base, _, config = site
+    page = agent(site)
+    ask(page, "Can I get a refund? I bought it last week")
+    page.fill("#editor", "Draft written before the session ended.")
+    home = Home(config)
+    with home.db.conn:
+        user_store.delete_user_sessions(home.db, user_store.user_by_username(home.db, "ana")["id"])
+    home.close()
+    other = page.context.new_page()  # same browser, same cookies
+    other.goto(f"{base}/login?next=/workspace")
+    other.fill("input[name=username]", "ana")
+    other.fill("input[name=password]", PASSWORD)
+    other.click("button[type=submit]")
+    other.wait_for_url(f"{base}/workspace")
+    other.close()
+
+    card(page, "Refund policy").locator(".insert").click()
+    expect(page.locator("#action-status")).to_contain_text("reload it; your draft is kept")
+    page.reload()
+    expect(page.locator("#editor")).to_have_value("Draft written before the session ended.")
+    assert page.input_value("#query") == "Can I get a refund? I bought it last week"

@@ -68,6 +68,12 @@
   // ---- errors: an ended session keeps the draft and asks to sign in again
   function failed(error, where) {
     if (error && error.status === 401) { sessionEnded(); return; }
+    if (error && error.status === 400 && /^CSRF check failed/.test(error.message)) {
+      // signed in again in another tab: this page's token is from the session before
+      saveDraft();
+      status(where, "This page is out of date (you signed in again): reload it; your draft is kept.", "warn");
+      return;
+    }
     status(where, error.message, "warn");
   }
 
