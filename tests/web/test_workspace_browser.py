@@ -288,14 +288,25 @@ def test_an_ended_session_keeps_the_draft_and_returns_to_the_workspace(site):
     assert [e for e in page.errors if "401" not in e] == []
 
     # someone else signing in on this tab never gets the draft
-    page.click("header .signout button")
-    page.wait_for_url(re.compile("/login"))
+    home = Home(config)
+    with home.db.conn:
+        user_store.delete_user_sessions(home.db, user_store.user_by_username(home.db, "ana")["id"])
+    home.close()
+    page.goto(f"{base}/login")
+    assert "Dear Emma" in page.evaluate("sessionStorage.getItem('replykit.workspace.draft')")
     page.fill("input[name=username]", "bo")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/workspace")
     page.wait_for_load_state("networkidle")
     assert page.input_value("#editor") == "" and page.input_value("#query") == ""
+    assert page.evaluate("sessionStorage.getItem('replykit.workspace.draft')") is None
+
+    # signing out on purpose leaves no draft behind in the tab
+    page.fill("#editor", "Bo's unsent words")
+    page.click("header .signout button")
+    page.wait_for_url(re.compile("/login"))
+    assert page.evaluate("sessionStorage.getItem('replykit.workspace.draft')") is None
 
 
 def test_pages_have_a_favicon(site):

@@ -85,6 +85,7 @@
   }
 
   function saveDraft() {
+    if (state.signingOut) return;
     // nothing to keep: empty, or exactly what was just copied or sent for review
     if ((!query.value.trim() && !editor.value.trim()) || editor.value === state.sentText) {
       forgetDraft();
@@ -589,6 +590,11 @@
   $("propose-form").addEventListener("submit", propose);
   $("conversation-pick").addEventListener("change", pickConversation);
   window.addEventListener("pagehide", saveDraft);
+  // signing out on purpose leaves nothing behind in the tab
+  document.querySelector("form.signout")?.addEventListener("submit", () => {
+    state.signingOut = true;
+    forgetDraft();
+  });
   // Alt+C by the letter, or by the physical key when the layout gives no Latin letter there:
   // Option+C types "ç" on a Mac, and Thai or Persian layouts give "แ" or "ز"
   function isKeyC(event) {
