@@ -52,8 +52,11 @@ def build_home(root: Path):
 
 def suggest_page(page, base: str, query: str, name: str, out: Path) -> None:
     page.goto(f"{base}/workspace")
+    page.fill("#editor", "")  # the workspace restores the tab's unsent draft: start afresh
     page.fill("#query", query)
-    page.wait_for_selector(".suggestion")
+    page.wait_for_selector(".suggestion, .no-confident")
+    if page.locator("#show-weak").count():  # below the confidence threshold
+        page.click("#show-weak")
     page.keyboard.press("Alt+Enter")
     page.wait_for_timeout(700)
     if page.locator("#prompts:not([hidden])").count():

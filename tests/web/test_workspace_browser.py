@@ -285,6 +285,9 @@ def test_an_ended_session_keeps_the_draft_and_returns_to_the_workspace(site):
     assert page.input_value("#query") == "Can I get a refund? I bought it last week"
     assert "restored" in page.inner_text("#action-status")
     page.wait_for_selector(".suggestion")
+    page.locator("#editor").press("End")
+    page.keyboard.type(" More soon.")
+    expect(page.locator("#action-status")).to_have_text("")  # the note goes once worked on
     assert [e for e in page.errors if "401" not in e] == []
 
     # someone else signing in on this tab never gets the draft
@@ -293,7 +296,7 @@ def test_an_ended_session_keeps_the_draft_and_returns_to_the_workspace(site):
         user_store.delete_user_sessions(home.db, user_store.user_by_username(home.db, "ana")["id"])
     home.close()
     page.goto(f"{base}/login")
-    assert "Dear Emma" in page.evaluate("sessionStorage.getItem('replykit.workspace.draft')")
+    assert "More soon." in page.evaluate("sessionStorage.getItem('replykit.workspace.draft')")
     page.fill("input[name=username]", "bo")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")

@@ -26,6 +26,7 @@
   const LRI = "\u2066", PDI = "\u2069";
   const PLACEHOLDER = new RegExp(`${LRI}?\\{\\{\\s*(${NAME})\\s*(?:\\|([^{}]*))?\\}\\}${PDI}?`, "g");
   const DRAFT_KEY = "replykit.workspace.draft";
+  const RESTORED = "Your unsent draft was restored.";
   const WORDS = { id: "ID", url: "link", email: "e-mail" };
 
   const state = {
@@ -114,7 +115,7 @@
     if (query.value.trim() || editor.value.trim()) return null;
     query.value = saved.query || "";
     editor.value = saved.text || "";
-    status("action-status", "Your unsent draft was restored.");
+    status("action-status", RESTORED);
     showUnfilled();
     return saved;
   }
@@ -540,6 +541,12 @@
   }
 
   // ---- events
+  // the note about a restored draft goes once the agent works on it
+  const clearRestored = () => {
+    if ($("action-status").textContent === RESTORED) status("action-status", "");
+  };
+  query.addEventListener("input", clearRestored);
+  editor.addEventListener("input", clearRestored);
   query.addEventListener("input", () => {
     if (state.finished) { state.draft = null; }
     saveSoon();
