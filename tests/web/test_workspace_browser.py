@@ -339,6 +339,21 @@ def test_a_broken_placeholder_is_not_copied_and_deleted_ones_leave_no_marks(site
     page.click("#copy")
     expect(page.locator("#action-status")).to_have_text("Copied to the clipboard.")
     assert clipboard(page) == "Your order ships today."
+
+    # without the async clipboard API (plain HTTP) the same plain text is copied
+    page.evaluate("navigator.clipboard.writeText('sentinel')")
+    page.fill("#editor", f"Your order {LRI}{PDI}ships tomorrow.")
+    page.evaluate("""() => Object.defineProperty(navigator.clipboard, 'writeText',
+        {value: () => Promise.reject(new Error('not allowed'))})""")
+    page.click("#copy")
+    expect(page.locator("#action-status")).to_have_text("Copied to the clipboard.")
+    assert clipboard(page) == "Your order ships tomorrow."
+
+    # a review request with a blank goes (reviewers see drafts), with a note
+    page.fill("#editor", "Hi {{customer.first_name}}, done.")
+    page.click("#ask-review")
+    expect(page.locator("#action-status")).to_contain_text("Sent for review")
+    assert "Customer first name still to fill in" in page.inner_text("#action-status")
     assert page.errors == []
 
 

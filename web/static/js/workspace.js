@@ -433,7 +433,9 @@
     try {
       await navigator.clipboard.writeText(text);
     } catch (e) {
-      editor.select();
+      // no async clipboard (plain HTTP): copy exactly `text`, not the editor's raw value
+      const put = (event) => { event.clipboardData.setData("text/plain", text); event.preventDefault(); };
+      document.addEventListener("copy", put, { once: true });
       document.execCommand("copy");
     }
     status("action-status", "Copied to the clipboard.");
