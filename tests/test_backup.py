@@ -7,7 +7,7 @@ import sqlite3
 
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.config import load_config
 from replykit.home import Home
 from storage.db import connect

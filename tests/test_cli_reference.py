@@ -5,15 +5,15 @@ from pathlib import Path
 
 import click
 
-from replykit import clidoc
-from replykit.cli import cli
+from cli import clidoc
+from cli.main import cli
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 
 def test_cli_reference_is_current():
     assert DOC.read_text(encoding="utf-8") == clidoc.render(), (
-        "docs/cli.md is out of date: run `python -m replykit.clidoc > docs/cli.md`"
+        "docs/cli.md is out of date: run `python -m cli.clidoc > docs/cli.md`"
     )
 
 

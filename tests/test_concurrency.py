@@ -29,7 +29,7 @@ from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 from web import users
 
-CLI = [sys.executable, "-c", "from replykit.cli import cli; cli()"]
+CLI = [sys.executable, "-c", "from cli.main import cli; cli()"]
 LOCKED = "database is locked"
 PASSWORD = "correct-horse-9"
 EDITED = ("password-reset", "order-tracking")  # edited over the web

@@ -39,8 +39,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from cli.main import cli
 from index.vectors import REBUILD_HINT, VectorIndex
-from replykit.cli import cli
 from replykit.config import load_config
 from replykit.home import Home
 from suggest import attachments, demo, library, library_io
@@ -50,7 +50,7 @@ from suggest.engine import SuggestEngine
 RUNS = int(os.environ.get("REPLYKIT_CRASH_RUNS", "1"))
 FULL_RUNS = int(os.environ.get("REPLYKIT_CRASH_FULL_RUNS", "50"))
 SEED = int(os.environ.get("REPLYKIT_CRASH_SEED", "7"))
-CLI = [sys.executable, "-c", "from replykit.cli import cli; cli()"]
+CLI = [sys.executable, "-c", "from cli.main import cli; cli()"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 POLL_S = 0.005
 INDEX_FILE = "all-MiniLM-L6-v2.rkvec"

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.config import load_config
 from replykit.errors import InputError
 from replykit.home import Home

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.customers import canonical_email
 from replykit.forget import customer_conversations, forget_customer
 from replykit.home import Home

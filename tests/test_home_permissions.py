@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.config import load_config
 from replykit.home import Home
 from web import create_app, users

@@ -15,7 +15,7 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.config import load_config
 from replykit.errors import InputError
 from replykit.textio import MAX_LINE_BYTES

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from rubrics.rubric import default_rubric_path
 from storage.db import connect
 

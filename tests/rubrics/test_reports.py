@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.config import load_config
 from rubrics import reviews as rv
 from rubrics.reports import combined_report, quality_report, speed_report

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.errors import Conflict, InputError, NotFound
 from rubrics import assignments, disputes, drafts
 from rubrics import reviews as rv

@@ -290,7 +290,7 @@ def test_the_final_extension_after_trailing_dots_and_spaces_decides(reply, stem,
 def test_replies_attach_refuses_with_one_error_line(reply, tmp_path):
     from click.testing import CliRunner
 
-    from replykit.cli import cli
+    from cli.main import cli
 
     reply.close()
     (tmp_path / "setup.exe.").write_bytes(b"MZ\x90\x00")

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 
 
 @pytest.fixture

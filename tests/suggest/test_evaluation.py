@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.errors import InputError
 from suggest.evaluation import evaluate, first_hit_rank, read_queries, score_results
 

@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cli.main import cli
 from index.embedders import DEFAULT_MODEL
 from index.normalize import clean_text, dominant_script, normalize_text
 from index.vectors import MAGIC, VectorIndex
-from replykit.cli import cli
 from replykit.config import load_config
 from replykit.errors import IndexMismatch
 from replykit.home import Home
@@ -376,7 +376,7 @@ def test_a_rebuild_killed_mid_way_leaves_the_previous_index_usable(tmp_path, sma
         [
             sys.executable,
             "-c",
-            "from replykit.cli import cli; cli()",
+            "from cli.main import cli; cli()",
             "--home",
             str(home_dir),
             "index",

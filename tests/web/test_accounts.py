@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from webtest_helpers import PASSWORD, csrf_token, login
 
-from replykit.cli import cli as replykit_cli
+from cli.main import cli as replykit_cli
 from replykit.errors import Conflict
 from web import users
 

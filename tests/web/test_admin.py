@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from webtest_helpers import PASSWORD, login
 
+from cli.main import cli
 from replykit import audit
-from replykit.cli import cli
 from replykit.config import load_config
 from replykit.home import Home
 from storage import audit as audit_store

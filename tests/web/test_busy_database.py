@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from click.testing import CliRunner
 from webtest_helpers import PASSWORD, csrf_token, signed_in
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.config import load_config
 from web import create_app
 

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.config import load_config
 from replykit.home import Home
 from suggest import library

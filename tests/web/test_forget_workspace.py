@@ -9,7 +9,7 @@ import json
 
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from suggest import library
 from suggest.conversations import import_conversations
 

@@ -11,7 +11,7 @@ import json
 
 from click.testing import CliRunner
 
-from replykit.cli import cli
+from cli.main import cli
 from suggest import attachments
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from webtest_helpers import PASSWORD
 
-from replykit.cli import cli
+from cli.main import cli
 from replykit.home import Home
 from storage.migrations import MIGRATIONS, migrate
 from suggest import library

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from replykit.cli import cli, echo_json, json_option, pass_home
+from cli.common import echo_json, json_option, pass_home
 
 COUNTED = ("conversations", "messages", "past_replies", "documents", "embeddings", "reviews",
            "review_drafts", "drafts", "feedback", "feedback_queries", "saved_replies")
@@ -12,7 +12,7 @@ LABELS = {"feedback_queries": "feedback queries erased",
           "saved_replies": "saved replies templated"}
 
 
-@cli.group("privacy")
+@click.group("privacy")
 def privacy_group():
     """Customers' data: forget a customer on request."""
 

@@ -8,7 +8,7 @@ import io
 
 import click
 
-from replykit.cli import cli, echo_json, json_option, pass_home
+from cli.common import echo_json, json_option, pass_home
 from replykit.errors import InputError
 from replykit.textio import write_csv
 from rubrics import assignments, calibration, disputes, drafts, reports, scoring, store
@@ -28,7 +28,7 @@ def _fmt(value) -> str:
     return str(value)
 
 
-@cli.group()
+@click.group()
 def rubrics():
     """Rubric files: validate, try out, store as versions, list and show."""
 
@@ -157,7 +157,7 @@ def _calendar(home):
     return parse_calendar(home.config.sections.get("calendar"))
 
 
-@cli.group()
+@click.group()
 def reviews():
     """Reviews of sent replies and drafts: score, assign, dispute, calibrate."""
 
@@ -452,7 +452,7 @@ def reviews_calibration(home, start, end, rubric_name, as_json):
 # --- reports -------------------------------------------------------------------------------
 
 
-@cli.group()
+@click.group()
 def report():
     """Speed, quality and combined (quality x speed) reports."""
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
+from cli.common import echo_json, json_option, pass_home
 from index.vectors import REBUILD_HINT
-from replykit.cli import cli, echo_json, json_option, pass_home
 from suggest import attachments, feedback, library, library_io
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
@@ -38,7 +38,7 @@ def _reply_line(reply: dict) -> str:
 # ---------------------------------------------------------------- replies
 
 
-@cli.group()
+@click.group()
 def replies():
     """Manage the saved-reply library."""
 
@@ -253,7 +253,7 @@ def replies_usage(home, as_json):
 # ---------------------------------------------------------------- import
 
 
-@cli.group("import")
+@click.group("import")
 def import_group():
     """Import data exported from other tools."""
 
@@ -290,7 +290,7 @@ def import_conversations_command(home, path, no_index, as_json):
 # ---------------------------------------------------------------- index
 
 
-@cli.group()
+@click.group()
 def index():
     """Vector and lexical indexes."""
 
@@ -346,7 +346,7 @@ def index_status(home, as_json):
 # ---------------------------------------------------------------- suggest
 
 
-@cli.command("suggest")
+@click.command("suggest")
 @click.argument("query")
 @click.option("--k", type=int, help="Number of suggestions (default 5).")
 @click.option("--tag", "tags", multiple=True, help="Only saved replies with this tag (repeat).")
@@ -380,7 +380,7 @@ def suggest_command(home, query, k, tags, language, team, mode, drafts, as_json)
         click.echo(f"   why: {item['reason']['type']}: {item['reason']['text'][:100]}")
 
 
-@cli.command("feedback")
+@click.command("feedback")
 @click.argument("suggestion_id")
 @click.argument("event", type=click.Choice(feedback.EVENTS))
 @click.option("--kind", type=click.Choice(feedback.KINDS), default="saved")
@@ -397,7 +397,7 @@ def feedback_command(home, suggestion_id, event, kind, user, query, edit_ratio):
 # ---------------------------------------------------------------- serve and demo
 
 
-@cli.command("serve")
+@click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=4, show_default=True, type=int)
@@ -415,7 +415,7 @@ def serve(home, host, port, threads):
     waitress.serve(app, host=host, port=port, threads=threads)
 
 
-@cli.command("demo")
+@click.command("demo")
 @click.option("--conversations", default=1500, show_default=True, type=int)
 @click.option("--seed", default=7, show_default=True, type=int)
 @pass_home
@@ -459,7 +459,7 @@ EVAL_COLUMNS = (
 )
 
 
-@cli.command("eval")
+@click.command("eval")
 @click.option(
     "--library",
     "library_path",
@@ -507,7 +507,7 @@ def eval_command(
 # ---------------------------------------------------------------- backup
 
 
-@cli.command("backup")
+@click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 @pass_home
@@ -523,7 +523,7 @@ def backup_command(home, path, as_json):
         click.echo(f"Backed up to {result['file']} ({result['bytes']} bytes)")
 
 
-@cli.command("restore")
+@click.command("restore")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_home

@@ -7,7 +7,7 @@ import secrets
 
 import click
 
-from replykit.cli import cli, echo_json, json_option, pass_home
+from cli.common import echo_json, json_option, pass_home
 from storage.library import has_replies_by
 from web import users
 
@@ -37,7 +37,7 @@ def _user_line(user: dict) -> str:
     return f"{user['username']}  {user['name']}  [{', '.join(user['roles'])}]{team}{state}"
 
 
-@cli.group("users")
+@click.group("users")
 def users_group():
     """Web UI users and their roles (agent, reviewer, lead, admin)."""
 
@@ -149,7 +149,7 @@ def users_demo(home):
         click.echo(f"  {username:<6} / {password:<14} {roles}")
 
 
-@cli.group("tokens")
+@click.group("tokens")
 def tokens_group():
     """API tokens for scripts (sent as 'Authorization: Bearer TOKEN')."""
 
