@@ -550,7 +550,7 @@
   query.addEventListener("input", clearRestored);
   editor.addEventListener("input", clearRestored);
   query.addEventListener("input", () => {
-    if (state.finished) { state.draft = null; }
+    if (state.finished) { state.draft = null; state.dismissed = new Set(); } // a new question
     saveSoon();
     fetchSuggestions();
   });
