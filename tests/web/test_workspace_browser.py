@@ -213,6 +213,13 @@ def test_a_dismissed_suggestion_is_never_the_selected_one(site):
     expect(page.locator("#prompts")).to_be_hidden()
     assert page.input_value("#editor") == ""
     assert "All suggestions dismissed" in page.inner_text("#suggestions")
+
+    # once the reply is copied, the next question starts with no dismissals
+    page.fill("#editor", "Refunds take 5-10 days.")
+    with page.expect_response(re.compile(r"/api/drafts/\d+/finish$")):
+        page.click("#copy")
+    page.fill("#query", "Can I get a refund? I bought it two weeks ago")
+    expect(page.locator(".suggestion .title", has_text=first_title)).to_have_count(1)
     assert page.errors == []
 
 
