@@ -34,7 +34,7 @@
     confident: true, revealed: false, dismissed: new Set(),
     shown: new Set(), inserted: null, pending: null, lastQuery: "", requestSeq: 0,
     undo: null, labels: new Map(Object.entries(JSON.parse(root.dataset.placeholderLabels || "{}"))),
-    sessionEnded: false, sentText: null,
+    sentText: null, signingOut: false,
   };
 
   function status(id, text, kind) {
@@ -80,7 +80,6 @@
 
   function sessionEnded() {
     saveDraft();
-    state.sessionEnded = true;
     $("session-ended").hidden = false;
     $("session-ended").querySelector("a").focus();
   }
@@ -101,7 +100,9 @@
   }
   const saveSoon = debounce(saveDraft, 400);
 
-  function forgetDraft() { sessionStorage.removeItem(DRAFT_KEY); }
+  function forgetDraft() {
+    try { sessionStorage.removeItem(DRAFT_KEY); } catch (e) { /* storage disabled */ }
+  }
 
   function restoreDraft() {
     let saved = null;
