@@ -27,7 +27,7 @@ from werkzeug.exceptions import Forbidden
 from replykit.errors import NotFound
 from storage import conversations, library, reviews, search, users
 from suggest.library import visible_to
-from web.app import get_home
+from web.db import get_home
 from web.security import has_role
 
 

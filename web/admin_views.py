@@ -17,7 +17,7 @@ from replykit import audit
 from replykit.errors import Conflict, InputError, NotFound, ReplykitError
 from storage import audit as audit_store
 from web import users
-from web.app import get_home
+from web.db import get_home
 from web.security import current_user, login, require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -31,7 +31,7 @@ from web.access import (
     review_in_scope,
 )
 from web.api_suggest import int_arg
-from web.app import get_home
+from web.db import get_home
 from web.security import current_user, has_role, require_role
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api")

@@ -9,10 +9,9 @@ from flask import Blueprint, jsonify, request
 from replykit.errors import InputError, NotFound
 from replykit.textio import check_text
 from suggest import feedback
-from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
 from web.access import public_past_ids, readable_conversations, team_scope, usable_suggestion
-from web.app import get_home
+from web.db import engine, get_home
 from web.security import current_user, require_role
 
 bp = Blueprint("api_suggest", __name__, url_prefix="/api")
@@ -40,20 +39,6 @@ def int_arg(name: str, low: int, high: int, default: int | None = None) -> int |
         raise InputError(f"must be an integer from {low} to {high}, got {value[:40]!r}",
                          f"parameter {name}")
     return int(value)
-
-
-def engine() -> SuggestEngine:
-    """This server thread's engine: models stay loaded, and vector indexes are shared by all
-    threads of the app (FAISS searches are read-only)."""
-    from flask import current_app
-
-    local = current_app.extensions["replykit.per_thread"]
-    found = getattr(local, "engine", None)
-    if found is None:
-        found = local.engine = SuggestEngine(
-            get_home(), _loaded=current_app.extensions["replykit.vector_indexes"]
-        )
-    return found
 
 
 def _optional_list(data: dict, field: str):

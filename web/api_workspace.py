@@ -17,8 +17,8 @@ from web.access import (
     team_scope,
     usable_suggestion,
 )
-from web.api_suggest import engine, int_arg, json_body
-from web.app import get_home
+from web.api_suggest import int_arg, json_body
+from web.db import engine, get_home
 from web.security import current_user, forbidden, has_role, require_role
 
 bp = Blueprint("api_workspace", __name__, url_prefix="/api")

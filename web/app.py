@@ -6,13 +6,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from flask import Flask, current_app, g, jsonify, render_template
+from flask import Flask, g, jsonify, render_template
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
 from replykit.config import Config, load_config
 from replykit.errors import ReplykitError
-from replykit.home import Home
 from storage.db import busy_message
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -110,14 +109,3 @@ def create_app(config: Config | dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     security.check_declared(app)
     return app
-
-
-def get_home() -> Home:
-    """This server thread's Home (its database connection is opened on first use and kept)."""
-    if "replykit_home" not in g:
-        local = current_app.extensions["replykit.per_thread"]
-        if getattr(local, "home", None) is None:
-            local.home = Home(current_app.extensions["replykit.config"])
-        g.replykit_home = local.home
-    return g.replykit_home
-

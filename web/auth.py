@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from web import security, users
-from web.app import get_home
+from web.db import get_home
 
 bp = Blueprint("auth", __name__)
 DEVICE_COOKIE = "replykit_device"

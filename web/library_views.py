@@ -23,8 +23,7 @@ from replykit import audit
 from replykit.errors import InputError, NotFound, ReplykitError
 from suggest import curation, feedback, library, library_io
 from web.access import team_scope
-from web.api_suggest import engine
-from web.app import get_home
+from web.db import engine, get_home
 from web.security import current_user, require_role
 
 bp = Blueprint("library", __name__, url_prefix="/library")

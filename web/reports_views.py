@@ -21,7 +21,7 @@ from storage import conversations as conversation_store
 from suggest import feedback, library
 from web import charts, drafts
 from web.access import may_read_conversation, report_teams, team_scope
-from web.app import get_home
+from web.db import get_home
 from web.security import current_user, require_role
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")

@@ -16,7 +16,7 @@ from storage import conversations as conversation_store
 from storage import reviews as review_store
 from storage.db import write_transaction
 from web.access import conversation_in_scope, is_named, my_review_ids, review_in_scope
-from web.app import get_home
+from web.db import get_home
 from web.security import current_user, forbidden, has_role, require_role
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")

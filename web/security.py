@@ -138,7 +138,7 @@ def init_app(app: Flask, config: Config) -> None:
 
     @app.before_request
     def load_user():
-        from web.app import get_home
+        from web.db import get_home
 
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit and (request.content_length or 0) > limit:
@@ -183,7 +183,7 @@ def init_app(app: Flask, config: Config) -> None:
 def login(user: dict) -> None:
     """Start a fresh session for `user` (a new session id: nothing of the old one is kept,
     and a session signed in before ends on the server too)."""
-    from web.app import get_home
+    from web.db import get_home
 
     db = get_home().db
     if session.get("sid"):
@@ -195,7 +195,7 @@ def login(user: dict) -> None:
 
 
 def logout() -> None:
-    from web.app import get_home
+    from web.db import get_home
 
     if session.get("sid"):
         users.end_session(get_home().db, session["sid"])

@@ -8,7 +8,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from rubrics import drafts as review_drafts
 from suggest import placeholders
 from web import users
-from web.app import get_home
+from web.db import get_home
 from web.security import current_user, has_role, public, require_role
 
 bp = Blueprint("workspace", __name__)

@@ -1,0 +1,32 @@
+"""The web app's way to the replykit home and the suggest engine (as flaskr's `db.py`): one
+Home (database connection) and one SuggestEngine per server thread, opened on first use and
+kept across requests; vector indexes are loaded once and shared by all threads."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+
+from replykit.home import Home
+from suggest.engine import SuggestEngine
+
+
+def get_home() -> Home:
+    """This server thread's Home (its database connection is opened on first use and kept)."""
+    if "replykit_home" not in g:
+        local = current_app.extensions["replykit.per_thread"]
+        if getattr(local, "home", None) is None:
+            local.home = Home(current_app.extensions["replykit.config"])
+        g.replykit_home = local.home
+    return g.replykit_home
+
+
+def engine() -> SuggestEngine:
+    """This server thread's engine: models stay loaded, and vector indexes are shared by all
+    threads of the app (FAISS searches are read-only)."""
+    local = current_app.extensions["replykit.per_thread"]
+    found = getattr(local, "engine", None)
+    if found is None:
+        found = local.engine = SuggestEngine(
+            get_home(), _loaded=current_app.extensions["replykit.vector_indexes"]
+        )
+    return found
