@@ -378,6 +378,20 @@ def template(text: str, known: list[tuple[str, str]]) -> str:
     return "".join(out)
 
 
+def found_details(text: str) -> list[tuple[str, str]]:
+    """(placeholder, value) of the order references and e-mail addresses the patterns find in
+    `text` (as `template` would replace them), in text order, each once; an order reference
+    without its "#": e.g. ("order.id", "A-10293") for "order #A-10293"."""
+    folded, starts = fold(text)
+    spans = [(a, b, name) for a, b, name in _merge(_pattern_spans(folded))
+             if name in ("order.id", "customer.email")]
+    if starts is not None:
+        ends = _original_ends(starts, len(text))
+        spans = [(starts[a], ends[b - 1], name) for a, b, name in spans]
+    found = [(name, text[a:b].strip().lstrip("#").strip()) for a, b, name in sorted(spans)]
+    return list(dict.fromkeys(found))
+
+
 def _original_ends(starts: list[int], length: int) -> list[int]:
     """For each folded character, where its original character ends, including the marks
     and invisible characters after it that folded to nothing (an NFD accent, a ZWJ)."""

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 from replykit.errors import InputError, NotFound
 from rubrics import drafts as review_drafts
 from storage import conversations as conversation_store
-from suggest import library, placeholders, proposals
+from suggest import library, placeholders, privacy, proposals
 from web import drafts, users
 from web.access import (
     conversation_in_scope,
@@ -46,44 +46,73 @@ def api_conversations():
     return jsonify({"conversations": [r for r in rows if r["id"] in readable]})
 
 
+def unanswered(messages: list[dict]) -> list[dict]:
+    """The customer's messages since the last agent reply (all of them when no agent has
+    replied yet), in order."""
+    last_agent = max((i for i, m in enumerate(messages) if m["role"] != "customer"), default=-1)
+    return [m for m in messages[last_agent + 1:] if m["role"] == "customer"]
+
+
 def conversation(db, conversation_id: str) -> dict:
-    """A conversation with its messages and the latest customer message as `question`."""
+    """A conversation with its messages; `question`: the customer's messages since the last
+    agent reply, joined by blank lines (what the agent answers next); `values`: the
+    placeholder values the conversation gives ({"customer.first_name": "Emma", ...})."""
     row = conversation_store.conversation_row(db, conversation_id)
     if row is None:
         raise NotFound(f"no conversation {conversation_id!r}")
     found = {k: row[k] for k in ("id", "subject", "channel", "status", "customer_name",
                                  "customer_email", "team")}
     found["messages"] = conversation_store.conversation_messages(db, conversation_id)
-    customer = [m["body"] for m in found["messages"] if m["role"] == "customer"]
-    found["question"] = customer[-1] if customer else ""
+    found["question"] = "\n\n".join(m["body"] for m in unanswered(found["messages"]))
+    found["values"] = _conversation_values(row, found["messages"])
     return found
+
+
+def _conversation_values(row: dict, messages: list[dict]) -> dict:
+    """{placeholder name: value} known from the conversation: the customer's name and e-mail
+    from the row, else an e-mail the customer wrote; the order reference the customer
+    mentioned last (found with suggest.privacy's patterns); the ticket id."""
+    name = (row["customer_name"] or "").strip()
+    values = {"ticket.id": row["id"]}
+    if name:
+        values.update({"customer.name": name, "customer.first_name": name.split()[0]})
+    written = [d for m in messages if m["role"] == "customer"
+               for d in privacy.found_details(m["body"] or "")]
+    emails = [v for k, v in written if k == "customer.email"]
+    email = row["customer_email"] or (emails[-1] if emails else "")
+    if email:
+        values["customer.email"] = email
+    orders = [v for k, v in written if k == "order.id"]
+    if orders:
+        values["order.id"] = orders[-1]
+    return values
 
 
 @bp.get("/conversations/<conversation_id>")
 @require_role()
 def api_conversation(conversation_id: str):
-    """One conversation with messages; `question` is the customer's latest message. 404
-    unless the user may read it (web.access)."""
+    """One conversation with messages; `question` is the customer's messages since the last
+    agent reply; `values` the placeholder values it gives. 404 unless the user may read it
+    (web.access)."""
     db = get_home().db
     if not may_read_conversation(db, current_user(), conversation_id):
         raise NotFound(f"no conversation {conversation_id!r}")
     return jsonify(conversation(db, conversation_id))
 
 
-def context(db, user: dict, conversation_id: str | None) -> dict:
-    """Placeholder values known from the conversation and the signed-in agent."""
-    values = {"agent": {"name": user["name"]}}
-    if conversation_id:
-        if not may_read_conversation(db, user, conversation_id):
-            raise NotFound(f"no conversation {conversation_id!r}")
-        row = conversation_store.conversation_row(db, conversation_id)
-        if row is None:
-            raise NotFound(f"no conversation {conversation_id!r}")
-        name, email = row["customer_name"], row["customer_email"]
-        values["customer"] = {"name": name, "first_name": (name or "").split(" ")[0],
-                              "email": email}
-        values["ticket"] = {"id": conversation_id}
-    return values
+def context(db, user: dict, conversation_id: str | None) -> tuple[dict, dict]:
+    """Placeholder values known from the signed-in agent (nested) and from the conversation
+    (flat: {"order.id": ...}), as two dicts; placeholders.lookup reads both shapes."""
+    agent = {"agent": {"name": user["name"]}}
+    if not conversation_id:
+        return agent, {}
+    if not may_read_conversation(db, user, conversation_id):
+        raise NotFound(f"no conversation {conversation_id!r}")
+    row = conversation_store.conversation_row(db, conversation_id)
+    if row is None:
+        raise NotFound(f"no conversation {conversation_id!r}")
+    messages = conversation_store.conversation_messages(db, conversation_id)
+    return agent, _conversation_values(row, messages)
 
 
 def _renderable_reply(db, reply_id: str) -> dict:
@@ -104,8 +133,9 @@ def _renderable_reply(db, reply_id: str) -> dict:
 @require_role()
 def api_render():
     """Body {"kind": saved|past, "id", "conversation_id"?, "values"?: {name: text}} ->
-    {"text", "missing", "used_fallback", "placeholders": [{"name", "label", "fallback", "value"}]}
-    (`label`: a readable name for the agent, e.g. "Order number" for order.id)."""
+    {"text", "missing", "used_fallback", "placeholders": [{"name", "label", "fallback", "value",
+    "source"}]} (`label`: a readable name for the agent, e.g. "Order number" for order.id;
+    `source`: where the value came from: given, conversation, agent or None)."""
     data = json_body()
     kind = "saved" if data.get("kind") is None else data["kind"]
     item_id = _text(data, "id", required=True)
@@ -121,16 +151,20 @@ def api_render():
         body = conversation_store.past_reply_answer(db, past_id)
     else:
         raise InputError("must be saved or past", "field kind")
-    known = context(db, current_user(), _text(data, "conversation_id"))
+    agent, from_conversation = context(db, current_user(), _text(data, "conversation_id"))
+    known = {**agent, **from_conversation}
     rendered = placeholders.render(body, {**known, **{k: v for k, v in values.items() if v}})
     found = []
     for match in placeholders.PLACEHOLDER.finditer(body):
         name = match.group(1)
         if name not in (p["name"] for p in found):
             value = values.get(name) or placeholders.lookup(known, name)
+            source = ("given" if values.get(name) else
+                      "conversation" if placeholders.lookup(from_conversation, name) else
+                      "agent" if placeholders.lookup(agent, name) else None)
             found.append({"name": name, "label": placeholders.label(name),
                           "fallback": match.group(2),
-                          "value": value if value not in (None, "") else None})
+                          "value": value if value not in (None, "") else None, "source": source})
     return jsonify(dict(rendered.as_dict(), placeholders=found))
 
 
@@ -209,8 +243,10 @@ def api_draft_finish(draft_id: int):
 @bp.post("/drafts/<int:draft_id>/review-request")
 @require_role()
 def api_review_request(draft_id: int):
-    """Body {"text", "reviewer"?, ...finish fields} -> {"review_draft_id", "draft"} (201):
-    the draft goes to a reviewer (or any reviewer) and the session closes."""
+    """Body {"text", "query", "conversation_id"?, "reviewer"?, ...finish fields} ->
+    {"review_draft_id", "draft"} (201): the draft goes to a reviewer (or any reviewer) with
+    the current question (`query`; the session's first one if blank) and thread (the given
+    conversation, else the session's), and the session closes."""
     data = json_body()
     draft = _own_draft(draft_id)
     fields = _finish_fields(data)
@@ -219,10 +255,17 @@ def api_review_request(draft_id: int):
     reviewer = _reviewer(db, _text(data, "reviewer"))
     if reviewer is not None and reviewer["id"] == user["id"]:
         raise InputError("nobody reviews their own reply", "field reviewer")
+    # the question as it is now, not as it was when the drafting session started
+    question = fields["query"] if fields["query"].strip() else draft["query"]
+    conversation_id = _text(data, "conversation_id")
+    if conversation_id is None:
+        conversation_id = draft["conversation_id"]
+    elif not may_read_conversation(db, user, conversation_id):
+        raise NotFound(f"no conversation {conversation_id!r}")
     review_id = review_drafts.request_draft(
-        db, user["name"], fields["text"], draft["query"],
+        db, user["name"], fields["text"], question,
         reviewer=reviewer["name"] if reviewer else None,
-        conversation_id=draft["conversation_id"], author_id=user["id"],
+        conversation_id=conversation_id, author_id=user["id"],
         reviewer_id=reviewer["id"] if reviewer else None)
     row = drafts.finish(db, draft_id, "sent_for_review", review_draft_id=review_id, **fields)
     return jsonify({"review_draft_id": review_id, "draft": row}), 201

@@ -196,3 +196,83 @@ def test_placeholder_labels_spell_out_unknown_names():
     assert label("company.status_url") == "Company status link"
     assert label("order.gift_card_id") == "Order gift card ID"
     assert label("x") == "X"
+
+
+def add_thread(db, tmp_path, conversation_id: str, messages: list[tuple[str, str, str]]):
+    """Import a conversation of (role, author, body) messages, a minute apart."""
+    import json
+
+    from suggest.conversations import import_conversations
+
+    path = tmp_path / f"{conversation_id}.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        for n, (role, author, body) in enumerate(messages):
+            f.write(json.dumps({
+                "conversation_id": conversation_id, "message_id": f"m{n}", "role": role,
+                "author": author, "channel": "email", "subject": "Delivery", "body": body,
+                "created_at": f"2026-09-05T10:{n:02d}:00Z"}) + "\n")
+    import_conversations(db, path)
+
+
+def test_a_picked_conversation_gives_every_unanswered_message_and_its_details(
+        as_user, db, tmp_path):
+    add_thread(db, tmp_path, "C9", [
+        ("customer", "Jane Doe", "Where is order #A-10293?"),
+        ("agent", "Ana Agent", "Hi Jane, it ships tomorrow."),
+        ("customer", "Jane Doe", "It still has not arrived."),
+        ("customer", "Jane Doe", "Actually my order is ORD-55120, write to jane.d@example.org"),
+    ])
+    client, token = as_user("ana")
+    data = client.get("/api/conversations/C9").get_json()
+    assert data["question"] == ("It still has not arrived.\n\n"
+                                "Actually my order is ORD-55120, write to jane.d@example.org")
+    assert data["values"] == {"ticket.id": "C9", "customer.name": "Jane Doe",
+                              "customer.first_name": "Jane",
+                              "customer.email": "jane.d@example.org", "order.id": "ORD-55120"}
+    # no agent reply yet: all the customer's messages; no order mentioned: no order.id
+    add_thread(db, tmp_path, "C8", [("customer", "Kim Lee", "Hello?"),
+                                    ("customer", "Kim Lee", "Can I get a refund?")])
+    data = client.get("/api/conversations/C8").get_json()
+    assert data["question"] == "Hello?\n\nCan I get a refund?"
+    assert "order.id" not in data["values"] and "customer.email" not in data["values"]
+
+    # rendering fills them, says they came from the conversation, and a given value wins
+    headers = {"X-CSRFToken": token}
+    data = client.post("/api/render", json={"kind": "saved", "id": "refund-processed",
+                                            "conversation_id": "C9"}, headers=headers).get_json()
+    by_name = {p["name"]: p for p in data["placeholders"]}
+    assert by_name["order.id"]["value"] == "ORD-55120"
+    assert by_name["order.id"]["source"] == "conversation"
+    assert by_name["customer.first_name"] == dict(by_name["customer.first_name"],
+                                                  value="Jane", source="conversation")
+    assert "order #ORD-55120" in data["text"] and "Hi Jane" in data["text"]
+    data = client.post("/api/render", json={
+        "kind": "saved", "id": "refund-processed", "conversation_id": "C9",
+        "values": {"order.id": "A-10293"}}, headers=headers).get_json()
+    assert "order #A-10293" in data["text"]
+    assert {p["name"]: p["source"] for p in data["placeholders"]}["order.id"] == "given"
+
+
+def test_a_review_request_carries_the_current_question_and_thread(as_user, db):
+    client, token = as_user("ana")
+    headers = {"X-CSRFToken": token}
+    draft_id = client.post("/api/drafts", json={"query": "refu"},
+                           headers=headers).get_json()["id"]
+    response = client.post(f"/api/drafts/{draft_id}/review-request", json={
+        "text": "Refunds take 5-10 days.", "query": "How long does the refund take?",
+        "conversation_id": "C1"}, headers=headers)
+    assert response.status_code == 201
+    result = client.get(f"/api/review-requests/{response.get_json()['review_draft_id']}")
+    assert result.get_json()["question"] == "How long does the refund take?"
+    assert result.get_json()["conversation_id"] == "C1"
+    # a blank question keeps the session's; a thread the agent may not read is refused
+    draft_id = client.post("/api/drafts", json={"query": "first words"},
+                           headers=headers).get_json()["id"]
+    refused = client.post(f"/api/drafts/{draft_id}/review-request", json={
+        "text": "x", "query": "", "conversation_id": "C3"}, headers=headers)
+    assert refused.status_code == 404
+    response = client.post(f"/api/drafts/{draft_id}/review-request", json={
+        "text": "x", "query": " "}, headers=headers)
+    result = client.get(f"/api/review-requests/{response.get_json()['review_draft_id']}")
+    assert result.get_json()["question"] == "first words"
+    assert result.get_json()["conversation_id"] is None
