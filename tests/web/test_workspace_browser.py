@@ -247,7 +247,7 @@ def test_weak_matches_wait_behind_show_anyway(site):
 
     page.click("#show-weak")
     assert page.locator(".suggestion.weak").count() >= 1
-    assert "check before using" in page.inner_text("#suggestions")
+    assert "check before using" in page.inner_text("#suggest-notice")
     assert page.locator(".suggestion.selected").count() == 1
     page.wait_for_timeout(1600)
     assert shown() == page.locator(".suggestion").count()

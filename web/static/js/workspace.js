@@ -180,7 +180,10 @@
   function card(item, index) {
     const reason = `${REASONS[item.reason.type] || item.reason.type}: “${item.reason.text.slice(0, 140)}”`;
     const tags = item.tags.map((t) => el("span", { class: "tag", dir: "auto" }, t));
-    return el("li", { class: state.confident ? "suggestion" : "suggestion weak", dataset: { index: String(index) } },
+    return el("li", {
+      class: state.confident ? "suggestion" : "suggestion weak", id: `suggestion-${index}`,
+      role: "option", "aria-selected": "false", dataset: { index: String(index) },
+    },
       el("div", { class: "suggestion-head" },
         el("strong", { dir: "auto", class: "title" }, item.title),
         el("span", { class: "score", title: "similarity score" }, item.score.toFixed(2))),
@@ -189,14 +192,32 @@
         item.language ? el("span", { class: "lang" }, item.language) : null, ...tags),
       el("p", { class: "reason", dir: "auto" }, reason),
       el("p", { class: "body", dir: "auto" }, ...chipped(excerpt(item.body, 220))),
-      el("div", { class: "buttons" },
-        el("button", { type: "button", class: "insert" }, "Insert"),
-        el("button", { type: "button", class: "dismiss", title: "Not useful" }, "Dismiss")));
+      // for the mouse; an option holds nothing focusable: the keyboard has Enter and Delete
+      // on the list (and Alt+Enter anywhere), announced by the list's description
+      el("div", { class: "buttons", "aria-hidden": "true" },
+        el("span", { class: "button insert" }, "Insert"),
+        el("span", { class: "button dismiss", title: "Not useful" }, "Dismiss")));
+  }
+
+  // the list is a listbox (one Tab stop, arrows move the selection) only while it shows
+  // suggestions; otherwise it holds a notice and is no stop at all
+  function asListbox(on) {
+    if (on) {
+      list.setAttribute("role", "listbox");
+      list.tabIndex = 0;
+    } else {
+      list.removeAttribute("role");
+      list.removeAttribute("tabindex");
+      list.removeAttribute("aria-activedescendant");
+    }
   }
 
   function draw() {
     list.replaceChildren();
+    $("suggest-notice").hidden = true;
     const total = state.suggestions.length;
+    const shown = visible();
+    asListbox(shown.length > 0);
     if (!total) {
       list.append(el("li", { class: "empty" }, "No suggestion for this message."));
       return;
@@ -209,9 +230,9 @@
       return;
     }
     if (!state.confident) {
-      list.append(el("li", { class: "notice" }, "Weak matches, below the confidence threshold: check before using."));
+      $("suggest-notice").textContent = "Weak matches, below the confidence threshold: check before using.";
+      $("suggest-notice").hidden = false;
     }
-    const shown = visible();
     if (!shown.length) list.append(el("li", { class: "empty" }, "All suggestions dismissed."));
     for (const index of shown) list.append(card(state.suggestions[index], index));
     highlight();
@@ -219,11 +240,30 @@
   }
 
   function highlight() {
+    let current = null;
     list.querySelectorAll(".suggestion").forEach((li) => {
       const on = Number(li.dataset.index) === state.selected;
       li.classList.toggle("selected", on);
       li.setAttribute("aria-selected", on ? "true" : "false");
+      if (on) current = li;
     });
+    if (current) {
+      list.setAttribute("aria-activedescendant", current.id);
+      current.scrollIntoView({ block: "nearest" });
+    } else {
+      list.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  // Up/Down/Home/End inside the list stop at its ends (Alt+arrows from anywhere wrap)
+  function moveTo(where) {
+    const shown = visible();
+    if (!shown.length) return;
+    const at = shown.indexOf(state.selected);
+    const to = where === "first" ? 0 : where === "last" ? shown.length - 1
+      : Math.min(shown.length - 1, Math.max(0, (at < 0 ? 0 : at + where)));
+    state.selected = shown[to];
+    highlight();
   }
 
   function move(step) {
@@ -252,7 +292,10 @@
     const text = query.value.trim();
     if (text === state.lastQuery) return;
     state.lastQuery = text;
-    if (text.length < 3) { list.replaceChildren(); state.suggestions = []; state.selected = -1; return; }
+    if (text.length < 3) {
+      list.replaceChildren(); asListbox(false); $("suggest-notice").hidden = true;
+      state.suggestions = []; state.selected = -1; return;
+    }
     const seq = ++state.requestSeq;
     status("suggest-status", "searching…");
     try {
@@ -276,15 +319,18 @@
         kind: item.kind, id: item.id, conversation_id: state.conversationId,
       });
       for (const p of rendered.placeholders) state.labels.set(p.name, p.label);
-      const open = rendered.placeholders.filter((p) => p.value === null);
+      // the blanks, and the values taken from the conversation: the agent sees and may change them
+      const open = rendered.placeholders.filter((p) => p.value === null || p.source === "conversation");
       state.pending = item;
       if (!open.length) { insert(item, rendered.text); return; }
       const fields = $("prompt-fields");
       fields.replaceChildren(...open.map((p) => el("label", { title: p.name },
         el("span", { class: "name", dir: "auto" }, p.label),
+        p.source === "conversation" ? el("span", { class: "hint" }, " (from the conversation)") : null,
         el("input", {
-          name: p.name, dir: "auto",
-          placeholder: p.fallback !== null ? `default: ${p.fallback}` : "no default: stays to fill in",
+          name: p.name, dir: "auto", value: p.source === "conversation" ? p.value : null,
+          placeholder: p.source === "conversation" ? `from the conversation: ${p.value}`
+            : p.fallback !== null ? `default: ${p.fallback}` : "no default: stays to fill in",
         }))));
       $("prompts").hidden = false;
       fields.querySelector("input").focus();
@@ -466,7 +512,7 @@
     try {
       const id = await ensureDraft();
       const result = await api("POST", `/api/drafts/${id}/review-request`,
-        { ...finishFields(), reviewer: $("reviewer").value || null });
+        { ...finishFields(), conversation_id: state.conversationId, reviewer: $("reviewer").value || null });
       state.finished = true;
       state.sentText = editor.value;
       forgetDraft();
@@ -573,7 +619,7 @@
       state.revealed = true;
       state.selected = visible()[0] ?? -1;
       draw();
-      list.querySelector(".suggestion .insert")?.focus();
+      if (list.getAttribute("role") === "listbox") list.focus();
       return;
     }
     const li = event.target.closest(".suggestion");
@@ -583,6 +629,21 @@
     state.selected = index;
     highlight();
     if (event.target.closest(".insert")) choose(index);
+  });
+  list.addEventListener("keydown", (event) => {
+    if (event.target !== list || event.altKey || event.ctrlKey || event.metaKey) return;
+    const keys = { ArrowDown: 1, ArrowUp: -1, Home: "first", End: "last" };
+    if (event.key in keys) {
+      moveTo(keys[event.key]);
+    } else if (event.key === "Enter" || event.key === " ") {
+      if (state.selected >= 0) choose(state.selected);
+    } else if (event.key === "Delete") {
+      if (state.selected >= 0) dismiss(state.selected);
+      if (list.getAttribute("role") === "listbox") list.focus();
+    } else {
+      return;
+    }
+    event.preventDefault();
   });
   $("unfilled-fields").addEventListener("submit", (event) => {
     event.preventDefault();
