@@ -138,6 +138,8 @@ def test_suggestions_are_a_listbox_with_one_tab_stop(site):
     options = page.locator("#suggestions [role=option]")
     count = options.count()
     assert count >= 3 and count == page.locator(".suggestion").count()
+    # each option is named by its title, not by the whole card
+    expect(options.nth(0)).to_have_accessible_name(options.nth(0).locator(".title").inner_text())
     # nothing inside an option takes focus: the list is one stop between question and editor
     assert page.locator("#suggestions button, #suggestions [tabindex], #suggestions a").count() == 0
 

@@ -183,15 +183,18 @@
     return el("li", {
       class: state.confident ? "suggestion" : "suggestion weak", id: `suggestion-${index}`,
       role: "option", "aria-selected": "false", dataset: { index: String(index) },
+      // a screen reader names the option by its title and reads the reply after it, not the
+      // whole card (score, tags, reason) as one name
+      "aria-labelledby": `suggestion-${index}-title`, "aria-describedby": `suggestion-${index}-body`,
     },
       el("div", { class: "suggestion-head" },
-        el("strong", { dir: "auto", class: "title" }, item.title),
+        el("strong", { dir: "auto", class: "title", id: `suggestion-${index}-title` }, item.title),
         el("span", { class: "score", title: "similarity score" }, item.score.toFixed(2))),
       el("div", { class: "meta" },
         el("span", { class: "kind" }, item.kind === "saved" ? "saved reply" : "past reply"),
         item.language ? el("span", { class: "lang" }, item.language) : null, ...tags),
       el("p", { class: "reason", dir: "auto" }, reason),
-      el("p", { class: "body", dir: "auto" }, ...chipped(excerpt(item.body, 220))),
+      el("p", { class: "body", dir: "auto", id: `suggestion-${index}-body` }, ...chipped(excerpt(item.body, 220))),
       // for the mouse; an option holds nothing focusable: the keyboard has Enter and Delete
       // on the list (and Alt+Enter anywhere), announced by the list's description
       el("div", { class: "buttons", "aria-hidden": "true" },
@@ -635,7 +638,7 @@
     const keys = { ArrowDown: 1, ArrowUp: -1, Home: "first", End: "last" };
     if (event.key in keys) {
       moveTo(keys[event.key]);
-    } else if (event.key === "Enter" || event.key === " ") {
+    } else if (event.key === "Enter") {
       if (state.selected >= 0) choose(state.selected);
     } else if (event.key === "Delete") {
       if (state.selected >= 0) dismiss(state.selected);
