@@ -144,7 +144,8 @@ PATHS = {
         params=(query("limit", {"type": "integer", "minimum": 1, "maximum": 200,
                                 "default": 50}),))},
     "/api/conversations/{conversation_id}": {"get": _op(
-        "A conversation with its messages and latest customer question", ANY, errors="404",
+        "A conversation with its messages, the customer's messages since the last agent reply "
+        "as `question` and the placeholder values it gives as `values`", ANY, errors="404",
         params=(_param("conversation_id", "path", {"type": "string"}),))},
     "/api/render": {"post": _op(
         "Fill a suggestion's placeholders from the conversation and typed values", ANY,
@@ -165,7 +166,8 @@ PATHS = {
     "/api/drafts/{draft_id}/review-request": {"post": _op(
         "Send my draft for review (closes the session)", ANY, status="201",
         errors="400 404 409 413", params=(path_id("draft_id"),),
-        body={**_body(("text",), reviewer=text("reviewer", nullable=True), **FINISH),
+        body={**_body(("text",), reviewer=text("reviewer", nullable=True),
+                      conversation_id=text("conversation_id", nullable=True), **FINISH),
               **USED})},
     "/api/review-requests/{review_draft_id}": {"get": _op(
         "A draft sent for review and its result", "its author, reviewer, lead, admin",
