@@ -15,7 +15,7 @@ DEMO_MARKER = "demo"
 # Demo logins exist only in homes made by `replykit demo` (see `users demo`); their names are
 # agents of the generated conversations, so their reviews and reports have data.
 DEMO_USERS = (
-    ("maya", "Maya Chen", "agent", "demo-agent", "support"),
+    ("maya", "Maya Chen", "agent", "demo-agent", "support,billing"),
     ("sofia", "Sofia Rossi", "reviewer,agent", "demo-reviewer", "billing"),
     ("lee", "Lee Park", "lead", "demo-lead", "support,billing,technical"),
     ("admin", "Admin", "admin", "demo-admin", ""),
