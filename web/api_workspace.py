@@ -55,7 +55,8 @@ def unanswered(messages: list[dict]) -> list[dict]:
 
 def conversation(db, conversation_id: str) -> dict:
     """A conversation with its messages; `question`: the customer's messages since the last
-    agent reply, joined by blank lines (what the agent answers next); `values`: the
+    agent reply, joined by blank lines (what the agent answers next; the last customer
+    message when all are answered); `values`: the
     placeholder values the conversation gives ({"customer.first_name": "Emma", ...})."""
     row = conversation_store.conversation_row(db, conversation_id)
     if row is None:
@@ -63,7 +64,10 @@ def conversation(db, conversation_id: str) -> dict:
     found = {k: row[k] for k in ("id", "subject", "channel", "status", "customer_name",
                                  "customer_email", "team")}
     found["messages"] = conversation_store.conversation_messages(db, conversation_id)
-    found["question"] = "\n\n".join(m["body"] for m in unanswered(found["messages"]))
+    # answered already (a lead reading it): the customer's last message, as before
+    asked = unanswered(found["messages"]) or [
+        m for m in found["messages"] if m["role"] == "customer"][-1:]
+    found["question"] = "\n\n".join(m["body"] for m in asked)
     found["values"] = _conversation_values(row, found["messages"])
     return found
 

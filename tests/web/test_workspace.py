@@ -235,6 +235,9 @@ def test_a_picked_conversation_gives_every_unanswered_message_and_its_details(
     data = client.get("/api/conversations/C8").get_json()
     assert data["question"] == "Hello?\n\nCan I get a refund?"
     assert "order.id" not in data["values"] and "customer.email" not in data["values"]
+    # all answered (C3, read by a lead): the customer's last message
+    lead, _ = as_user("lee")
+    assert lead.get("/api/conversations/C3").get_json()["question"].startswith("رمز عبورم")
 
     # rendering fills them, says they came from the conversation, and a given value wins
     headers = {"X-CSRFToken": token}
