@@ -26,7 +26,7 @@ def bars(items: list[tuple], unit: str = "", title: str = "", limit: float | Non
     height = max(row * len(items) + 10, 40)
     top = limit or max([v for _, v, _ in items if v is not None] + [1])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-             f'role="img" aria-label="{escape(title)}" class="bars">']
+             f'role="group" aria-label="{escape(title)}" class="bars">']
     for i, (label, value, href) in enumerate(items):
         y = 5 + i * row
         length = 0 if value is None else max(1.0, (WIDTH - label_w - 70) * value / top)
@@ -52,7 +52,7 @@ def columns(items: list[tuple], unit: str = "", title: str = "",
     top = limit or max([v for _, v, _ in items if v is not None] + [1])
     step = (WIDTH - left * 2) / max(len(items), 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-             f'role="img" aria-label="{escape(title)}" class="columns">',
+             f'role="group" aria-label="{escape(title)}" class="columns">',
              f'<line x1="{left}" y1="{base}" x2="{WIDTH - left}" y2="{base}" stroke="#999"/>']
     for i, (label, value, href) in enumerate(items):
         x = left + i * step
@@ -78,7 +78,7 @@ def stacked(items: list[tuple], keys: tuple[str, ...], title: str = "") -> Marku
     row, label_w, legend = 26, 190, 24
     height = legend + row * len(items) + 10
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-             f'role="img" aria-label="{escape(title)}" class="stacked">']
+             f'role="group" aria-label="{escape(title)}" class="stacked">']
     for j, key in enumerate(keys):
         parts.append(f'<rect x="{label_w + j * 95}" y="4" width="12" height="12" '
                      f'fill="{COLOURS[j % 4]}"/><text x="{label_w + j * 95 + 16}" y="14" '
