@@ -154,6 +154,7 @@ def test_workspace_editor_follows_the_suggestions_on_a_phone(site):
     assert in_viewport(page, ".to-editor")
     jump.click()
     assert in_viewport(page, "#editor")
+    assert page.evaluate("document.activeElement.id") == "editor"  # ready to type
     page.context.close()
 
 
@@ -228,11 +229,13 @@ def axe_violations(page) -> list[dict]:
     return found
 
 
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONES[1]],
+                         ids=["desktop", "phone"])
 @pytest.mark.parametrize("role", ["anonymous", "agent", "reviewer", "lead", "admin"])
-def test_axe_finds_no_serious_violations(site, role):
+def test_axe_finds_no_serious_violations(site, role, viewport):
     base, browser, ids = site
     username, paths = pages_of(ids)[role]
-    page = open_as(browser, base, username, {"width": 1280, "height": 900}, bypass_csp=True)
+    page = open_as(browser, base, username, viewport, bypass_csp=True)
     if role == "reviewer":
         paths = paths + [start_score_page(page, base)]
     problems = {}
