@@ -56,13 +56,16 @@ def pages_of(ids: dict) -> dict[str, tuple[str | None, list[str]]]:
     """role -> (username, the main pages it uses)."""
     return {
         "anonymous": (None, ["/login"]),
-        "agent": ("ana", ["/workspace", "/reviews/mine", f"/reviews/{ids['review']}"]),
-        "reviewer": ("rui", ["/reviews/", "/reports/", "/reviews/calibration"]),
+        "agent": ("ana", ["/workspace", "/reviews/mine", f"/reviews/{ids['review']}",
+                          f"/reviews/drafts/{ids['review_draft']}"]),
+        "reviewer": ("rui", ["/reviews/", "/reports/", "/reviews/calibration",
+                             "/reports/tables/responses", "/reports/conversations/C3"]),
         "lead": ("lee", ["/library/", "/library/replies/refund-policy",
                          "/library/replies/fa-refund-policy",
                          "/library/replies/fa-refund-policy/edit", "/library/new",
+                         "/library/replies/fa-refund-policy/history",
                          "/library/curation", "/reviews/", "/reviews/disputes",
-                         "/reports/"]),
+                         "/reviews/rubrics", "/reports/", "/reports/tables/quality"]),
         "admin": ("root", ["/admin/", f"/admin/users/{ids['bo']}", "/admin/users/new",
                            "/admin/audit"]),
     }
