@@ -66,9 +66,13 @@ def agent(site):
     return page
 
 
-def stored_review_draft(site, page) -> dict:
+def stored_review_draft(site, page, before: str | None = None) -> dict:
+    """The review draft the status link names; with `before` (the link of an earlier
+    request), wait until the link names a newer one."""
     link = page.locator("#action-status a")
     expect(link).to_be_visible()
+    if before is not None:
+        expect(link).not_to_have_attribute("href", before)
     draft_id = int(link.get_attribute("href").rsplit("/", 1)[1])
     home = Home(site[2])
     try:
@@ -97,8 +101,9 @@ def test_a_review_request_carries_the_final_question(site):
     page.wait_for_timeout(500)
     page.fill("#query", "Thanks! How long does the refund take to reach my card?")
     page.fill("#editor", "About a week.")
+    first = page.locator("#action-status a").get_attribute("href")
     page.click("#ask-review")
-    stored = stored_review_draft(site, page)
+    stored = stored_review_draft(site, page, before=first)
     assert stored["question"] == "Thanks! How long does the refund take to reach my card?"
     assert stored["conversation_id"] == "C1"
     assert page.errors == []
