@@ -53,9 +53,11 @@ def chromium():
             browser.close()
 
 
-def login(browser, base: str, username: str, password: str):
-    """A new page (own cookies) signed in as `username`."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+def login(browser, base: str, username: str, password: str,
+          viewport: dict | None = None, bypass_csp: bool = False):
+    """A new page (own cookies; 1400x900 unless `viewport`) signed in as `username`."""
+    context = browser.new_context(viewport=viewport or {"width": 1400, "height": 900},
+                                  bypass_csp=bypass_csp)
     page = context.new_page()
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)

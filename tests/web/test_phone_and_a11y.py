@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser import chromium, serve, unavailable
+from browser import chromium, login, serve, unavailable
 from security_seed import seed
 from webtest_helpers import PASSWORD
 
@@ -73,15 +73,9 @@ def pages_of(ids: dict) -> dict[str, tuple[str | None, list[str]]]:
 
 def open_as(browser, base: str, username: str | None, viewport: dict, bypass_csp=False):
     """A new page (own cookies and viewport), signed in as `username` unless None."""
-    context = browser.new_context(viewport=viewport, bypass_csp=bypass_csp)
-    page = context.new_page()
     if username:
-        page.goto(f"{base}/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
-    return page
+        return login(browser, base, username, PASSWORD, viewport, bypass_csp)
+    return browser.new_context(viewport=viewport, bypass_csp=bypass_csp).new_page()
 
 
 def overflow(page) -> dict:
