@@ -65,10 +65,10 @@ def replykit(home: Path, *args: str) -> list[str]:
 
 def api_token(home_dir: Path) -> tuple[int, str]:
     """(id, token) of a new API token for the agent user USER, created if missing."""
+    from replykit import users
     from replykit.config import load_config
     from replykit.errors import Conflict
     from replykit.home import Home
-    from web import users
 
     home = Home(load_config(home_dir))
     try:
@@ -83,9 +83,9 @@ def api_token(home_dir: Path) -> tuple[int, str]:
 
 
 def revoke(home_dir: Path, token_id: int) -> None:
+    from replykit import users
     from replykit.config import load_config
     from replykit.home import Home
-    from web import users
 
     home = Home(load_config(home_dir))
     try:

@@ -331,7 +331,7 @@ def stop_server(server: subprocess.Popen, grace_s: float) -> None:
 def api_token(home_dir: Path) -> str | None:
     """An API token of a bench agent user (the JSON API wants a login or a token)."""
     try:
-        from web import users
+        from replykit import users
     except ImportError:
         return None
     from replykit.config import load_config

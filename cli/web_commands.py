@@ -8,8 +8,8 @@ import secrets
 import click
 
 from cli.common import echo_json, json_option, pass_home
+from replykit import users
 from storage.library import has_replies_by
-from web import users
 
 DEMO_MARKER = "demo"
 # Demo logins exist only in homes made by `replykit demo` (see `users demo`); their names are

@@ -22,12 +22,12 @@ from urllib.parse import urlencode
 
 import pytest
 
+from replykit import users
 from replykit.config import load_config
 from replykit.home import Home
 from suggest import library
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
-from web import users
 
 CLI = [sys.executable, "-c", "from cli.main import cli; cli()"]
 LOCKED = "database is locked"

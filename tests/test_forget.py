@@ -19,10 +19,10 @@ from replykit.forget import customer_conversations, forget_customer
 from replykit.home import Home
 from rubrics import disputes, drafts, reports, reviews, store
 from suggest import curation, feedback, library, proposals
+from suggest import drafts as drafting
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
-from web import drafts as drafting
 
 # Emma writes from two conversations: one carries her customer id, the other only her e-mail
 # (in another case). Lars asks something close, so his past reply is a rival in search.

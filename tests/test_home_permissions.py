@@ -11,9 +11,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli.main import cli
+from replykit import users
 from replykit.config import load_config
 from replykit.home import Home
-from web import create_app, users
+from web import create_app
 
 
 def mode(path: Path) -> int:

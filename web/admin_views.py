@@ -1,9 +1,9 @@
 """Admin pages: users (add, roles, teams, password reset, deactivate/activate), their API
 tokens (list, create shown once, revoke) and the audit log. Admins only; every change goes
-through `web.users`, which records it in the audit log with the signed-in admin as actor.
+through `replykit.users`, which records it in the audit log with the signed-in admin as actor.
 
 An admin cannot take the admin role from themselves or deactivate themselves, and the last
-active admin keeps the role (`web.users` refuses that for every caller). A password or token
+active admin keeps the role (`replykit.users` refuses that for every caller). A password or token
 the page generates is shown once, in the answer to the POST, never in a redirect or a flash
 message (both would travel in the session cookie)."""
 
@@ -13,10 +13,9 @@ import secrets
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from replykit import audit
+from replykit import audit, users
 from replykit.errors import Conflict, InputError, NotFound, ReplykitError
 from storage import audit as audit_store
-from web import users
 from web.db import get_home
 from web.security import current_user, login, require_role
 

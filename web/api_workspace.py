@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from replykit import users
 from replykit.errors import InputError, NotFound
 from rubrics import drafts as review_drafts
 from storage import conversations as conversation_store
-from suggest import library, placeholders, privacy, proposals
-from web import drafts, users
+from suggest import drafts, library, placeholders, privacy, proposals
 from web.access import (
     conversation_in_scope,
     may_read_conversation,

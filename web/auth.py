@@ -1,5 +1,5 @@
 """Sign in and out. Failed logins slow down per username at an address and per address
-(web.users.try_login); `next` may only be a path on this site."""
+(replykit.users.try_login); `next` may only be a path on this site."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from urllib.parse import unquote, urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from web import security, users
+from replykit import users
+from web import security
 from web.db import get_home
 
 bp = Blueprint("auth", __name__)

@@ -18,8 +18,8 @@ from rubrics import reports
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
 from storage import conversations as conversation_store
-from suggest import feedback, library
-from web import charts, drafts
+from suggest import drafts, feedback, library
+from web import charts
 from web.access import may_read_conversation, report_teams, team_scope
 from web.db import get_home
 from web.security import current_user, require_role

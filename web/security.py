@@ -18,8 +18,8 @@ from flask import Flask, abort, g, jsonify, redirect, render_template, request, 
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from replykit import users
 from replykit.config import Config
-from web import users
 
 ANY_ROLE = users.ROLES
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

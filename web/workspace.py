@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
 
+from replykit import users
 from rubrics import drafts as review_drafts
 from suggest import placeholders
-from web import users
 from web.db import get_home
 from web.security import current_user, has_role, public, require_role
 

@@ -17,9 +17,10 @@ from fuzzing import fuzz_settings, json_values, texts, to_bytes
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from replykit import users
 from replykit.config import load_config
 from replykit.home import Home
-from web import create_app, users
+from web import create_app
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PASSWORD = "fuzz-horse-9"

@@ -19,11 +19,12 @@ from fuzzing import fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
+from replykit import users
 from replykit.config import load_config
 from replykit.home import Home
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
-from web import create_app, users
+from web import create_app
 from web.openapi import DOCUMENT
 
 LONG = bool(os.environ.get("REPLYKIT_FUZZ"))

@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
+from replykit import users
 from replykit.config import load_config
 from rubrics import reviews as rv
 from rubrics.reports import combined_report, quality_report, speed_report
 from storage.db import connect
 from tests.rubrics.fixtures import END, START, load_speed_fixture
-from web import users
 from web.app import create_app
 
 ALL4 = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalised": 4,

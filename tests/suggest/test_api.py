@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from replykit import users
 from suggest import feedback
-from web import create_app, users
+from web import create_app
 
 
 @pytest.fixture

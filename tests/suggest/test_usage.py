@@ -11,8 +11,9 @@ import re
 
 import pytest
 
+from replykit import users
 from suggest import conversations, curation, feedback
-from web import create_app, users
+from web import create_app
 
 SENT = {"refund-policy": "2026-10-02T09:05:00+00:00", "invoice-copy": "2026-10-05T09:05:00+00:00"}
 

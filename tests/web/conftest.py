@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from webtest_helpers import PASSWORD, signed_in
 
+# username, display name, roles, teams (the library's refund-policy is billing's,
+from replykit import users
 from replykit.config import load_config
 from replykit.home import Home
 from suggest.conversations import import_conversations
-from web import create_app, users
+from web import create_app
 
-# username, display name, roles, teams (the library's refund-policy is billing's,
 # api-rate-limits technical's; the conversations belong to no team)
 PEOPLE = (
     ("ana", "Ana Agent", "agent", "support,billing"),

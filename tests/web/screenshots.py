@@ -19,13 +19,14 @@ from browser import chromium, login, serve, unavailable  # noqa: E402
 from conftest import PEOPLE, write_messages  # noqa: E402
 from webtest_helpers import PASSWORD  # noqa: E402
 
+from replykit import users  # noqa: E402
 from replykit.config import load_config  # noqa: E402
 from replykit.home import Home  # noqa: E402
 from rubrics import drafts, reviews  # noqa: E402
 from suggest import demo, library_io  # noqa: E402
 from suggest.conversations import import_conversations  # noqa: E402
 from suggest.engine import SuggestEngine  # noqa: E402
-from web import create_app, users  # noqa: E402
+from web import create_app  # noqa: E402
 
 OUTPUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 

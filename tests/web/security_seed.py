@@ -4,9 +4,9 @@ draft sent to Rui for review and Ana's open drafting session in the workspace.""
 
 from __future__ import annotations
 
+from replykit import users
 from rubrics import disputes, drafts, reviews, store
-from web import drafts as workspace_drafts
-from web import users
+from suggest import drafts as workspace_drafts
 
 ALL_FOUR = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalised": 4,
             "honest": 4, "next_steps": 1, "tone": 4}

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from webtest_helpers import PASSWORD, csrf_token, login
 
 from cli.main import cli as replykit_cli
+from replykit import users
 from replykit.errors import Conflict
-from web import users
 
 ATTACKER, OFFICE = "203.0.113.9", "198.51.100.7"
 

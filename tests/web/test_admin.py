@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from webtest_helpers import PASSWORD, login
 
 from cli.main import cli
-from replykit import audit
+from replykit import audit, users
 from replykit.config import load_config
 from replykit.home import Home
 from storage import audit as audit_store
 from suggest.conversations import import_conversations
-from web import create_app, users
+from web import create_app
 from web.security import secret_key
 
 

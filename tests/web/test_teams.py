@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from webtest_helpers import PASSWORD
 
 from cli.main import cli
+from replykit import users
 from replykit.home import Home
 from storage.migrations import MIGRATIONS, migrate
 from suggest import library
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
-from web import users
 
 # conversation, message, role, author, at, body; team, status per conversation
 TEAM_MESSAGES = [

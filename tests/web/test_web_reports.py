@@ -8,8 +8,8 @@ import io
 import pytest
 
 from rubrics import reviews
-from suggest import feedback
-from web import charts, drafts
+from suggest import drafts, feedback
+from web import charts
 
 TABLES = ("responses", "quality", "categories", "quadrant", "drafting", "usage")
 

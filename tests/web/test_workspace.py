@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from suggest import feedback, library
-from web import drafts
+from suggest import drafts, feedback, library
 
 
 def test_workspace_page_for_agents_only(as_user):

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from webtest_helpers import signed_in
 from werkzeug.routing.converters import NumberConverter
 
+from suggest.drafts import MAX_TEXT, edit_ratio
 from web import limits
-from web.drafts import MAX_TEXT, edit_ratio
 
 DEMO = Path(__file__).parents[2] / "suggest" / "demo_data" / "saved_replies.jsonl"
 

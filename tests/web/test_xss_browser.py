@@ -17,13 +17,14 @@ import pytest
 from browser import chromium, login, serve, unavailable
 from webtest_helpers import PASSWORD
 
+from replykit import users
 from replykit.config import load_config
 from replykit.home import Home
 from rubrics import disputes, drafts, reviews, store
 from suggest import attachments, feedback, library
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
-from web import create_app, users
+from web import create_app
 
 REASON = unavailable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
