@@ -5,7 +5,12 @@ Each group of tables keeps its migrations in its own module of this package (lib
 conversations, search, reviews, users). Add a migration to its module and list it here
 (never edit or reorder a released one). Version numbers are blocks so groups never
 collide: 1-99 library, conversations and search, 100-199 reviews, 200-299 users. Each
-migration not yet recorded is applied, in version order."""
+migration not yet recorded is applied, in version order.
+
+On PostgreSQL an empty database first gets the baseline (`storage.postgres_schema`: the
+schema of the migrations in BASELINE_VERSIONS, which rebuild SQLite tables and make FTS5
+tables PostgreSQL cannot run), recorded as those versions; every later migration runs on
+both backends, so it must be portable SQL (docs/design.md, "Storage")."""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from storage import audit, conversations, library, reviews, search, users
-from storage.db import write_transaction
+from storage.db import is_postgres, write_transaction
+from storage.postgres_schema import BASELINE_VERSIONS, apply_baseline, check_encoding
 
 
 def _m005_templated_titles(db: sqlite_utils.Database) -> None:
@@ -32,7 +38,11 @@ MIGRATIONS = (
      search.m003_search_documents),
     (4, "feedback and proposals linked to their conversation", library.m004_conversation_links),
     (5, "templated past-reply titles; past replies templated again", _m005_templated_titles),
+    (6, "saved-reply actions (tags, status, assignee set on the ticket)",
+     library.m006_reply_actions),
     (100, "rubric versions, reviews, drafts, assignments, disputes", reviews.m100_reviews),
+    (101, "calibration sessions and their participants", reviews.m101_calibration_sessions),
+    (102, "the replies of calibration sessions", reviews.m102_calibration_items),
     (200, "web users, sessions, API tokens, login attempts, drafting sessions", users.m200_web),
     (201, "users in several teams", users.m201_user_teams),
     (202, "owners by user id: drafting sessions, drafts sent for review", users.m202_owner_ids),
@@ -51,6 +61,8 @@ def applied_versions(db: sqlite_utils.Database) -> set[int]:
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply every migration not yet recorded, each in its own transaction; return the newest."""
+    if is_postgres(db):
+        _postgres_baseline(db)
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_version ("
         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -68,6 +80,25 @@ def migrate(db: sqlite_utils.Database) -> int:
                 {"version": version, "name": name, "applied_at": datetime.now(UTC).isoformat()}
             )
     return max(applied_versions(db))
+
+
+def _postgres_baseline(db) -> None:
+    """Give an empty PostgreSQL database the baseline schema, recorded as BASELINE_VERSIONS
+    (under the write lock: two processes opening a new database at once make it once).
+    A database whose encoding is not UTF8 is refused first."""
+    check_encoding(db)
+    if "schema_version" in db.table_names():
+        return
+    names = dict((version, name) for version, name, _ in MIGRATIONS)
+    with write_transaction(db):
+        if "schema_version" in db.table_names():
+            return
+        apply_baseline(db)
+        db.execute("CREATE TABLE schema_version ("
+                   "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        now = datetime.now(UTC).isoformat()
+        db["schema_version"].insert_all(
+            {"version": v, "name": names[v], "applied_at": now} for v in sorted(BASELINE_VERSIONS))
 
 
 def recorded_migrations(db: sqlite_utils.Database) -> int:

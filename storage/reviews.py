@@ -115,6 +115,58 @@ def m100_reviews(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def m101_calibration_sessions(db: sqlite_utils.Database) -> None:
+    """Calibration sessions: a lead's shared sample that every participant scores blind."""
+    for sql in (
+        """CREATE TABLE calibration_sessions (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            rubric_name TEXT NOT NULL,
+            rubric_version INTEGER NOT NULL,
+            period_start TEXT NOT NULL,
+            period_end TEXT NOT NULL,
+            agent TEXT NOT NULL DEFAULT '',
+            team TEXT NOT NULL DEFAULT '',
+            size INTEGER NOT NULL,
+            seed TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_by_id INTEGER,
+            created_at TEXT NOT NULL,
+            team_id TEXT,
+            FOREIGN KEY (rubric_name, rubric_version)
+                REFERENCES rubric_versions(name, version)
+        )""",
+        """CREATE TABLE calibration_participants (
+            session_id INTEGER NOT NULL REFERENCES calibration_sessions(id) ON DELETE CASCADE,
+            reviewer_id INTEGER NOT NULL,
+            reviewer TEXT NOT NULL,
+            team_id TEXT,
+            PRIMARY KEY (session_id, reviewer_id)
+        )""",
+        "CREATE INDEX calibration_participants_reviewer ON calibration_participants(reviewer_id)",
+    ):
+        db.execute(sql)
+
+
+def m102_calibration_items(db: sqlite_utils.Database) -> None:
+    """The replies of each calibration session (erased with their message)."""
+    for sql in (
+        """CREATE TABLE calibration_items (
+            session_id INTEGER NOT NULL REFERENCES calibration_sessions(id) ON DELETE CASCADE,
+            conversation_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            author TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            team_id TEXT,
+            PRIMARY KEY (session_id, conversation_id, message_id),
+            FOREIGN KEY (conversation_id, message_id)
+                REFERENCES messages(conversation_id, message_id) ON DELETE CASCADE
+        )""",
+        "CREATE INDEX calibration_items_reply ON calibration_items(conversation_id, message_id)",
+    ):
+        db.execute(sql)
+
+
 # ---- queries
 
 # rubric versions
@@ -255,11 +307,12 @@ def review_history(db: sqlite_utils.Database, review_id: int) -> list[dict]:
 
 
 def reviewed_or_assigned_replies(db: sqlite_utils.Database) -> list[dict]:
-    """Replies (conversation_id, message_id) that have a review or an assignment:
-    list[dict]."""
+    """Replies (conversation_id, message_id) that have a review or an assignment, or are in
+    a calibration session: list[dict]."""
     return list(db.query(
         "SELECT conversation_id, message_id FROM reviews WHERE target_kind = 'reply' "
-        "UNION SELECT conversation_id, message_id FROM review_assignments"
+        "UNION SELECT conversation_id, message_id FROM review_assignments "
+        "UNION SELECT conversation_id, message_id FROM calibration_items"
     ))
 
 
@@ -406,3 +459,86 @@ def review_draft_ids_for_reviewer(db: sqlite_utils.Database, reviewer_id: int) -
     """Ids of the drafts addressed to `reviewer_id` or to any reviewer: set[int]."""
     return {row[0] for row in db.execute(
         "SELECT id FROM review_drafts WHERE reviewer IS NULL OR reviewer_id = ?", [reviewer_id])}
+
+
+# calibration sessions (rubrics.calibration_sessions)
+
+
+def insert_calibration_session(db: sqlite_utils.Database, row: dict) -> int:
+    """Insert a calibration_sessions row; returns its id."""
+    return db.execute(
+        f"INSERT INTO calibration_sessions ({', '.join(row)}) "
+        f"VALUES ({', '.join('?' * len(row))}) RETURNING id", list(row.values())
+    ).fetchone()[0]
+
+
+def insert_calibration_participant(db: sqlite_utils.Database, row: dict) -> None:
+    """Insert a calibration_participants row (session_id, reviewer_id, reviewer)."""
+    db.execute("INSERT INTO calibration_participants (session_id, reviewer_id, reviewer) "
+               "VALUES (?, ?, ?)", [row["session_id"], row["reviewer_id"], row["reviewer"]])
+
+
+def insert_calibration_item(db: sqlite_utils.Database, row: dict) -> None:
+    """Insert a calibration_items row (session_id, conversation_id, message_id, author,
+    sent_at)."""
+    db.execute("INSERT INTO calibration_items (session_id, conversation_id, message_id, "
+               "author, sent_at) VALUES (?, ?, ?, ?, ?)",
+               [row["session_id"], row["conversation_id"], row["message_id"], row["author"],
+                row["sent_at"]])
+
+
+def calibration_session(db: sqlite_utils.Database, session_id: int) -> dict | None:
+    """The calibration_sessions row `session_id`: dict | None."""
+    rows = list(db.query("SELECT * FROM calibration_sessions WHERE id = ?", [session_id]))
+    return dict(rows[0]) if rows else None
+
+
+def calibration_participants(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """A session's participants (reviewer_id, reviewer), by name: list[dict]."""
+    return [dict(row) for row in db.query(
+        "SELECT reviewer_id, reviewer FROM calibration_participants WHERE session_id = ? "
+        "ORDER BY reviewer, reviewer_id", [session_id])]
+
+
+def calibration_items(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """A session's replies (conversation_id, message_id, author, sent_at), oldest first:
+    list[dict]."""
+    return [dict(row) for row in db.query(
+        "SELECT conversation_id, message_id, author, sent_at FROM calibration_items "
+        "WHERE session_id = ? ORDER BY sent_at, conversation_id, message_id", [session_id])]
+
+
+def calibration_item_reviews(db: sqlite_utils.Database, session_id: int) -> list[dict]:
+    """The reviews of a session's replies (id, conversation_id, message_id, reviewer,
+    reviewer_id, state, score, rubric_name, rubric_version), by id: list[dict]."""
+    return [dict(row) for row in db.query(
+        "SELECT r.id, r.conversation_id, r.message_id, r.reviewer, r.reviewer_id, r.state, "
+        "r.score, r.rubric_name, r.rubric_version FROM reviews r JOIN calibration_items i "
+        "ON i.conversation_id = r.conversation_id AND i.message_id = r.message_id "
+        "WHERE i.session_id = ? AND r.target_kind = 'reply' ORDER BY r.id", [session_id])]
+
+
+def calibration_sessions_of(db: sqlite_utils.Database, user_id: int | None) -> list[dict]:
+    """Sessions created by or shared with user `user_id` (None: every session), newest
+    first, with their number of replies and participants: list[dict]."""
+    sql = ("SELECT s.*, (SELECT COUNT(*) FROM calibration_items i WHERE i.session_id = s.id) "
+           "AS replies, (SELECT COUNT(*) FROM calibration_participants p "
+           "WHERE p.session_id = s.id) AS participants FROM calibration_sessions s")
+    params: list = []
+    if user_id is not None:
+        sql += (" WHERE s.created_by_id = ? OR s.id IN (SELECT session_id FROM "
+                "calibration_participants WHERE reviewer_id = ?)")
+        params = [user_id, user_id]
+    return [dict(row) for row in db.query(sql + " ORDER BY s.id DESC", params)]
+
+
+def participant_item_reviews(db: sqlite_utils.Database, reviewer_id: int) -> list[dict]:
+    """For every reply of the sessions user `reviewer_id` takes part in: each of its reviews
+    (session_id, conversation_id, message_id, review_id or None, state, reviewer_id),
+    by session: list[dict]."""
+    return [dict(row) for row in db.query(
+        "SELECT i.session_id, i.conversation_id, i.message_id, r.id AS review_id, r.state, "
+        "r.reviewer_id FROM calibration_participants p JOIN calibration_items i "
+        "ON i.session_id = p.session_id LEFT JOIN reviews r ON r.target_kind = 'reply' "
+        "AND r.conversation_id = i.conversation_id AND r.message_id = i.message_id "
+        "WHERE p.reviewer_id = ? ORDER BY i.session_id, i.sent_at, r.id", [reviewer_id])]
