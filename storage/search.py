@@ -116,9 +116,9 @@ def reply_documents_with_reply(db: sqlite_utils.Database) -> list[dict]:
 
 def approved_library_documents(db: sqlite_utils.Database) -> list[dict]:
     """'reply' and 'question' documents of approved saved replies: list[dict] rows with id,
-    text_hash, script."""
+    kind, text_hash, script."""
     return list(db.query(
-        "SELECT d.id, d.text_hash, d.script FROM documents d JOIN saved_replies r "
+        "SELECT d.id, d.kind, d.text_hash, d.script FROM documents d JOIN saved_replies r "
         "ON r.id = d.saved_reply_id WHERE d.kind IN ('reply', 'question') "
         "AND r.status = 'approved'"))
 
@@ -126,10 +126,16 @@ def approved_library_documents(db: sqlite_utils.Database) -> list[dict]:
 def recent_past_documents(db: sqlite_utils.Database, teams: list[str] | None,
                           limit: int) -> list[dict]:
     """The newest `limit` 'past' documents of conversations with no team or one of `teams`
-    (None: all), newest first: list[dict] rows with id, text, text_hash, script."""
+    (None: all), newest first: list[dict] rows with id, text, text_hash, script, and
+    follow_up (1 when an agent had already replied in the conversation before this question,
+    else 0)."""
     of_teams = "" if teams is None else f"AND (c.team = '' OR c.team IN ({_marks(teams)}))"
     return list(db.query(
-        "SELECT d.id, d.text, d.text_hash, d.script FROM documents d JOIN past_replies p "
+        "SELECT d.id, d.text, d.text_hash, d.script, CASE WHEN EXISTS (SELECT 1 FROM messages a "
+        "JOIN messages m ON m.conversation_id = a.conversation_id "
+        "WHERE m.conversation_id = p.conversation_id AND m.message_id = p.message_id "
+        "AND a.role = 'agent' AND a.seq < m.seq) THEN 1 ELSE 0 END AS follow_up "
+        "FROM documents d JOIN past_replies p "
         "ON p.id = d.ref JOIN conversations c ON c.id = p.conversation_id "
         f"WHERE d.kind = 'past' {of_teams} ORDER BY d.id DESC LIMIT ?",
         [*(teams or []), limit]))
