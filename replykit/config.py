@@ -9,6 +9,8 @@ from collections import namedtuple
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from storage.db import redact_url
+
 Setting = namedtuple("Setting", ("name", "default", "help"))
 
 SETTINGS = (
@@ -61,6 +63,18 @@ SETTINGS = (
         0,
         "Days an API token made without --expires lasts (0: no expiry unless --expires)",
     ),
+    Setting(
+        "database_url",
+        "",
+        "Database: postgresql://user:password@host/dbname or sqlite:///path (empty: the "
+        "SQLite file replykit.db in the home)",
+    ),
+    Setting(
+        "hnsw_ef_search",
+        100,
+        "PostgreSQL: candidates the pgvector HNSW index searches per query (recall vs speed; "
+        "at least the suggester's 60; docs/benchmarks.md)",
+    ),
 )
 
 ENV_PREFIX = "REPLYKIT_"
@@ -83,11 +97,26 @@ class Config:
     session_idle_minutes: int = SETTINGS[10].default
     session_lifetime_hours: int = SETTINGS[11].default
     token_lifetime_days: int = SETTINGS[12].default
+    database_url: str = SETTINGS[13].default
+    hnsw_ef_search: int = SETTINGS[14].default
     sections: dict = field(default_factory=dict)
 
     @property
     def db_path(self) -> Path:
+        """The SQLite file: `database_url`'s if it is a sqlite:/// URL, else HOME/replykit.db."""
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url[len("sqlite:///"):])
         return self.home / "replykit.db"
+
+    @property
+    def database(self) -> str:
+        """The database to open: `database_url`, or `sqlite:///HOME/replykit.db` when empty."""
+        return self.database_url or f"sqlite:///{self.db_path}"
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the database is PostgreSQL (the home then holds no database file)."""
+        return self.database_url.startswith(("postgresql://", "postgres://"))
 
     @property
     def index_dir(self) -> Path:
@@ -140,4 +169,8 @@ def load_config(home: str | os.PathLike | None = None, **overrides) -> Config:
         raise ConfigError(f"{source}unknown setting(s): {', '.join(sorted(unknown))}")
     defaults = {s.name: s.default for s in SETTINGS}
     resolved = {name: _coerce(name, value, defaults[name]) for name, value in values.items()}
+    url = resolved.get("database_url", "")
+    if url and not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError(f"setting 'database_url': {redact_url(url)!r} is not "
+                          "sqlite:///path or postgresql://...")
     return Config(home=home_path, sections=sections, **resolved)

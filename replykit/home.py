@@ -1,4 +1,5 @@
-"""A replykit home: the directory with the database, the vector indexes and attachments."""
+"""A replykit home: the directory with the database, the vector indexes and attachments.
+With `database_url` set to PostgreSQL the directory still holds config.toml and the caches."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from storage.db import connect, make_private
 
 @dataclass
 class Home:
-    """The resolved config plus a lazily opened, migrated database connection."""
+    """The resolved config plus a lazily opened, migrated database connection (SQLite, or a
+    PostgreSQL connection from the pool, held until `close`)."""
 
     config: Config
 
     @cached_property
     def db(self) -> sqlite_utils.Database:
         self.make_directories()
-        return connect(self.config.db_path, busy_timeout=self.config.busy_timeout)
+        return connect(self.config.database, busy_timeout=self.config.busy_timeout)
 
     def make_directories(self) -> None:
         """Create the home and its index and attachments folders readable by their owner

