@@ -25,6 +25,7 @@ from flask import request
 from werkzeug.exceptions import Forbidden
 
 from replykit.errors import NotFound
+from rubrics import calibration_sessions
 from storage import conversations, library, reviews, search, users
 from suggest.library import visible_to
 from web.db import get_home
@@ -106,11 +107,20 @@ def readable_conversations(db, user: dict, ids) -> set[str]:
     return found
 
 
+def blinded_reviews(db, user: dict) -> set[int]:
+    """Ids of the reviews `user` may not read yet: others' reviews of a reply they score in
+    a calibration session, until their own review of it is submitted."""
+    return calibration_sessions.blinded_review_ids(db, user["id"], my_review_ids(db, user))
+
+
 def review_in_scope(db, user: dict, review: dict) -> bool:
     """Whether a reviewer or lead sees this review (with the reviewed text): it is theirs, or
-    its conversation (a draft's, if it has one) has no team or one of theirs."""
+    it is not blinded (`blinded_reviews`) and its conversation (a draft's, if it has one)
+    has no team or one of theirs."""
     if review["id"] in my_review_ids(db, user):
         return True
+    if review["id"] in blinded_reviews(db, user):
+        return False
     conversation_id = review["conversation_id"] or reviews.review_draft(
         db, review["draft_id"])["conversation_id"]
     return conversation_in_scope(db, user, conversation_id)

@@ -5,6 +5,7 @@
     GET /api/rubrics                      GET /api/rubrics/<name>?version=
     GET /api/reviews?reviewer=&author=&state=      GET /api/reviews/<id>
     GET /api/reviews/queue?reviewer=      GET /api/reviews/calibration?from=&to=&rubric=
+    GET /api/reviews/sessions/<id>        (a calibration session; scores blind until submitted)
 
 Access: reports, queues and calibration need the reviewer or lead role; rubrics any
 signed-in user; reviews reviewers and leads, or an agent for reviews of their own replies.
@@ -23,6 +24,7 @@ from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
 from storage import reviews as review_store
 from web.access import (
+    blinded_reviews,
     conversation_in_scope,
     is_named,
     own_review,
@@ -32,6 +34,7 @@ from web.access import (
 )
 from web.api_suggest import int_arg
 from web.db import get_home
+from web.reviews_views import session_data
 from web.security import current_user, has_role, require_role
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api")
@@ -140,4 +143,16 @@ def api_calibration():
     home = get_home()
     start, end = _bounds(home.config.sections)
     return jsonify(calibration.calibration_report(home.db, start, end,
-                                                  request.args.get("rubric")))
+                                                  request.args.get("rubric"),
+                                                  blinded_reviews(home.db, current_user())))
+
+
+@bp.get("/reviews/sessions/<int:session_id>")
+@require_role("reviewer", "lead")
+def api_calibration_session(session_id: int):
+    """A calibration session for its creator, participants and admins: my progress, and the
+    agreement and consensus once I may see them (null before)."""
+    data = session_data(get_home().db, current_user(), session_id)
+    if data is None:
+        raise Forbidden("only its creator and participants see a calibration session")
+    return jsonify(data)

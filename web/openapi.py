@@ -53,6 +53,14 @@ def _op(summary: str, roles: str, ok: dict | None = None, status: str = "200",
     return op
 
 
+def _file(op: dict) -> dict:
+    """`op` answering a file (of its own media type, as a download) instead of JSON."""
+    op["responses"]["200"] = {
+        "description": "The file (Content-Disposition: attachment)",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
+    return op
+
+
 def _param(name: str, where: str, schema: dict, required: bool = False) -> dict:
     return {"name": name, "in": where, "required": required or where == "path",
             "schema": schema}
@@ -108,6 +116,19 @@ SUGGESTIONS = {"type": "object", "required": ["suggestions", "confident"], "prop
         "reason": {"type": "object", "properties": {
             "type": {"enum": ["saved_reply", "example_question", "past_question"]},
             "text": {"type": "string"}}}}}}}}
+ATTACHMENTS = {"type": "array", "items": {
+    "type": "object", "required": ["filename", "size", "content_type", "url"], "properties": {
+        "filename": {"type": "string"}, "size": {"type": "integer"},
+        "content_type": {"type": "string"}, "url": {"type": "string"}}}}
+SUGGESTIONS["properties"]["suggestions"]["items"]["properties"]["attachments"] = ATTACHMENTS
+LIBRARY = {"type": "object", "required": ["replies", "total", "tags", "folders"], "properties": {
+    "total": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}},
+    "folders": {"type": "array", "items": {"type": "string"}},
+    "replies": {"type": "array", "items": {"type": "object", "required": [
+        "id", "title", "body", "tags", "folder", "language", "attachments"], "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"}, "body": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}}, "folder": {"type": "string"},
+        "language": {"type": "string"}, "attachments": ATTACHMENTS}}}}}
 # a suggestion used in a draft: both its id and the text inserted, or neither
 USED = {"anyOf": [
     {"required": ["suggestion_id", "inserted_text"],
@@ -182,6 +203,16 @@ PATHS = {
                        {"type": "string", "maxLength": 0}, {"type": "null"}]},
                    question=text("question", nullable=True),
                    conversation_id=text("conversation_id", nullable=True)))},
+    "/api/saved-replies": {"get": _op(
+        "Browse the approved saved replies of my teams (the workspace's read-only library)",
+        ANY, LIBRARY, errors="400",
+        params=(query("q", {"type": "string", "maxLength": 500}), query("tag"),
+                query("folder"), query("limit", {"type": "integer", "minimum": 1,
+                                                 "maximum": 200, "default": 50})))},
+    "/api/saved-replies/{reply_id}/attachments/{filename}": {"get": _file(_op(
+        "Download an attachment of a saved reply I may use (always as a download)", ANY,
+        errors="404", params=(_param("reply_id", "path", {"type": "string"}),
+                              _param("filename", "path", {"type": "string"}))))},
     "/api/reports/{kind}": {"get": _op(
         "Speed, quality or combined report", REVIEWERS, errors="400 403 404",
         params=(_param("kind", "path", {"enum": ["speed", "quality", "combined"]}), *PERIOD,
@@ -204,6 +235,11 @@ PATHS = {
     "/api/reviews/calibration": {"get": _op(
         "Reviewer agreement per rubric version", REVIEWERS, {"type": "array"},
         errors="400 403", params=(query("from", BOUND), query("to", BOUND), query("rubric")))},
+    "/api/reviews/sessions/{session_id}": {"get": _op(
+        "A calibration session: my replies to score, and agreement and consensus once I may "
+        "see them (results null before: scores stay blind until I submitted mine)",
+        "its creator, participants, admin", errors="403 404",
+        params=(path_id("session_id"),))},
 }
 
 DOCUMENT = {

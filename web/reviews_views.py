@@ -8,14 +8,31 @@ import yaml
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from replykit.errors import InputError, NotFound, ReplykitError
-from rubrics import assignments, calibration, disputes, drafts, reviews, store
+from replykit.users import users_with_role
+from rubrics import (
+    assignments,
+    calibration,
+    calibration_sessions,
+    disputes,
+    drafts,
+    reviews,
+    scoring,
+    store,
+)
 from rubrics.calendar import parse_calendar
 from rubrics.periods import parse_bounds
 from rubrics.rubric import parse_rubric, parse_yaml
 from storage import conversations as conversation_store
 from storage import reviews as review_store
 from storage.db import write_transaction
-from web.access import conversation_in_scope, is_named, my_review_ids, review_in_scope
+from web.access import (
+    blinded_reviews,
+    conversation_in_scope,
+    is_named,
+    my_review_ids,
+    review_in_scope,
+    team_scope,
+)
 from web.db import get_home
 from web.security import current_user, forbidden, has_role, require_role
 
@@ -27,14 +44,24 @@ def _me() -> str:
 
 
 def _reply_text(db, review: dict) -> dict:
-    """The reviewed text and the question it answers."""
+    """The reviewed text, the question it answers and the conversation's messages before
+    it ("thread"; a draft's only when its conversation is of the user's teams)."""
     if review["target_kind"] == "draft":
         draft = drafts.draft_result(db, review["draft_id"])
-        return {"body": draft["body"], "question": draft["question"]}
+        thread = []
+        if draft["conversation_id"] and conversation_in_scope(db, current_user(),
+                                                              draft["conversation_id"]):
+            thread = conversation_store.conversation_messages(db, draft["conversation_id"])
+        return {"body": draft["body"], "question": draft["question"], "thread": thread}
     row = conversation_store.message_with_question(db, review["conversation_id"],
                                                    review["message_id"])
-    return {"body": row["body"], "question": row["question"] or ""} if row else {
-        "body": "", "question": ""}
+    thread = []
+    for message in conversation_store.conversation_messages(db, review["conversation_id"]):
+        if message["message_id"] == review["message_id"]:
+            break
+        thread.append(message)
+    return {"body": row["body"], "question": row["question"] or "", "thread": thread} if row \
+        else {"body": "", "question": "", "thread": []}
 
 
 @bp.get("/")
@@ -44,8 +71,8 @@ def queue():
     db = get_home().db
     mine = _my_reviews(db)
     return render_template(
-        "reviews/queue.html", queue=_my_queue(db),
-        in_progress=[r for r in mine if r["state"] == "in_progress"],
+        "reviews/queue.html", queue=_my_queue(db), in_progress=_in_progress(db, mine),
+        calibrating=_calibration_todo(db),
         submitted=[r for r in mine if r["state"] == "submitted"][:20],
         open_disputes=len(disputes.list_disputes(db, "open")) if has_role(
             current_user(), "lead") else None,
@@ -70,10 +97,72 @@ def start():
     if existing:
         review_id = existing[0]["id"]
     else:
-        with write_transaction(db):
-            review_id = reviews.start_review(db, target, _me())
-            review_store.update_review(db, review_id, {"reviewer_id": current_user()["id"]})
+        review_id = _start_review(db, target)
     return redirect(url_for("reviews.score", review_id=review_id))
+
+
+def _start_review(db, target: dict) -> int:
+    """Start my review of `target`, with the rubric version of its calibration session if
+    it is a reply I calibrate."""
+    rubric = None
+    if target["kind"] == "reply":
+        rubric = calibration_sessions.session_rubric(
+            db, current_user()["id"], target["conversation_id"], target["message_id"])
+    with write_transaction(db):
+        review_id = reviews.start_review(db, target, _me(), *(rubric or (None, None)))
+        review_store.update_review(db, review_id, {"reviewer_id": current_user()["id"]})
+    return review_id
+
+
+def _rescore_requests(db, review_id: int) -> list[dict]:
+    """The disputes that sent this review back to be scored again."""
+    return review_store.review_disputes(db, review_id, state="rescore")
+
+
+def _in_progress(db, mine: list[dict]) -> list[dict]:
+    """My reviews in progress, those sent back for re-scoring first (with "rescore": the
+    disputes asking for it)."""
+    found = [dict(r, rescore=_rescore_requests(db, r["id"]))
+             for r in mine if r["state"] == "in_progress"]
+    return sorted(found, key=lambda r: not r["rescore"])
+
+
+def _calibration_todo(db) -> list[dict]:
+    """The replies of my calibration sessions that I have not submitted yet, by session:
+    each with "session" (id and name) and my "review_id" when started."""
+    user = current_user()
+    mine = my_review_ids(db, user)
+    todo = []
+    for row in calibration_sessions.list_sessions(db, user["id"]):
+        session = calibration_sessions.get_session(db, row["id"])
+        if not calibration_sessions.is_participant(session, user["id"]):
+            continue
+        todo += [dict(item, session={"id": session["id"], "name": session["name"]})
+                 for item in calibration_sessions.progress(db, session, mine)
+                 if item["state"] != "submitted"]
+    return todo
+
+
+def _next_review(db, done: int) -> int | None:
+    """Start (or pick up) the next review of my queue after review `done`: a review sent
+    back for re-scoring, another review in progress, a calibration reply, an assigned
+    reply, a draft; None when the queue is empty."""
+    waiting = [r for r in _in_progress(db, _my_reviews(db)) if r["id"] != done]
+    if waiting:
+        return waiting[0]["id"]
+    queue = _my_queue(db)
+    targets = [(item["conversation_id"], item["message_id"], None)
+               for item in _calibration_todo(db) if item["review_id"] is None]
+    targets += [(a["conversation_id"], a["message_id"], None) for a in queue["assignments"]]
+    targets += [(None, None, d["id"]) for d in queue["drafts"]]
+    for conversation_id, message_id, draft_id in targets:
+        target = reviews.resolve_target(db, conversation_id, message_id, draft_id)
+        if target["author"] != _me() and _may_review(db, target):
+            try:
+                return _start_review(db, target)
+            except ReplykitError:  # reviewed under this name before, or gone meanwhile
+                continue
+    return None
 
 
 def _my_reviews(db) -> list[dict]:
@@ -103,16 +192,36 @@ def _may_review(db, target: dict) -> bool:
     return conversation_in_scope(db, user, target["conversation_id"])
 
 
-def _form_ratings(rubric) -> tuple[dict, dict]:
-    ratings, comments = {}, {}
+def _choose(category) -> str:
+    """What a reviewer has to do for a category, named by its label."""
+    scale = category.scale
+    points = "yes or no" if scale.kind == "binary" else f"a score from {scale.min} to {scale.max}"
+    return f"{category.label}: choose {points}" + (" or N/A" if category.na_allowed else "")
+
+
+def _form_ratings(rubric) -> tuple[dict, dict, dict]:
+    """The form's valid ratings and comments, and {key: error naming the category by its
+    label} for ratings outside the scale."""
+    ratings, comments, errors = {}, {}, {}
     for category in rubric.categories:
         value = request.form.get(f"rating-{category.key}")
         if value:
-            ratings[category.key] = value
+            try:
+                scoring.check_ratings(rubric, {category.key: value})
+                ratings[category.key] = value
+            except InputError:
+                errors[category.key] = _choose(category)
         comment = request.form.get(f"comment-{category.key}")
         if comment is not None:
             comments[category.key] = comment
-    return ratings, comments
+    return ratings, comments, errors
+
+
+def _unrated(rubric, review: dict, errors: dict) -> dict:
+    """`errors` plus {key: error naming the category by its label} for each category not yet
+    rated, in the rubric's order."""
+    return {c.key: errors.get(c.key) or _choose(c) for c in rubric.categories
+            if c.key in errors or not review["categories"][c.key]["rated"]}
 
 
 @bp.route("/<int:review_id>/score", methods=["GET", "POST"])
@@ -125,26 +234,45 @@ def score(review_id: int):
     if review_id not in my_review_ids(db, current_user()):
         return forbidden("only the review's reviewer scores it")
     rubric = store.get_rubric(db, review["rubric_name"], review["rubric_version"])
-    error = None
+    error, errors = None, {}
+    action = request.form.get("action")
     if request.method == "POST" and review["state"] == "in_progress":
-        ratings, comments = _form_ratings(rubric)
+        ratings, comments, errors = _form_ratings(rubric)
         try:
             reviews.rate_review(db, review_id, _me(), ratings, comments,
                                 request.form.get("overall", ""))
-            if request.form.get("action") == "submit":
-                result = reviews.submit_review(db, review_id, _me())
-                if review["target_kind"] == "draft":
-                    drafts.return_draft(db, review["draft_id"], _me(),
-                                        request.form.get("overall", ""))
-                flash(f"Review {review_id} submitted: score {result['score']}.")
-                return redirect(url_for("reviews.view", review_id=review_id))
-            flash("Saved.")
-            return redirect(url_for("reviews.score", review_id=review_id))
+            review = reviews.get_review(db, review_id)
+            if action in ("submit", "submit-next"):
+                errors = _unrated(rubric, review, errors)
+            if action in ("submit", "submit-next") and not errors:
+                return _submit(db, review, next_one=action == "submit-next")
+            if not errors:
+                flash("Saved.")
+                return redirect(url_for("reviews.score", review_id=review_id))
         except ReplykitError as exc:
             error = str(exc)
             review = reviews.get_review(db, review_id)
-    return render_template("reviews/score.html", review=review, rubric=rubric, error=error,
-                           target=_reply_text(db, review)), (400 if error else 200)
+    failed = bool(error or errors)
+    return render_template(
+        "reviews/score.html", review=review, rubric=rubric, error=error, errors=errors,
+        target=_reply_text(db, review), rescore=_rescore_requests(db, review_id),
+    ), (400 if failed else 200)
+
+
+def _submit(db, review: dict, next_one: bool):
+    """Submit my review (a draft goes back to its author with the overall comment) and
+    show it, or open the next review of my queue."""
+    result = reviews.submit_review(db, review["id"], _me())
+    if review["target_kind"] == "draft":
+        drafts.return_draft(db, review["draft_id"], _me(), review["overall_comment"])
+    flash(f"Review {review['id']} submitted: score {result['score']}.")
+    if not next_one:
+        return redirect(url_for("reviews.view", review_id=review["id"]))
+    following = _next_review(db, review["id"])
+    if following is None:
+        flash("Your review queue is empty.")
+        return redirect(url_for("reviews.queue"))
+    return redirect(url_for("reviews.score", review_id=following))
 
 
 def _may_read(review: dict) -> bool:
@@ -246,7 +374,8 @@ def calibration_view():
     start, end = parse_bounds(request.args.get("from") or None, request.args.get("to") or None,
                               calendar)
     report = calibration.calibration_report(home.db, start, end,
-                                            request.args.get("rubric") or None)
+                                            request.args.get("rubric") or None,
+                                            blinded_reviews(home.db, current_user()))
     return render_template("reviews/calibration.html", report=report, args=request.args)
 
 
@@ -282,3 +411,87 @@ def rubrics():
     return render_template("reviews/rubrics.html", names=names, name=name, current=current,
                            text=text, error=error,
                            versions=store.list_rubrics(db)), (400 if error else 200)
+
+
+# calibration sessions
+
+
+def _eligible_reviewers(db) -> list[dict]:
+    """Active users who may take part in a calibration session (reviewers and leads), by
+    name."""
+    found = {u["id"]: u for role in ("reviewer", "lead") for u in users_with_role(db, role)}
+    return sorted(found.values(), key=lambda u: (u["name"], u["id"]))
+
+
+def session_data(db, user: dict, session_id: int) -> dict | None:
+    """What `user` may see of a calibration session: {"session" (without the replies'
+    texts), "mine" (my progress when I take part), "results" (None until I may see them:
+    see rubrics.calibration_sessions.may_see_results)}; None when it is not theirs (not
+    its creator, a participant or an admin)."""
+    session = calibration_sessions.get_session(db, session_id)
+    if not (session["created_by_id"] == user["id"] or "admin" in user["roles"]
+            or calibration_sessions.is_participant(session, user["id"])):
+        return None
+    mine = my_review_ids(db, user)
+    return {
+        "session": session,
+        "mine": calibration_sessions.progress(db, session, mine)
+        if calibration_sessions.is_participant(session, user["id"]) else [],
+        "results": calibration_sessions.results(db, session)
+        if calibration_sessions.may_see_results(db, session, user, mine) else None,
+    }
+
+
+@bp.route("/sessions", methods=["GET", "POST"])
+@require_role("reviewer", "lead")
+def sessions():
+    """Calibration sessions I created or take part in; a lead creates one from a sample of
+    sent replies of their teams."""
+    home = get_home()
+    db, user = home.db, current_user()
+    error = None
+    if request.method == "POST":
+        if not has_role(user, "lead"):
+            return forbidden("only leads create calibration sessions")
+        form = request.form
+        eligible = {u["id"]: u for u in _eligible_reviewers(db)}
+        try:
+            chosen = form.getlist("reviewers", type=int)
+            unknown = [str(i) for i in chosen if i not in eligible]
+            if unknown:
+                raise InputError(f"no reviewer with id {', '.join(unknown)}", "reviewers")
+            participants = [eligible[i] for i in dict.fromkeys(chosen)]
+            start, end = parse_bounds(form.get("from") or None, form.get("to") or None,
+                                      parse_calendar(home.config.sections.get("calendar")))
+            size = form.get("size", type=int)
+            if size is None:
+                raise InputError("give the number of replies to sample", "size")
+            session = calibration_sessions.create_session(
+                db, user, form.get("name", ""), start, end, size, participants,
+                team_scope(user, form.get("team") or None),
+                [team_scope(p) for p in participants], agent=form.get("agent", ""),
+                team=form.get("team", ""), seed=form.get("seed") or None)
+            flash(f"Calibration session {session['id']} created: {len(session['items'])} "
+                  f"replies for {len(participants)} reviewers.")
+            return redirect(url_for("reviews.session_view", session_id=session["id"]))
+        except ReplykitError as exc:
+            error = str(exc)
+    return render_template(
+        "reviews/sessions.html", error=error, form=request.form,
+        sessions=calibration_sessions.list_sessions(
+            db, None if "admin" in user["roles"] else user["id"]),
+        reviewers=_eligible_reviewers(db) if has_role(user, "lead") else [],
+        teams=user["teams"],
+    ), (400 if error else 200)
+
+
+@bp.get("/sessions/<int:session_id>")
+@require_role("reviewer", "lead")
+def session_view(session_id: int):
+    """A calibration session: my replies to score, and, once I may see them, agreement and
+    the consensus per reply."""
+    db = get_home().db
+    data = session_data(db, current_user(), session_id)
+    if data is None:
+        return forbidden("only its creator and participants see a calibration session")
+    return render_template("reviews/session.html", **data)

@@ -3,6 +3,8 @@ lead resolution, calibration and the rubric editor; who may see and do what."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rubrics import disputes, drafts, reviews, store
@@ -46,8 +48,8 @@ def test_draft_review_round_trip(as_user, db):
     assert saved.status_code == 302
     incomplete = reviewer.post(f"/reviews/{review_id}/score", data={
         "csrf_token": token, "action": "submit", "rating-clear": "3"})
-    assert incomplete.status_code == 400 and "has no rating for" in incomplete.get_data(
-        as_text=True)
+    assert incomplete.status_code == 400 and "Empathy and friendliness: choose a score" in (
+        incomplete.get_data(as_text=True))
     done = reviewer.post(f"/reviews/{review_id}/score", data={
         "csrf_token": token, "action": "submit", "overall": "Say business days.", **FULL})
     assert done.status_code == 302
@@ -142,3 +144,63 @@ def test_rubric_editor_creates_a_new_version(as_user, db):
     reviewer, reviewer_token = as_user("rui")
     assert reviewer.post("/reviews/rubrics", data={"csrf_token": reviewer_token,
                                                    "definition": text}).status_code == 403
+
+
+def _start(client, token, **target) -> int:
+    response = client.post("/reviews/start", data={"csrf_token": token, **target})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].split("/")[2])
+
+
+def test_validation_errors_name_categories_by_their_labels(as_user, db):
+    reviewer, token = as_user("rui")
+    review_id = _start(reviewer, token, draft=_request_draft(db, reviewer="Rui Reviewer"))
+    response = reviewer.post(f"/reviews/{review_id}/score", data={
+        "csrf_token": token, "action": "submit", "rating-clear": "3", "rating-tone": "9"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Empathy and friendliness: choose a score from 1 to 4 or N/A" in html
+    assert "Accurate and correct: choose a score from 1 to 4<" in html
+    assert "Tone matches the brand: choose a score from 1 to 4" in html
+    summary = html.split('id="score-errors"')[1].split("</div>")[0]
+    shown = re.sub(r"<[^>]+>", " ", summary)  # the text, not the links' targets
+    assert "has no rating for" not in html
+    assert not {"accurate", "empathy", "tone", "next_steps"} & set(shown.split())
+    assert 'class="category invalid" id="cat-empathy"' in html  # marked, with its error
+    assert 'class="category" id="cat-clear"' in html  # rated: no error, and the rating kept
+    assert reviews.get_review(db, review_id)["categories"]["clear"]["rating"] == 3
+    assert reviews.get_review(db, review_id)["state"] == "in_progress"
+
+
+def test_submit_and_next_opens_the_next_review_then_says_the_queue_is_empty(as_user, db):
+    first, second = (_request_draft(db, reviewer="Rui Reviewer") for _ in range(2))
+    reviewer, token = as_user("rui")
+    review_id = _start(reviewer, token, draft=first)
+    response = reviewer.post(f"/reviews/{review_id}/score", data={
+        "csrf_token": token, "action": "submit-next", **FULL})
+    assert reviews.get_review(db, review_id)["state"] == "submitted"
+    next_id = int(response.headers["Location"].split("/")[2])
+    assert response.headers["Location"] == f"/reviews/{next_id}/score" and next_id != review_id
+    assert reviews.get_review(db, next_id)["draft_id"] == second
+    response = reviewer.post(f"/reviews/{next_id}/score", data={
+        "csrf_token": token, "action": "submit-next", **FULL})
+    assert response.headers["Location"] == "/reviews/"
+    html = reviewer.get("/reviews/").get_data(as_text=True)
+    assert "Your review queue is empty." in html and f"Review {next_id} submitted" in html
+
+
+def test_a_review_sent_back_for_rescoring_is_flagged_in_the_queue(as_user, db):
+    target = reviews.resolve_target(db, "C1", "m2")
+    review_id = reviews.add_review(db, target, "Rui Reviewer", {
+        "accurate": 2, "complete": 2, "clear": 2, "empathy": "na", "personalised": 2,
+        "honest": 2, "next_steps": 0, "tone": 2})
+    disputes.open_dispute(db, review_id, "Ana Agent", "The price was right then.")
+    (dispute,) = disputes.list_disputes(db, "open")
+    disputes.resolve_dispute(db, dispute["id"], "Lee Lead", "rescore", "Check the old price")
+    reviewer, _ = as_user("rui")
+    html = reviewer.get("/reviews/").get_data(as_text=True)
+    flagged = html.split('id="in-progress"')[1].split("</ul>")[0]
+    assert f"Review {review_id}" in flagged and "Re-score requested" in flagged
+    assert "The price was right then." in flagged and "Check the old price" in flagged
+    form = reviewer.get(f"/reviews/{review_id}/score").get_data(as_text=True)
+    assert "Re-score requested" in form and "The price was right then." in form
