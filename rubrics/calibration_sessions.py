@@ -149,12 +149,12 @@ def progress(db: sqlite_utils.Database, session: dict, my_review_ids: set[int]) 
 
 def may_see_results(db: sqlite_utils.Database, session: dict, user: dict,
                     my_review_ids: set[int]) -> bool:
-    """The creator and admins always; a participant once all their reviews of the session
-    are submitted; nobody else."""
-    if session["created_by_id"] == user["id"] or "admin" in user["roles"]:
-        return True
-    return is_participant(session, user["id"]) and all(
-        item["state"] == "submitted" for item in progress(db, session, my_review_ids))
+    """A participant (even its creator) once all their reviews of the session are
+    submitted; otherwise its creator and admins; nobody else."""
+    if is_participant(session, user["id"]):
+        return all(item["state"] == "submitted"
+                   for item in progress(db, session, my_review_ids))
+    return session["created_by_id"] == user["id"] or "admin" in user["roles"]
 
 
 def blinded_review_ids(db: sqlite_utils.Database, user_id: int,

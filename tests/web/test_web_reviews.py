@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from replykit import audit
 from rubrics import disputes, drafts, reviews, store
 
 FULL = {"rating-accurate": "4", "rating-complete": "3", "rating-clear": "4",
@@ -204,3 +205,87 @@ def test_a_review_sent_back_for_rescoring_is_flagged_in_the_queue(as_user, db):
     assert "The price was right then." in flagged and "Check the old price" in flagged
     form = reviewer.get(f"/reviews/{review_id}/score").get_data(as_text=True)
     assert "Re-score requested" in form and "The price was right then." in form
+
+
+SESSION = {"name": "September calibration", "from": "2026-08-01", "to": "2026-09-30",
+           "size": "5"}
+
+
+def _session(lead, token, reviewers, **fields):
+    return lead.post("/reviews/sessions", data={
+        "csrf_token": token, **SESSION, "reviewers": reviewers, **fields})
+
+
+def _user_id(db, username):
+    return db.execute("SELECT id FROM users WHERE username = ?", [username]).fetchone()[0]
+
+
+def test_calibration_session_scores_stay_blind_until_submitted(as_user, db):
+    """An attacker's view: a participant tries every page and API that shows review scores
+    before submitting their own."""
+    lead, lead_token = as_user("lee")
+    ids = [_user_id(db, "rui"), _user_id(db, "lee")]
+    response = _session(lead, lead_token, ids)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    session_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    reviewer, token = as_user("rui")
+    queue = reviewer.get("/reviews/").get_data(as_text=True)
+    assert "September calibration" in queue and queue.count('name="message" value="m2"') == 2
+    rui_review = _start(reviewer, token, conversation="C1", message="m2")
+    reviewer.post(f"/reviews/{rui_review}/score", data={
+        "csrf_token": token, "action": "submit", **FULL})
+    assert reviews.get_review(db, rui_review)["state"] == "submitted"
+    # the lead takes part too: nothing of Rui's score reaches them before they submit
+    assert lead.get(f"/reviews/{rui_review}").status_code == 403
+    assert lead.get(f"/api/reviews/{rui_review}").status_code == 403
+    listed = lead.get("/api/reviews?reviewer=Rui Reviewer").get_json()
+    assert rui_review not in [r["id"] for r in listed]
+    assert lead.get("/api/reviews/calibration?from=2000-01-01").get_json() == []
+    data = lead.get(f"/api/reviews/sessions/{session_id}").get_json()
+    assert data["results"] is None and "88.89" not in str(data)
+    assert "88.89" not in lead.get(f"/reviews/sessions/{session_id}").get_data(as_text=True)
+    # the lead submits theirs for C1: Rui's review of C1 opens to them, results not yet (C3)
+    lee_review = _start(lead, lead_token, conversation="C1", message="m2")
+    lead.post(f"/reviews/{lee_review}/score", data={
+        "csrf_token": lead_token, "action": "submit", **dict(FULL, **{"rating-clear": "3"})})
+    assert lead.get(f"/api/reviews/{rui_review}").status_code == 200
+    assert lead.get(f"/api/reviews/sessions/{session_id}").get_json()["results"] is None
+    # an admin who takes no part sees everything; an agent nothing
+    admin, _ = as_user("root")
+    results = admin.get(f"/api/reviews/sessions/{session_id}").get_json()["results"]
+    assert results["submitted"] == 2 and results["expected"] == 4
+    assert results["categories"]["clear"]["agreement_pct"] == 0.0
+    assert as_user("bo")[0].get(f"/api/reviews/sessions/{session_id}").status_code == 403
+    assert as_user("bo")[0].get(f"/reviews/sessions/{session_id}").status_code == 403
+    # once both submitted everything, both see the agreement and the consensus
+    for client, csrf in ((reviewer, token), (lead, lead_token)):
+        review_id = _start(client, csrf, conversation="C3", message="m2")
+        client.post(f"/reviews/{review_id}/score", data={
+            "csrf_token": csrf, "action": "submit", **FULL})
+        page = client.get(f"/reviews/sessions/{session_id}").get_data(as_text=True)
+        assert 'id="agreement"' in page and "Consensus (median)" in page
+    assert reviewer.get(f"/api/reviews/{lee_review}").status_code == 200
+
+
+def test_calibration_session_creation_rules(as_user, db):
+    lead, token = as_user("lee")
+    ids = [_user_id(db, "rui"), _user_id(db, "lee")]
+    reviewer, reviewer_token = as_user("rui")
+    assert _session(reviewer, reviewer_token, ids).status_code == 403
+    assert reviewer.get("/reviews/sessions").status_code == 200
+    assert as_user("ana")[0].get("/reviews/sessions").status_code == 403
+    one = _session(lead, token, ids[:1])
+    assert one.status_code == 400 and "choose at least two reviewers" in one.get_data(
+        as_text=True)
+    assert _session(lead, token, ids, team="elsewhere").status_code == 403  # not their team
+    none = _session(lead, token, ids, team="technical")  # the conversations have no team
+    assert none.status_code == 400 and "no reply to sample" in none.get_data(as_text=True)
+    bad = _session(lead, token, ids + [999999])
+    assert bad.status_code == 400 and "no reviewer with id 999999" in bad.get_data(as_text=True)
+    assert db.execute("SELECT COUNT(*) FROM calibration_sessions").fetchone()[0] == 0
+    assert _session(lead, token, ids, agent="Ana Agent").status_code == 302
+    (item,) = db.execute("SELECT author FROM calibration_items").fetchall()
+    assert item[0] == "Ana Agent"
+    entry = audit.page(db, action="calibration.create")["entries"][0]
+    assert entry["actor"] == "lee" and entry["details"]["participants"] == ["lee", "rui"]
+    assert "September calibration" in lead.get("/reviews/sessions").get_data(as_text=True)
