@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from storage.db import is_postgres
+
 
 def m001_library(db: sqlite_utils.Database) -> None:
     for sql in (
@@ -139,10 +141,13 @@ def find_reply_rows(
         escaped = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params += [folder, escaped + "/%"]
     if tag:
-        where.append("EXISTS (SELECT 1 FROM json_each(saved_replies.tags) WHERE value = ?)")
+        elements = ("jsonb_array_elements_text(saved_replies.tags::jsonb) AS t(value)"
+                    if is_postgres(db) else "json_each(saved_replies.tags)")
+        where.append(f"EXISTS (SELECT 1 FROM {elements} WHERE value = ?)")
         params.append(tag)
     if text:
-        where.append("(instr(lower(title), lower(?)) > 0 OR instr(lower(body), lower(?)) > 0)")
+        find = "strpos" if is_postgres(db) else "instr"
+        where.append(f"({find}(lower(title), lower(?)) > 0 OR {find}(lower(body), lower(?)) > 0)")
         params += [text, text]
     sql = "SELECT * FROM saved_replies"
     if where:
@@ -201,9 +206,10 @@ def update_version(db: sqlite_utils.Database, reply_id: str, version: int, field
 def question_lists(db: sqlite_utils.Database) -> list[tuple[str, str]]:
     """(reply id, JSON list of questions) of every stored version and every current example
     question: list[tuple]."""
+    as_list = "json_build_array(question)::text" if is_postgres(db) else "json_array(question)"
     return db.execute(
         "SELECT reply_id, questions FROM saved_reply_versions UNION ALL "
-        "SELECT reply_id, json_array(question) FROM reply_questions").fetchall()
+        f"SELECT reply_id, {as_list} FROM reply_questions").fetchall()
 
 
 def reply_texts(db: sqlite_utils.Database) -> list[tuple[str, str]]:

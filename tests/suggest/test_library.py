@@ -11,6 +11,8 @@ from replykit.errors import InputError, NotFound
 from suggest import attachments, library
 from suggest.suggester import suggest
 
+pytestmark = pytest.mark.both_backends
+
 REPLY = {
     "id": "gift-cards",
     "title": "Gift cards",
