@@ -285,3 +285,13 @@ def saved_reply_teams(db: sqlite_utils.Database, reply_id: str) -> str | None:
     """The saved reply's `teams` column (a JSON list), or None when there is no such reply."""
     row = db.execute("SELECT teams FROM saved_replies WHERE id = ?", [reply_id]).fetchone()
     return row[0] if row else None
+
+
+def attachment_rows_of(db: sqlite_utils.Database, reply_ids: list[str]) -> list[dict]:
+    """The attachments (reply_id, filename, size, content_type) of these saved replies, by
+    reply and filename: list[dict] rows."""
+    if not reply_ids:
+        return []
+    return list(db.query(
+        "SELECT reply_id, filename, size, content_type FROM attachments "
+        f"WHERE reply_id IN ({_marks(reply_ids)}) ORDER BY reply_id, filename", reply_ids))

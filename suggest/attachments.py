@@ -326,6 +326,56 @@ def read(db: sqlite_utils.Database, directory: Path, reply_id: str, filename: st
     raise NotFound(f"saved reply {reply_id!r} has no attachment {filename!r}")
 
 
+def listing(db: sqlite_utils.Database, reply_ids: list[str]) -> dict[str, list[dict]]:
+    """{reply id: [{"filename", "size", "content_type"}] by name} for these replies (those
+    without attachments are left out): what a page showing the replies lists."""
+    found: dict[str, list[dict]] = {}
+    for row in storage.library.attachment_rows_of(db, sorted(set(reply_ids))):
+        found.setdefault(row.pop("reply_id"), []).append(row)
+    return found
+
+
+def download(db: sqlite_utils.Database, directory: Path, reply_id: str, filename: str) -> dict:
+    """One attachment to hand out: {"filename", "content_type", "data", "disposition"}. The
+    content type is the stored one only if it is an accepted type (a restored database could
+    hold text/html), else application/octet-stream; text types are UTF-8 (checked on upload).
+    `disposition` is the Content-Disposition header value (see `content_disposition`).
+    NotFound if the reply has no such attachment or its file is missing."""
+    row = next((a for a in list_for(db, reply_id) if a["filename"] == filename), None)
+    if row is None:
+        raise NotFound(f"saved reply {reply_id!r} has no attachment {filename!r}")
+    try:
+        data = _blob(directory, row["sha256"]).read_bytes()
+    except FileNotFoundError as exc:
+        raise NotFound(f"the file of attachment {filename!r} of saved reply {reply_id!r} is "
+                       f"missing from {directory}") from exc
+    accepted = {kind.media_type for kind in FILE_TYPES.values()}
+    media_type = row["content_type"] if row["content_type"] in accepted else (
+        "application/octet-stream")
+    if media_type.startswith("text/"):
+        media_type += "; charset=utf-8"
+    return {"filename": filename, "content_type": media_type, "data": data,
+            "disposition": content_disposition(filename)}
+
+
+_TOKEN_SAFE = re.compile(r"[A-Za-z0-9!#$&+.^_`|~-]")
+_FALLBACK_SAFE = re.compile(r"[A-Za-z0-9 ._()-]+")
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment; filename="..."; filename*=UTF-8''...` (RFC 6266, RFC 8187): the name
+    percent-encoded as UTF-8 for browsers, and a plain ASCII fallback for old clients: the
+    name itself when it is only letters, digits, spaces and ._()-, else "attachment" with its
+    extension. Neither part can hold a quote, a semicolon or a line break."""
+    encoded = "".join(ch if _TOKEN_SAFE.fullmatch(ch) else
+                      "".join(f"%{byte:02X}" for byte in ch.encode("utf-8"))
+                      for ch in filename)
+    suffix = Path(filename).suffix
+    fallback = filename if _FALLBACK_SAFE.fullmatch(filename) else "attachment" + (
+        suffix if _FALLBACK_SAFE.fullmatch(suffix or "x") else "")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
 def export(db: sqlite_utils.Database, directory: Path, reply_id: str) -> list[dict]:
     """Attachments inline for export: filename, content_type, content_base64."""
     return [

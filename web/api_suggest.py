@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, url_for
 
 from replykit.errors import InputError, NotFound
 from replykit.textio import check_text
-from suggest import feedback
+from suggest import attachments, feedback
 from suggest.suggester import suggest
 from web.access import public_past_ids, readable_conversations, team_scope, usable_suggestion
 from web.db import engine, get_home
@@ -50,6 +50,17 @@ def _optional_list(data: dict, field: str):
     return value
 
 
+def attachment_links(db, reply_ids: list[str]) -> dict[str, list[dict]]:
+    """{reply id: [{"filename", "size", "content_type", "url"}]} of these saved replies (the
+    caller checked that the user may see them); `url` downloads the file."""
+    found = attachments.listing(db, reply_ids)
+    for reply_id, items in found.items():
+        for item in items:
+            item["url"] = url_for("api_workspace.api_attachment", reply_id=reply_id,
+                                  filename=item["filename"])
+    return found
+
+
 @bp.post("/suggest")
 @require_role()
 def api_suggest():
@@ -57,7 +68,8 @@ def api_suggest():
     -> {"suggestions", "confident"}. Only what the signed-in user's teams may see; `team`
     narrows to one of their own teams (403 for another). A past suggestion's id is
     "past-N" (it names no conversation) and its `conversation_id` is null unless the user may
-    read that conversation."""
+    read that conversation. A saved suggestion lists its `attachments` (see
+    `attachment_links`)."""
     data = json_body()
     for field in ("language", "mode", "team"):
         if data.get(field) is not None and not isinstance(data[field], str):
@@ -83,6 +95,10 @@ def api_suggest():
         if suggestion["conversation_id"] not in readable:
             suggestion["conversation_id"] = None
     public_past_ids(get_home().db, pasts)
+    saved = [s for s in result["suggestions"] if s["kind"] == "saved"]
+    links = attachment_links(get_home().db, [s["id"] for s in saved])
+    for suggestion in saved:
+        suggestion["attachments"] = links.get(suggestion["id"], [])
     return jsonify(result)
 
 

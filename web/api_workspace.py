@@ -3,13 +3,13 @@ sessions (drafting time and edit ratio), review requests and saved-reply proposa
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from replykit import users
 from replykit.errors import InputError, NotFound
 from rubrics import drafts as review_drafts
 from storage import conversations as conversation_store
-from suggest import drafts, library, placeholders, privacy, proposals
+from suggest import attachments, drafts, library, placeholders, privacy, proposals
 from web.access import (
     conversation_in_scope,
     may_read_conversation,
@@ -17,9 +17,9 @@ from web.access import (
     team_scope,
     usable_suggestion,
 )
-from web.api_suggest import int_arg, json_body
+from web.api_suggest import attachment_links, int_arg, json_body
 from web.db import engine, get_home
-from web.security import current_user, forbidden, has_role, require_role
+from web.security import CSP, current_user, forbidden, has_role, require_role
 
 bp = Blueprint("api_workspace", __name__, url_prefix="/api")
 
@@ -131,6 +131,59 @@ def _renderable_reply(db, reply_id: str) -> dict:
             or (reply["status"] != "approved" and not has_role(user, "lead"))):
         raise NotFound(f"no saved reply with id {reply_id!r}")
     return reply
+
+
+def _folders(folders) -> list[str]:
+    """Every folder and the folders above it ("Billing/Refunds" gives "Billing" too), sorted."""
+    found = set()
+    for folder in filter(None, folders):
+        parts = folder.split("/")
+        found.update("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+    return sorted(found)
+
+
+@bp.get("/saved-replies")
+@require_role()
+def api_library():
+    """The read-only library of the workspace: query q? (text in the title or body), tag?,
+    folder? (that folder and those below it), limit? (1-200, default 50) ->
+    {"replies": [{"id", "title", "body", "tags", "folder", "language", "attachments"}],
+    "total", "tags", "folders"}. Only approved replies visible to the user's teams; `total`
+    counts the matches before the limit, `tags` and `folders` (with the folders above them)
+    are those of every reply the user may browse, for the filters."""
+    args = request.args
+    text = (args.get("q") or "").strip()
+    if len(text) > 500:
+        raise InputError("must be at most 500 characters", "parameter q")
+    limit = int_arg("limit", 1, 200, default=50)
+    db = get_home().db
+    teams = team_scope(current_user())
+    browsable = library.list_replies(db, status="approved", teams=teams)
+    found = library.list_replies(db, status="approved", teams=teams, text=text or None,
+                                 tag=args.get("tag") or None, folder=args.get("folder") or None)
+    links = attachment_links(db, [r["id"] for r in found[:limit]])
+    replies = [{k: r[k] for k in ("id", "title", "body", "tags", "folder", "language")}
+               | {"attachments": links.get(r["id"], [])} for r in found[:limit]]
+    return jsonify({"replies": replies, "total": len(found),
+                    "tags": sorted({t for r in browsable for t in r["tags"]}),
+                    "folders": _folders(r["folder"] for r in browsable)})
+
+
+@bp.get("/saved-replies/<reply_id>/attachments/<filename>")
+@require_role()
+def api_attachment(reply_id: str, filename: str):
+    """Download an attachment of a saved reply the user may use (visible to their teams,
+    approved unless they are a lead); 404 otherwise, as for one that does not exist. Always a
+    download (Content-Disposition: attachment, RFC 6266 name), never rendered: nosniff, and a
+    sandboxing Content-Security-Policy should a browser open it anyway."""
+    db = get_home().db
+    _renderable_reply(db, reply_id)
+    found = attachments.download(db, get_home().config.attachments_dir, reply_id, filename)
+    return Response(found["data"], content_type=found["content_type"], headers={
+        "Content-Disposition": found["disposition"],
+        "Content-Security-Policy": CSP + "; sandbox",
+        "Cross-Origin-Resource-Policy": "same-origin",
+    })
 
 
 @bp.post("/render")

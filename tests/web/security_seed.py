@@ -1,11 +1,15 @@
 """Data the security tests need besides the web fixtures: reviews of Ana's reply (one
 submitted by Rui, one still in progress by Lee), Ana's dispute of the submitted one, Ana's
-draft sent to Rui for review and Ana's open drafting session in the workspace."""
+draft sent to Rui for review, Ana's open drafting session in the workspace and a Thai-named
+attachment of the billing team's refund-policy."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from replykit import users
 from rubrics import disputes, drafts, reviews, store
+from suggest import attachments
 from suggest import drafts as workspace_drafts
 
 ALL_FOUR = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalised": 4,
@@ -14,7 +18,7 @@ ALL_FOUR = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalise
 
 def seed(db) -> dict:
     """Create the records; returns their ids: review, in_progress, dispute, review_draft,
-    drafting (a drafting session)."""
+    drafting (a drafting session), attachment (its file name)."""
     store.ensure_default_rubric(db)
     target = reviews.resolve_target(db, "C1", "m2")  # Ana Agent's reply
     review = reviews.add_review(db, target, "Rui Reviewer", ALL_FOUR,
@@ -25,5 +29,8 @@ def seed(db) -> dict:
     review_draft = drafts.request_draft(db, "Ana Agent", "Refunds take 5 days.", "refund?",
                                         reviewer="Rui Reviewer", author_id=ana, reviewer_id=rui)
     drafting = workspace_drafts.start(db, "Ana Agent", "support", "refund?", agent_id=ana)["id"]
+    home_db = Path(db.execute("PRAGMA database_list").fetchone()[2])  # HOME/replykit.db
+    attachment = attachments.add(db, home_db.with_name("attachments"), "refund-policy",
+                                 "ใบคืนเงิน.pdf", b"%PDF-1.4 refund form")["filename"]
     return {"review": review, "in_progress": in_progress, "dispute": dispute,
-            "review_draft": review_draft, "drafting": drafting}
+            "review_draft": review_draft, "drafting": drafting, "attachment": attachment}

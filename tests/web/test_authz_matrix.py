@@ -43,6 +43,9 @@ EXPECTED = {
     "api_workspace.api_review_request": OWN,
     "api_workspace.api_review_request_result": OWN | REVIEWERS,
     "api_workspace.api_propose_reply": SIGNED_IN,
+    "api_workspace.api_library": SIGNED_IN,  # each sees the approved replies of their teams
+    # refund-policy's attachment: like refund-policy itself, billing's
+    "api_workspace.api_attachment": frozenset({"agent", "lead", "admin"}),
     "api_reports.api_report": REVIEWERS,
     "api_reports.api_rubrics": SIGNED_IN,
     "api_reports.api_rubric": SIGNED_IN,
@@ -92,7 +95,8 @@ EXPECTED = {
 }
 # refused with 404 rather than 403: someone else's drafting session is not revealed
 HIDDEN = {"api_workspace.api_draft_finish", "api_workspace.api_review_request",
-          "api_suggest.api_feedback"}  # another team's saved reply: as if there were none
+          "api_suggest.api_feedback",  # another team's saved reply: as if there were none
+          "api_workspace.api_attachment"}
 
 
 def _url_values(ids: dict) -> tuple[dict, dict, dict]:
@@ -105,7 +109,8 @@ def _url_values(ids: dict) -> tuple[dict, dict, dict]:
     overrides = {"reports.table": {"name": "responses"},
                  "api_reports.api_rubric": {"name": "support-reply"},
                  "api_workspace.api_draft_finish": {"draft_id": ids["drafting"]},
-                 "api_workspace.api_review_request": {"draft_id": ids["drafting"]}}
+                 "api_workspace.api_review_request": {"draft_id": ids["drafting"]},
+                 "api_workspace.api_attachment": {"filename": ids["attachment"]}}
     queries = {"api_reports.api_reviews": {"author": "Ana Agent"},
                "api_reports.api_queue": {"reviewer": "Rui Reviewer"}}
     return values, overrides, queries

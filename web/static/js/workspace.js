@@ -7,6 +7,9 @@
 // (or the Undo button) brings back what was there; a dismissed suggestion is never the
 // selected one; below the confidence threshold the weak matches wait behind "Show anyway";
 // when the session ends the draft is kept in sessionStorage and the agent is sent to sign in.
+// The library panel lets the agent browse and insert any approved saved reply of their teams;
+// a saved reply's attachments are download links (on the library preview, under the
+// suggestion list for the selected card, and in the note after an insert).
 "use strict";
 
 (function () {
@@ -20,7 +23,8 @@
     saved_reply: "matched saved reply text",
     past_question: "matched past question",
   };
-  const NAME = "[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)*";
+  // a placeholder name: text on one line without braces or "|" (suggest/placeholders.py NAME)
+  const NAME = "[^\\s{}|](?:[^{}|\\n]*[^\\s{}|])?";
   // a placeholder, with the invisible isolate marks (LRI ... PDI) put around it on insert so
   // that it reads {{name}} inside right-to-left text instead of coming out as }}name{{
   const LRI = "\u2066", PDI = "\u2069";
@@ -195,6 +199,9 @@
         item.language ? el("span", { class: "lang" }, item.language) : null, ...tags),
       el("p", { class: "reason", dir: "auto" }, reason),
       el("p", { class: "body", dir: "auto", id: `suggestion-${index}-body` }, ...chipped(excerpt(item.body, 220))),
+      item.attachments && item.attachments.length
+        ? el("p", { class: "files-note" }, `Files: ${item.attachments.map((a) => a.filename).join(", ")}`)
+        : null,
       // for the mouse; an option holds nothing focusable: the keyboard has Enter and Delete
       // on the list (and Alt+Enter anywhere), announced by the list's description
       el("div", { class: "buttons", "aria-hidden": "true" },
@@ -218,6 +225,7 @@
   function draw() {
     list.replaceChildren();
     $("suggest-notice").hidden = true;
+    $("suggestion-files").hidden = true;
     const total = state.suggestions.length;
     const shown = visible();
     asListbox(shown.length > 0);
@@ -256,6 +264,22 @@
     } else {
       list.removeAttribute("aria-activedescendant");
     }
+    const item = current ? state.suggestions[state.selected] : null;
+    const bar = $("suggestion-files");
+    bar.hidden = !(item && item.attachments && item.attachments.length);
+    bar.replaceChildren(...(bar.hidden ? [] : [`Files of “${item.title}”: `, files(item.attachments)]));
+  }
+
+  function size(bytes) {
+    return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB`
+      : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  }
+
+  // download links of a saved reply's attachments (the server checks who may download)
+  function files(items) {
+    return el("ul", { class: "files" }, ...items.map((a) => el("li", {},
+      el("a", { href: a.url, download: a.filename, dir: "auto" }, a.filename),
+      el("span", { class: "hint" }, ` (${size(a.size)})`))));
   }
 
   // Up/Down/Home/End inside the list stop at its ends (Alt+arrows from anywhere wrap)
@@ -297,6 +321,7 @@
     state.lastQuery = text;
     if (text.length < 3) {
       list.replaceChildren(); asListbox(false); $("suggest-notice").hidden = true;
+      $("suggestion-files").hidden = true;
       state.suggestions = []; state.selected = -1; return;
     }
     const seq = ++state.requestSeq;
@@ -314,9 +339,13 @@
   }, 300);
 
   // ---- insert: placeholders, prompts, editor
-  async function choose(index) {
+  function choose(index) {
     const item = state.suggestions[index];
-    if (!item || !visible().includes(index)) return;
+    if (item && visible().includes(index)) use(item);
+  }
+
+  // render a saved or past reply for this conversation, ask for its blanks, then insert it
+  async function use(item) {
     try {
       const rendered = await api("POST", "/api/render", {
         kind: item.kind, id: item.id, conversation_id: state.conversationId,
@@ -381,8 +410,14 @@
     $("insert-note-text").textContent = before.trim()
       ? `Inserted “${item.title}” at the cursor; your text is kept. `
       : `Inserted “${item.title}”. `;
+    const attached = item.attachments || [];
+    $("insert-files").hidden = !attached.length;
+    $("insert-files").replaceChildren(...(attached.length
+      ? ["Its files, to attach to your message:", files(attached)] : []));
     $("insert-note").hidden = false;
-    feedback(item, "inserted");
+    // suggestion feedback measures the suggester: a reply picked from the library was not
+    // suggested (the drafting session still records which saved reply was used)
+    if (!item.fromLibrary) feedback(item, "inserted");
     showUnfilled();
     saveSoon();
     editor.focus();
@@ -543,6 +578,63 @@
     } catch (error) { failed(error, "action-status"); }
   }
 
+  // ---- library: the approved saved replies of the agent's teams, read-only
+  const shelf = { loaded: false, replies: new Map(), seq: 0 };
+
+  function fillSelect(select, values) {
+    const chosen = select.value;
+    select.replaceChildren(select.options[0], ...values.map((v) => el("option", { value: v, dir: "auto" }, v)));
+    select.value = values.includes(chosen) ? chosen : "";
+  }
+
+  async function searchLibrary() {
+    const params = new URLSearchParams({ limit: "50" });
+    for (const [name, id] of [["q", "library-q"], ["tag", "library-tag"], ["folder", "library-folder"]]) {
+      if ($(id).value.trim()) params.set(name, $(id).value.trim());
+    }
+    const seq = ++shelf.seq;
+    status("library-status", "searching…");
+    try {
+      const data = await api("GET", `/api/saved-replies?${params}`);
+      if (seq !== shelf.seq) return;
+      shelf.loaded = true;
+      fillSelect($("library-tag"), data.tags);
+      fillSelect($("library-folder"), data.folders);
+      shelf.replies = new Map(data.replies.map((r) => [r.id, r]));
+      $("library-results").replaceChildren(...data.replies.map((reply) => el("li", {},
+        el("button", {
+          type: "button", class: "library-item", "aria-expanded": "false", dataset: { id: reply.id },
+        },
+        el("span", { class: "title", dir: "auto" }, reply.title),
+        reply.folder ? el("span", { class: "folder", dir: "auto" }, reply.folder) : null))));
+      status("library-status", !data.total ? "No saved reply matches."
+        : data.total > data.replies.length ? `${data.replies.length} of ${data.total} saved replies: narrow the search.`
+          : `${data.total} saved ${data.total === 1 ? "reply" : "replies"}.`);
+    } catch (error) { failed(error, "library-status"); }
+  }
+  const searchLibrarySoon = debounce(searchLibrary, 300);
+
+  // one preview at a time, right under its title (a disclosure: the title button says whether
+  // it is open)
+  function togglePreview(button) {
+    const open = button.getAttribute("aria-expanded") === "true";
+    $("library-results").querySelectorAll(".library-item[aria-expanded=true]").forEach((b) => {
+      b.setAttribute("aria-expanded", "false");
+      b.removeAttribute("aria-controls");
+    });
+    $("library-preview")?.remove();
+    if (open) return;
+    const reply = shelf.replies.get(button.dataset.id);
+    button.setAttribute("aria-expanded", "true");
+    button.setAttribute("aria-controls", "library-preview");
+    button.after(el("div", { id: "library-preview", class: "library-preview", role: "region", "aria-label": `Preview of ${reply.title}` },
+      el("div", { class: "meta" }, el("span", { class: "lang" }, reply.language),
+        ...reply.tags.map((t) => el("span", { class: "tag", dir: "auto" }, t))),
+      el("p", { class: "body", dir: "auto" }, ...chipped(reply.body)),
+      reply.attachments.length ? files(reply.attachments) : null,
+      el("button", { type: "button", class: "library-insert", dataset: { id: reply.id } }, "Insert")));
+  }
+
   // ---- queue
   function readableDate(iso) {
     const date = new Date(iso);
@@ -655,6 +747,19 @@
     if (!input.value.trim()) { input.focus(); return; }
     fill(form.dataset.name, input.value);
     $("unfilled-fields").querySelector("input")?.focus();
+  });
+  $("library").addEventListener("toggle", () => {
+    if ($("library").open && !shelf.loaded) searchLibrary();
+  });
+  $("library-search").addEventListener("submit", (event) => { event.preventDefault(); searchLibrary(); });
+  $("library-q").addEventListener("input", searchLibrarySoon);
+  $("library-tag").addEventListener("change", searchLibrary);
+  $("library-folder").addEventListener("change", searchLibrary);
+  $("library-results").addEventListener("click", (event) => {
+    const item = event.target.closest(".library-item");
+    if (item) { togglePreview(item); return; }
+    const insertButton = event.target.closest(".library-insert");
+    if (insertButton) use({ ...shelf.replies.get(insertButton.dataset.id), kind: "saved", fromLibrary: true });
   });
   $("insert-undo").addEventListener("click", undoInsert);
   $("prompts").addEventListener("submit", submitPrompts);

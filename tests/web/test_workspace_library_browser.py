@@ -1,0 +1,191 @@
+"""The workspace's read-only library panel and saved-reply attachments in real headless
+Chromium (issue 12): an agent searches by text, tag and folder, previews a reply (placeholders
+as chips, attachments as download links) and inserts it at the cursor like a suggestion, with
+the mouse and with the keyboard only; a suggestion's attachments download from under the
+list; a stale "Copied" goes after a few seconds; Option+C on a Mac copies. Skipped, with the
+reason, where Chromium or Playwright is missing."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from browser import chromium, login, serve, unavailable
+from webtest_helpers import PASSWORD
+
+from replykit.config import load_config
+from replykit.home import Home
+from suggest import attachments
+from web import create_app
+
+REASON = unavailable()
+if REASON is None:
+    from playwright.sync_api import expect
+pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+PDF = b"%PDF-1.4 the refund form"
+THAI_NAME = "แบบฟอร์มคืนเงิน.pdf"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, web_home_template):
+    root = tmp_path_factory.mktemp("workspace-library") / "home"
+    shutil.copytree(web_home_template, root)
+    config = load_config(root, multilingual_model="")
+    home = Home(config)
+    attachments.add(home.db, config.attachments_dir, "refund-policy", THAI_NAME, PDF)
+    home.close()
+    app = create_app(config)
+    with serve(app) as base, chromium() as browser:
+        yield base, browser, config
+
+
+def agent(site, username="ana", viewport=None):
+    base, browser, _ = site
+    page = login(browser, base, username, PASSWORD, viewport)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    assert page.url.endswith("/workspace")
+    return page
+
+
+def open_library(page):
+    page.click("#library summary")
+    expect(page.locator("#library-status")).to_have_text(re.compile(r"^\d+ saved replies\.$"))
+
+
+def titles(page) -> list[str]:
+    return page.locator("#library-results .library-item .title").all_inner_texts()
+
+
+def inserted_feedback(config) -> int:
+    home = Home(config)
+    try:
+        return home.db.execute("SELECT COUNT(*) FROM suggestion_feedback WHERE event = "
+                               "'inserted' AND suggestion_id = 'refund-policy'").fetchone()[0]
+    finally:
+        home.close()
+
+
+def test_browse_search_preview_download_and_insert(site):
+    _, _, config = site
+    page = agent(site)
+    open_library(page)
+    assert "Refund policy (30 days)" in titles(page)  # billing's: Ana is in billing
+    assert not [t for t in titles(page) if "rate limit" in t.lower()]  # technical's
+    # search by text (Thai has no spaces), by tag, by folder (with the folders below it)
+    page.fill("#library-q", "รหัสผ่าน")
+    expect(page.locator("#library-results .library-item")).to_have_count(1)
+    page.fill("#library-q", "")
+    page.select_option("#library-tag", "billing")
+    expect(page.locator("#library-status")).to_have_text("6 saved replies.")
+    page.select_option("#library-folder", "Billing/Refunds")
+    expect(page.locator("#library-status")).to_have_text("4 saved replies.")
+    page.fill("#library-q", "Refund policy")
+    expect(page.locator("#library-status")).to_have_text("1 saved reply.")
+    page.fill("#library-q", "nothing like this anywhere")
+    expect(page.locator("#library-status")).to_have_text("No saved reply matches.")
+    page.fill("#library-q", "")
+    expect(page.locator("#library-status")).to_have_text("4 saved replies.")
+
+    # the preview: placeholders as labelled chips, attachments as download links
+    item = page.locator(".library-item", has_text="Refund policy (30 days)")
+    item.click()
+    expect(item).to_have_attribute("aria-expanded", "true")
+    preview = page.locator("#library-preview")
+    assert "{{" not in preview.locator(".body").inner_text()
+    assert "Customer first name" in preview.locator(".body mark.chip").all_inner_texts()
+    with page.expect_download() as download:
+        preview.get_by_role("link", name=THAI_NAME).click()
+    assert download.value.suggested_filename == THAI_NAME
+    assert Path(download.value.path()).read_bytes() == PDF
+
+    # insert at the cursor, like a suggestion: prompts for the blanks, the agent's text kept
+    page.fill("#editor", "Sorry for the wait!")
+    before = inserted_feedback(config)
+    preview.get_by_role("button", name="Insert").click()
+    page.wait_for_selector("#prompts:not([hidden])")
+    page.fill("#prompt-fields input[name='customer.first_name']", "Dana")
+    page.click("#prompts button[type=submit]")
+    expect(page.locator("#editor")).to_have_value(re.compile(r"^Sorry for the wait!\n\nHi Dana,"))
+    assert "Inserted “Refund policy (30 days)” at the cursor" in page.inner_text("#insert-note")
+    expect(page.locator("#insert-files a")).to_have_text(THAI_NAME)
+    # a library pick is not suggestion feedback (it was not suggested)
+    page.wait_for_load_state("networkidle")
+    assert inserted_feedback(config) == before
+    # a second click on the title closes the preview
+    item.click()
+    expect(item).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#library-preview")).to_have_count(0)
+    assert page.errors == []
+
+
+def test_the_library_by_keyboard_only(site):
+    page = agent(site)
+    page.locator("#library summary").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#library-status")).to_have_text(re.compile("saved replies"))
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "library-q"
+    page.keyboard.type("Track an order")
+    expect(page.locator("#library-results .library-item")).to_have_count(1)
+    for _ in range(4):  # the tag and folder filters, Search, then the first result
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "library-item"
+    page.keyboard.press("Enter")
+    expect(page.locator("#library-preview")).to_have_count(1)
+    page.keyboard.press("Tab")  # to Insert (this reply has no attachments)
+    assert page.evaluate("document.activeElement.textContent") == "Insert"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#prompts:not([hidden])")
+    assert page.evaluate("document.activeElement.closest('#prompt-fields') !== null")
+    page.keyboard.press("Enter")  # submit the prompts as they are
+    expect(page.locator("#editor")).to_have_value(re.compile("track"))
+    assert page.errors == []
+
+
+def test_another_teams_agent_sees_neither_the_reply_nor_its_file(site):
+    base, _, _ = site
+    page = agent(site, "bo")
+    open_library(page)
+    assert "Refund policy (30 days)" not in titles(page)
+    answer = page.evaluate("""(url) => fetch(url).then((r) => r.status)""",
+                           f"/api/saved-replies/refund-policy/attachments/{THAI_NAME}")
+    assert answer == 404
+
+
+def test_a_suggestions_attachments_download_from_under_the_list(site):
+    page = agent(site)
+    page.fill("#query", "Can I get a refund? I bought it last week")
+    card = page.locator(".suggestion", has=page.locator(".title", has_text="Refund policy"))
+    expect(card.locator(".files-note")).to_have_text(f"Files: {THAI_NAME}")
+    card.locator(".title").click()  # select it
+    files = page.locator("#suggestion-files")
+    expect(files).to_contain_text("Files of “Refund policy (30 days)”")
+    with page.expect_download() as download:
+        files.get_by_role("link", name=THAI_NAME).click()
+    assert download.value.suggested_filename == THAI_NAME
+    # nothing focusable inside the listbox's options: the link is outside the list
+    assert page.locator("#suggestions a").count() == 0
+    assert page.errors == []
+
+
+def test_a_stale_copied_message_goes_after_a_few_seconds(site):
+    page = agent(site)
+    page.clock.install()
+    page.reload()
+    page.fill("#editor", "Refunds take 5-10 days.")
+    # Option+C on a Mac types "ç": the physical key (code KeyC) counts
+    page.evaluate("""() => document.querySelector('#editor').dispatchEvent(new KeyboardEvent(
+        'keydown', {key: 'ç', code: 'KeyC', altKey: true, bubbles: true, cancelable: true}))""")
+    expect(page.locator("#action-status")).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == "Refunds take 5-10 days."
+    page.clock.run_for(4000)
+    expect(page.locator("#action-status")).to_have_text("Copied to the clipboard.")
+    page.clock.run_for(2000)
+    expect(page.locator("#action-status")).to_have_text("")
+    assert page.errors == []
