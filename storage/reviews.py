@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from storage.db import is_postgres
+
 
 def m100_reviews(db: sqlite_utils.Database) -> None:
     """Rubric versions, review drafts, reviews with their ratings, assignments, disputes and
@@ -188,8 +190,10 @@ def rubric_version(db: sqlite_utils.Database, name: str, version: int) -> dict |
 
 def rubric_names(db: sqlite_utils.Database) -> list[dict]:
     """Each stored rubric by name: list[dict] of name, versions (comma-separated), latest."""
+    joined = ("string_agg(version::text, ',' ORDER BY version)" if is_postgres(db)
+              else "GROUP_CONCAT(version)")
     return list(db.query(
-        "SELECT name, GROUP_CONCAT(version) AS versions, MAX(version) AS latest "
+        f"SELECT name, {joined} AS versions, MAX(version) AS latest "
         "FROM rubric_versions GROUP BY name ORDER BY name"
     ))
 
@@ -213,9 +217,10 @@ def reviewer_review_of(
     message_id: str | None, draft_id: int | None,
 ) -> int | None:
     """Id of `reviewer`'s review of one reply (a message or a draft): int | None."""
+    same = "IS NOT DISTINCT FROM" if is_postgres(db) else "IS"
     rows = list(db.query(
-        "SELECT id FROM reviews WHERE reviewer = ? AND target_kind = ? AND "
-        "(conversation_id IS ? AND message_id IS ? AND draft_id IS ?)",
+        f"SELECT id FROM reviews WHERE reviewer = ? AND target_kind = ? AND "
+        f"(conversation_id {same} ? AND message_id {same} ? AND draft_id {same} ?)",
         [reviewer, kind, conversation_id, message_id, draft_id],
     ))
     return rows[0]["id"] if rows else None
@@ -261,13 +266,20 @@ def submitted_reviews(db: sqlite_utils.Database) -> list[dict]:
 
 def submitted_reply_reviews(db: sqlite_utils.Database) -> list[dict]:
     """Submitted reviews of sent replies with the reply's sent_at and its conversation's
-    channel, by id: list[dict]."""
+    channel, by id, leaving out the reviews of a calibration session's reply until every
+    participant has submitted theirs (scores stay blind until then): list[dict]."""
     return list(db.query(
         "SELECT r.id, r.conversation_id, r.message_id, r.author, r.reviewer, r.rubric_name, "
         "r.rubric_version, r.score, r.auto_failed, m.created_at AS sent_at, c.channel "
         "FROM reviews r JOIN messages m ON m.conversation_id = r.conversation_id AND "
         "m.message_id = r.message_id JOIN conversations c ON c.id = r.conversation_id "
-        "WHERE r.target_kind = 'reply' AND r.state = 'submitted' ORDER BY r.id"
+        "WHERE r.target_kind = 'reply' AND r.state = 'submitted' AND NOT EXISTS ("
+        "SELECT 1 FROM calibration_items i JOIN calibration_participants p "
+        "ON p.session_id = i.session_id WHERE i.conversation_id = r.conversation_id "
+        "AND i.message_id = r.message_id AND NOT EXISTS (SELECT 1 FROM reviews o "
+        "WHERE o.target_kind = 'reply' AND o.conversation_id = i.conversation_id "
+        "AND o.message_id = i.message_id AND o.state = 'submitted' "
+        "AND o.reviewer_id = p.reviewer_id)) ORDER BY r.id"
     ))
 
 
@@ -282,7 +294,7 @@ def review_ratings(db: sqlite_utils.Database, review_id: int) -> list[dict]:
 def all_ratings(db: sqlite_utils.Database, rated_only: bool = False) -> list[dict]:
     """Every rating (review_id, category, rating), or only rated ones: list[dict]."""
     sql = "SELECT review_id, category, rating FROM review_ratings"
-    return list(db.query(sql + (" WHERE rated" if rated_only else "")))
+    return list(db.query(sql + (" WHERE rated != 0" if rated_only else "")))
 
 
 def upsert_rating(db: sqlite_utils.Database, row: dict) -> None:

@@ -20,7 +20,7 @@ from rubrics.periods import INTERVALS, parse_bounds
 from storage import conversations as conversation_store
 from suggest import drafts, feedback, library
 from web import charts
-from web.access import may_read_conversation, report_teams, team_scope
+from web.access import blinded_reviews, may_read_conversation, report_teams, team_scope
 from web.db import get_home
 from web.security import current_user, require_role
 
@@ -219,5 +219,7 @@ def conversation(conversation_id: str):
     db = get_home().db
     if not may_read_conversation(db, current_user(), conversation_id):
         raise NotFound(f"no conversation {conversation_id!r}")
+    hidden = blinded_reviews(db, current_user())
     return render_template("reports/conversation.html", conversation=load(db, conversation_id),
-                           reviews=list_reviews(db, conversation_id=conversation_id))
+                           reviews=[r for r in list_reviews(db, conversation_id=conversation_id)
+                                    if r["id"] not in hidden])

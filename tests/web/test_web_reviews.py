@@ -244,6 +244,11 @@ def test_calibration_session_scores_stay_blind_until_submitted(as_user, db):
     data = lead.get(f"/api/reviews/sessions/{session_id}").get_json()
     assert data["results"] is None and "88.89" not in str(data)
     assert "88.89" not in lead.get(f"/reviews/sessions/{session_id}").get_data(as_text=True)
+    assert f"Review {rui_review}" not in lead.get("/reports/conversations/C1").get_data(
+        as_text=True)
+    period = "from=2026-08-01&to=2026-09-30"
+    assert "88.89" not in str(lead.get(f"/api/reports/quality?{period}").get_json())
+    assert "88.89" not in lead.get(f"/reports/tables/quality?{period}").get_data(as_text=True)
     # the lead submits theirs for C1: Rui's review of C1 opens to them, results not yet (C3)
     lee_review = _start(lead, lead_token, conversation="C1", message="m2")
     lead.post(f"/reviews/{lee_review}/score", data={
