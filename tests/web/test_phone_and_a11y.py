@@ -97,6 +97,15 @@ def in_viewport(page, selector: str) -> bool:
             and box["x"] + box["width"] <= size["width"] and box["height"] > 0)
 
 
+def open_library(page, title: str) -> None:
+    """Open the workspace's library panel and the preview of the reply `title` (refund-policy
+    has a Thai-named attachment, see security_seed)."""
+    page.click("#library summary")
+    page.locator(".library-item", has_text=title).click()
+    page.wait_for_selector("#library-preview")
+    page.wait_for_load_state("networkidle")
+
+
 def start_score_page(page, base: str) -> str:
     """Rui opens the scoring form of the draft Ana sent him; its path."""
     page.goto(f"{base}/reviews/")
@@ -120,6 +129,9 @@ def test_pages_fit_a_phone_and_sign_out_is_on_screen(site, role, viewport, direc
         page.wait_for_load_state("networkidle")
         if direction == "rtl":  # the mirrored (Persian) layout
             page.evaluate("document.documentElement.dir = 'rtl'")
+        if path == "/workspace":  # with the library panel open on a reply with a file
+            open_library(page, "Refund policy (30 days)")
+            page.evaluate("scrollTo(0, 0)")  # back up to the header
         found = overflow(page)
         if found["scroll"] > found["inner"]:
             problems.append(f"{path}: {found}")
@@ -248,6 +260,10 @@ def test_axe_finds_no_serious_violations(site, role, viewport):
                 found = axe_violations(page)
                 if found:
                     problems[f"{path} ({query[:10]})"] = found
+            open_library(page, "Refund policy (30 days)")
+            found = axe_violations(page)
+            if found:
+                problems[f"{path} (library)"] = found
             continue
         found = axe_violations(page)
         if found:
