@@ -273,6 +273,25 @@ class Table:
         self.name = name
         self.last_pk = None
 
+    @property
+    def count(self) -> int:
+        """Number of rows."""
+        return self.db.execute(f"SELECT COUNT(*) FROM {_quote(self.name)}").fetchone()[0]
+
+    def get(self, pk_values) -> dict:
+        """The row whose primary key is `pk_values` (NotFoundError if none)."""
+        from sqlite_utils.db import NotFoundError
+
+        primary = self.db.keys(self.name).primary
+        values = (pk_values,) if not isinstance(pk_values, list | tuple) else tuple(pk_values)
+        where = " AND ".join(f"{_quote(column)} = %s" for column in primary)
+        cursor = self.db.conn.raw.cursor(row_factory=dict_row)
+        row = cursor.execute(f"SELECT * FROM {_quote(self.name)} WHERE {where}",
+                             values).fetchone()
+        if row is None:
+            raise NotFoundError(f"{self.name}: no row with key {values!r}")
+        return row
+
     def insert(self, row: dict, replace: bool = False, ignore: bool = False) -> Table:
         """Insert one row (`replace`: overwrite the row it collides with on a key); `last_pk`
         is its primary key value (a tuple for a compound key)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -33,6 +32,8 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+from postgres_databases import create_database, database_name, drop_database  # noqa: E402
 
 from replykit.config import load_config  # noqa: E402
 from replykit.home import Home  # noqa: E402
@@ -114,45 +115,39 @@ def postgres_server() -> Iterator[str]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def database_url(server_url: str, name: str) -> str:
-    """The URL of database `name` on the server of `server_url`."""
-    return server_url.replace("/postgres?", f"/{name}?", 1)
-
-
-def database_name(url: str) -> str:
-    """The database name in a URL made by `database_url`."""
-    return url.split("?", 1)[0].rsplit("/", 1)[1]
-
-
-def create_database(server_url: str, template: str = "template0", name: str | None = None) -> str:
-    """Create a UTF8 database `name` (default a new random name), a copy of `template`, on
-    the server; its URL."""
-    import psycopg
-
-    name = name or f"rk_{secrets.token_hex(6)}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template} ENCODING 'UTF8' "
-                     "LC_CTYPE 'C.UTF-8' LC_COLLATE 'C.UTF-8'")
-    return database_url(server_url, name)
-
-
-def drop_database(server_url: str, url: str) -> None:
-    """Close this process's pool of `url` and drop its database."""
-    import psycopg
-
+@pytest.fixture(scope="session")
+def postgres_migrated_template(postgres_server) -> str:
+    """The name of a database holding the schema (baseline and later migrations) and nothing
+    else, made once per session: copying it is cheaper than migrating each test's database."""
+    from storage.db import connect
     from storage.postgres import close_pool
 
+    url = create_database(postgres_server)
+    connect(url).close()
     close_pool(url)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {database_name(url)} WITH (FORCE)")
+    return database_name(url)
 
 
 @pytest.fixture
-def postgres_url(postgres_server) -> Iterator[str]:
-    """A new, empty database of the session's PostgreSQL server, dropped after the test."""
-    url = create_database(postgres_server)
-    yield url
-    drop_database(postgres_server, url)
+def postgres_database(postgres_server) -> Iterator:
+    """new_database(template="template0") -> the URL of a new database on the session's
+    server, a copy of `template`; every database made is dropped after the test."""
+    made: list[str] = []
+
+    def new_database(template: str = "template0") -> str:
+        made.append(create_database(postgres_server, template))
+        return made[-1]
+
+    yield new_database
+    for url in made:
+        drop_database(postgres_server, url)
+
+
+@pytest.fixture
+def postgres_url(postgres_database, postgres_migrated_template) -> str:
+    """A new database of the session's PostgreSQL server with the current schema and no
+    rows, dropped after the test."""
+    return postgres_database(postgres_migrated_template)
 
 
 @pytest.fixture

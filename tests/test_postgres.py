@@ -8,9 +8,9 @@ import threading
 
 import psycopg
 import pytest
-from conftest import create_database, drop_database
 from hypothesis import given
 from hypothesis import strategies as st
+from postgres_databases import create_database, drop_database
 
 from replykit.config import ConfigError, load_config
 from replykit.home import Home
@@ -88,12 +88,12 @@ def _sqlite_columns(tmp_path) -> dict[str, list[str]]:
     return columns
 
 
-def test_baseline_matches_the_sqlite_schema(tmp_path, postgres_url):
-    """Every SQLite table (FTS5 aside) exists on PostgreSQL with the same columns in the same
+def test_baseline_matches_the_sqlite_schema(tmp_path, postgres_database):
+    """On an empty database, every SQLite table (FTS5 aside) gets the same columns in the same
     order (user_teams adds `rowid`, which SQLite has implicitly), and the baseline records
     exactly BASELINE_VERSIONS."""
     expected = _sqlite_columns(tmp_path)
-    db = connect(postgres_url)
+    db = connect(postgres_database())
     try:
         found = {name: [r[0] for r in db.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
