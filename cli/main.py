@@ -4,7 +4,6 @@ result; typed errors become one `Error: ...` line and exit status 1."""
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 
 import click
@@ -12,7 +11,7 @@ import click
 from cli import privacy_commands, rubrics_commands, suggest_commands, web_commands
 from replykit.config import ConfigError
 from replykit.errors import ReplykitError
-from storage.db import busy_message
+from storage.db import OPERATIONAL_ERRORS, busy_message
 
 
 class ReplykitGroup(click.Group):
@@ -23,7 +22,7 @@ class ReplykitGroup(click.Group):
             return super().invoke(ctx)
         except (ReplykitError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
-        except sqlite3.OperationalError as exc:
+        except OPERATIONAL_ERRORS as exc:
             message = busy_message(exc)
             if message is None:
                 raise

@@ -90,8 +90,9 @@ def store_conversation(db: sqlite_utils.Database, conversation_id: str, fields: 
         db.execute(f"UPDATE conversations SET {sets} WHERE id = ?",
                    [*fields.values(), conversation_id])
     db.execute(
-        "UPDATE conversations SET first_message_at = MIN(COALESCE(first_message_at, ?), ?) "
-        "WHERE id = ?", [message_at, message_at, conversation_id])
+        "UPDATE conversations SET first_message_at = ? WHERE id = ? "
+        "AND (first_message_at IS NULL OR first_message_at > ?)",
+        [message_at, conversation_id, message_at])
 
 
 def message_content(db: sqlite_utils.Database, conversation_id: str,

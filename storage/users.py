@@ -246,8 +246,9 @@ def throttle_count(
 def save_throttle_counts(db: sqlite_utils.Database, counts: list[tuple]) -> None:
     """Write login counts given as (scope, username, address, failures, last_at)."""
     db.conn.executemany(
-        "INSERT OR REPLACE INTO login_throttle (scope, username, address, failures, last_at) "
-        "VALUES (?, ?, ?, ?, ?)", counts)
+        "INSERT INTO login_throttle (scope, username, address, failures, last_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, username, address) DO UPDATE SET "
+        "failures = excluded.failures, last_at = excluded.last_at", counts)
 
 
 def delete_user_throttle(
@@ -264,8 +265,8 @@ def delete_user_throttle(
 
 def release_address_failure(db: sqlite_utils.Database, address: str) -> None:
     """Give back one failure of the address's count."""
-    db.execute("UPDATE login_throttle SET failures = MAX(failures - 1, 0) "
-               "WHERE scope = 'address' AND username = '' AND address = ?", [address])
+    db.execute("UPDATE login_throttle SET failures = failures - 1 WHERE failures > 0 "
+               "AND scope = 'address' AND username = '' AND address = ?", [address])
 
 
 def insert_login_attempt(db: sqlite_utils.Database, row: dict) -> None:

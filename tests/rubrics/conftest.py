@@ -1,4 +1,5 @@
-"""Fixtures for the rubrics tests: a real migrated SQLite file."""
+"""Fixtures for the rubrics tests: a real migrated SQLite file (or PostgreSQL database, see
+the `backend` fixture)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from storage.db import connect
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = connect(tmp_path / "replykit.db")
+def db(tmp_path, database_url_of_backend):
+    database = connect(database_url_of_backend or tmp_path / "replykit.db")
     yield database
     database.close()

@@ -15,6 +15,8 @@ from replykit.errors import InputError
 from suggest.cleaning import clean_body
 from suggest.conversations import import_conversations, parse_timestamp
 
+pytestmark = pytest.mark.both_backends
+
 FIELDS = (
     "conversation_id",
     "message_id",

@@ -13,6 +13,8 @@ from suggest.suggester import suggest
 
 pytestmark = pytest.mark.both_backends
 
+pytestmark = pytest.mark.both_backends
+
 REPLY = {
     "id": "gift-cards",
     "title": "Gift cards",

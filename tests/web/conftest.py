@@ -53,28 +53,58 @@ def write_messages(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def web_home_template(tmp_path_factory, library_home_template) -> Path:
-    """The library template plus conversations and users, built once per session."""
+def _add_web_data(root: Path, database_url: str | None = None) -> None:
+    """Add the conversations and users to the library home at `root` (database at
+    `database_url`, default the home's SQLite file) and close it."""
     from suggest.engine import SuggestEngine
 
-    root = tmp_path_factory.mktemp("web") / "home"
-    shutil.copytree(library_home_template, root)
-    home = Home(load_config(root, multilingual_model=""))
+    home = Home(load_config(root, multilingual_model="", database_url=database_url))
     import_conversations(home.db, write_messages(root.parent / "messages.jsonl"))
     SuggestEngine(home).sync()
     for username, name, roles, team in PEOPLE:
         users.add_user(home.db, username, PASSWORD, roles, name=name, team=team)
-    home.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if database_url is None:
+        home.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     home.close()
+
+
+@pytest.fixture(scope="session")
+def web_home_template(tmp_path_factory, library_home_template) -> Path:
+    """The library template plus conversations and users, built once per session."""
+    root = tmp_path_factory.mktemp("web") / "home"
+    shutil.copytree(library_home_template, root)
+    _add_web_data(root)
     return root
 
 
+@pytest.fixture(scope="session")
+def postgres_web_template(tmp_path_factory, postgres_library_template, postgres_server):
+    """(home, database name): `web_home_template` on PostgreSQL, its database closed so that
+    tests can copy it."""
+    from postgres_databases import create_database, database_name
+
+    from storage.postgres import close_pool
+
+    library_root, library_database = postgres_library_template
+    root = tmp_path_factory.mktemp("pg-web") / "home"
+    shutil.copytree(library_root, root)
+    url = create_database(postgres_server, template=library_database)
+    _add_web_data(root, url)
+    close_pool(url)
+    return root, database_name(url)
+
+
 @pytest.fixture
-def web_config(tmp_path, web_home_template):
+def web_config(request, tmp_path, backend):
+    """A copy of the web template home (on PostgreSQL: and of its database)."""
     root = tmp_path / "home"
-    shutil.copytree(web_home_template, root)
-    return load_config(root, multilingual_model="")
+    if backend == "sqlite":
+        shutil.copytree(request.getfixturevalue("web_home_template"), root)
+        return load_config(root, multilingual_model="")
+    template_root, template_database = request.getfixturevalue("postgres_web_template")
+    shutil.copytree(template_root, root)
+    url = request.getfixturevalue("postgres_database")(template_database)
+    return load_config(root, multilingual_model="", database_url=url)
 
 
 @pytest.fixture
