@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOME_DIR ?= replykit-data
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench eval serve clean chromium screenshots crash load fuzz
+.PHONY: install demo test test-postgres bench eval serve clean chromium screenshots crash load fuzz
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ demo: $(STAMP)
 
 test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+# The whole suite on PostgreSQL (an embedded server per session; modules marked both_backends
+# run on both in `make test` already; SQLite-only tests say so and skip or keep SQLite).
+test-postgres: $(STAMP) chromium
+	REPLYKIT_TEST_BACKEND=postgresql $(PY) -m pytest -q
 
 # Debian's chromium (and fonts for Thai and Arabic script) for the browser tests; idempotent.
 # Without apt (or root) it only warns: the browser tests then skip, saying why.
