@@ -9,6 +9,8 @@ from storage.db import is_postgres
 
 from storage.db import is_postgres
 
+from storage.db import is_postgres
+
 
 def m001_library(db: sqlite_utils.Database) -> None:
     for sql in (

@@ -17,6 +17,8 @@ from suggest.conversations import import_conversations, parse_timestamp
 
 pytestmark = pytest.mark.both_backends
 
+pytestmark = pytest.mark.both_backends
+
 FIELDS = (
     "conversation_id",
     "message_id",

@@ -15,6 +15,8 @@ pytestmark = pytest.mark.both_backends
 
 pytestmark = pytest.mark.both_backends
 
+pytestmark = pytest.mark.both_backends
+
 REPLY = {
     "id": "gift-cards",
     "title": "Gift cards",
