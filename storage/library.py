@@ -7,10 +7,6 @@ import sqlite_utils
 
 from storage.db import is_postgres
 
-from storage.db import is_postgres
-
-from storage.db import is_postgres
-
 
 def m001_library(db: sqlite_utils.Database) -> None:
     for sql in (

@@ -8,10 +8,6 @@ import sqlite_utils
 
 from storage.db import is_postgres
 
-from storage.db import is_postgres
-
-from storage.db import is_postgres
-
 
 def m100_reviews(db: sqlite_utils.Database) -> None:
     """Rubric versions, review drafts, reviews with their ratings, assignments, disputes and

@@ -21,8 +21,6 @@ from tests.rubrics.fixtures import add_conversation, load_speed_fixture, table_c
 
 pytestmark = pytest.mark.both_backends
 
-pytestmark = pytest.mark.both_backends
-
 ALL4 = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalised": 4,
         "honest": 4, "next_steps": 1, "tone": 4}
 FAR = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))

@@ -17,8 +17,6 @@ from suggest.conversations import import_conversations, parse_timestamp
 
 pytestmark = pytest.mark.both_backends
 
-pytestmark = pytest.mark.both_backends
-
 FIELDS = (
     "conversation_id",
     "message_id",

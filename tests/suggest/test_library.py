@@ -13,10 +13,6 @@ from suggest.suggester import suggest
 
 pytestmark = pytest.mark.both_backends
 
-pytestmark = pytest.mark.both_backends
-
-pytestmark = pytest.mark.both_backends
-
 REPLY = {
     "id": "gift-cards",
     "title": "Gift cards",

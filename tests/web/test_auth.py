@@ -13,8 +13,6 @@ from web import create_app
 
 pytestmark = pytest.mark.both_backends
 
-pytestmark = pytest.mark.both_backends
-
 
 def test_login_page_and_success_redirects_to_next(client):
     page = client.get("/login")
