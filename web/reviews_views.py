@@ -442,40 +442,9 @@ def session_data(db, user: dict, session_id: int) -> dict | None:
     }
 
 
-@bp.route("/sessions", methods=["GET", "POST"])
-@require_role("reviewer", "lead")
-def sessions():
-    """Calibration sessions I created or take part in; a lead creates one from a sample of
-    sent replies of their teams."""
-    home = get_home()
-    db, user = home.db, current_user()
-    error = None
-    if request.method == "POST":
-        if not has_role(user, "lead"):
-            return forbidden("only leads create calibration sessions")
-        form = request.form
-        eligible = {u["id"]: u for u in _eligible_reviewers(db)}
-        try:
-            chosen = form.getlist("reviewers", type=int)
-            unknown = [str(i) for i in chosen if i not in eligible]
-            if unknown:
-                raise InputError(f"no reviewer with id {', '.join(unknown)}", "reviewers")
-            participants = [eligible[i] for i in dict.fromkeys(chosen)]
-            start, end = parse_bounds(form.get("from") or None, form.get("to") or None,
-                                      parse_calendar(home.config.sections.get("calendar")))
-            size = form.get("size", type=int)
-            if size is None:
-                raise InputError("give the number of replies to sample", "size")
-            session = calibration_sessions.create_session(
-                db, user, form.get("name", ""), start, end, size, participants,
-                team_scope(user, form.get("team") or None),
-                [team_scope(p) for p in participants], agent=form.get("agent", ""),
-                team=form.get("team", ""), seed=form.get("seed") or None)
-            flash(f"Calibration session {session['id']} created: {len(session['items'])} "
-                  f"replies for {len(participants)} reviewers.")
-            return redirect(url_for("reviews.session_view", session_id=session["id"]))
-        except ReplykitError as exc:
-            error = str(exc)
+def _sessions_page(error: str | None = None):
+    user = current_user()
+    db = get_home().db
     return render_template(
         "reviews/sessions.html", error=error, form=request.form,
         sessions=calibration_sessions.list_sessions(
@@ -483,6 +452,45 @@ def sessions():
         reviewers=_eligible_reviewers(db) if has_role(user, "lead") else [],
         teams=user["teams"],
     ), (400 if error else 200)
+
+
+@bp.get("/sessions")
+@require_role("reviewer", "lead")
+def sessions():
+    """Calibration sessions I created or take part in (admins: all), and for leads the form
+    creating one."""
+    return _sessions_page()
+
+
+@bp.post("/sessions")
+@require_role("lead")
+def create_session():
+    """A lead creates a calibration session from a sample of sent replies of their teams
+    (team limits: web.access.team_scope) that every chosen reviewer may read."""
+    home = get_home()
+    db, user, form = home.db, current_user(), request.form
+    eligible = {u["id"]: u for u in _eligible_reviewers(db)}
+    try:
+        chosen = form.getlist("reviewers", type=int)
+        unknown = [str(i) for i in chosen if i not in eligible]
+        if unknown:
+            raise InputError(f"no reviewer with id {', '.join(unknown)}", "reviewers")
+        participants = [eligible[i] for i in dict.fromkeys(chosen)]
+        start, end = parse_bounds(form.get("from") or None, form.get("to") or None,
+                                  parse_calendar(home.config.sections.get("calendar")))
+        size = form.get("size", type=int)
+        if size is None:
+            raise InputError("give the number of replies to sample", "size")
+        session = calibration_sessions.create_session(
+            db, user, form.get("name", ""), start, end, size, participants,
+            team_scope(user, form.get("team") or None),
+            [team_scope(p) for p in participants], agent=form.get("agent", ""),
+            team=form.get("team", ""), seed=form.get("seed") or None)
+    except ReplykitError as exc:
+        return _sessions_page(str(exc))
+    flash(f"Calibration session {session['id']} created: {len(session['items'])} replies "
+          f"for {len(participants)} reviewers.")
+    return redirect(url_for("reviews.session_view", session_id=session["id"]))
 
 
 @bp.get("/sessions/<int:session_id>")
