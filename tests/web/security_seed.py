@@ -5,10 +5,11 @@ attachment of the billing team's refund-policy."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from replykit import users
-from rubrics import disputes, drafts, reviews, store
+from rubrics import calibration_sessions, disputes, drafts, reviews, store
 from suggest import attachments
 from suggest import drafts as workspace_drafts
 
@@ -18,7 +19,8 @@ ALL_FOUR = {"accurate": 4, "complete": 4, "clear": 4, "empathy": 4, "personalise
 
 def seed(db) -> dict:
     """Create the records; returns their ids: review, in_progress, dispute, review_draft,
-    drafting (a drafting session), attachment (its file name)."""
+    drafting (a drafting session), attachment (its file name), calibration_session (Lee's,
+    with Rui and Lee scoring Bo's reply)."""
     store.ensure_default_rubric(db)
     target = reviews.resolve_target(db, "C1", "m2")  # Ana Agent's reply
     review = reviews.add_review(db, target, "Rui Reviewer", ALL_FOUR,
@@ -32,5 +34,11 @@ def seed(db) -> dict:
     home_db = Path(db.execute("PRAGMA database_list").fetchone()[2])  # HOME/replykit.db
     attachment = attachments.add(db, home_db.with_name("attachments"), "refund-policy",
                                  "ใบคืนเงิน.pdf", b"%PDF-1.4 refund form")["filename"]
+    lee = users.get_user(db, "lee")
+    session = calibration_sessions.create_session(  # Bo's reply C3/m2, for Rui and Lee
+        db, lee, "Seeded calibration", datetime(2026, 9, 1, tzinfo=UTC),
+        datetime(2026, 10, 1, tzinfo=UTC), 1, [users.get_user(db, "rui"), lee], None,
+        [None, None])["id"]
     return {"review": review, "in_progress": in_progress, "dispute": dispute,
-            "review_draft": review_draft, "drafting": drafting, "attachment": attachment}
+            "review_draft": review_draft, "drafting": drafting, "attachment": attachment,
+            "calibration_session": session}

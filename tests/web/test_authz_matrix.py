@@ -76,6 +76,10 @@ EXPECTED = {
     "reviews.disputes_list": LEADS,
     "reviews.resolve": LEADS,
     "reviews.calibration_view": REVIEWERS,
+    "reviews.sessions": REVIEWERS,
+    "reviews.create_session": LEADS,
+    "reviews.session_view": REVIEWERS,  # its creator (Lee), participants (Rui, Lee), admins
+    "api_reports.api_calibration_session": REVIEWERS,
     "reviews.rubrics": LEADS,
     "reports.dashboard": REVIEWERS,
     "reports.table": REVIEWERS,
@@ -105,7 +109,8 @@ def _url_values(ids: dict) -> tuple[dict, dict, dict]:
               "dispute_id": ids["dispute"], "draft_id": ids["review_draft"],
               "review_draft_id": ids["review_draft"], "conversation_id": "C1",
               "suggestion_id": "refund-policy", "kind": "speed", "filename": "css/app.css",
-              "user_id": ids.get("user"), "token_id": ids.get("token")}
+              "user_id": ids.get("user"), "token_id": ids.get("token"),
+              "session_id": ids["calibration_session"]}
     overrides = {"reports.table": {"name": "responses"},
                  "api_reports.api_rubric": {"name": "support-reply"},
                  "api_workspace.api_draft_finish": {"draft_id": ids["drafting"]},
