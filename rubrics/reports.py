@@ -292,6 +292,55 @@ def combined_report(
     )
 
 
+# --- per saved reply ------------------------------------------------------------------------
+
+FEW_REVIEWS = 3  # below this many reviewed replies a saved reply's score is shown as "few"
+
+
+def saved_reply_quality(db: sqlite_utils.Database, start: datetime | None = None,
+                        end: datetime | None = None, teams=None) -> dict[str, dict]:
+    """Review scores and CSAT of the agent replies sent from each saved reply in [start, end)
+    (None: no bound), by saved reply id. Each entry: sent (replies sent from it), reviewed
+    (those with a submitted review), reviews, mean_score (mean of the reviewed replies'
+    scores), poor (reviewed replies below their rubric's pass threshold), rated (conversations
+    with a CSAT among those it was sent in, each counted once), csat_mean, low_csat (rated 1
+    or 2), few (fewer than FEW_REVIEWS reviewed replies: not yet a trend). `teams` as in
+    speed_report. Only replies that carry the saved reply's id count (docs/metrics.md)."""
+    lo = start or datetime.min.replace(tzinfo=UTC)
+    hi = end or datetime.max.replace(tzinfo=UTC)
+    allowed = team_conversations(db, teams)
+    sent = [row for row in conversation_store.saved_reply_messages(db)
+            if lo <= parse_instant(row["created_at"]) < hi
+            and (allowed is None or row["conversation_id"] in allowed)]
+    reviewed = {(e["conversation_id"], e["message_id"]): e for e in reviewed_replies(db, lo, hi)}
+    found: dict[str, dict] = {}
+    for row in sent:
+        entry = found.setdefault(row["saved_reply_id"], {"sent": 0, "replies": [],
+                                                         "csat": {}})
+        entry["sent"] += 1
+        review = reviewed.get((row["conversation_id"], row["message_id"]))
+        if review is not None:
+            entry["replies"].append(review)
+        if row["csat"] is not None:
+            entry["csat"][row["conversation_id"]] = row["csat"]
+    out = {}
+    for reply_id, entry in found.items():
+        replies, csat = entry["replies"], list(entry["csat"].values())
+        out[reply_id] = {
+            "sent": entry["sent"],
+            "reviewed": len(replies),
+            "reviews": sum(len(e["reviews"]) for e in replies),
+            "mean_score": _round(statistics.fmean(e["score"] for e in replies))
+            if replies else None,
+            "poor": sum(not e["good"] for e in replies),
+            "rated": len(csat),
+            "csat_mean": _round(statistics.fmean(csat)) if csat else None,
+            "low_csat": sum(1 for value in csat if value <= 2),
+            "few": len(replies) < FEW_REVIEWS,
+        }
+    return out
+
+
 # --- tables --------------------------------------------------------------------------------
 
 

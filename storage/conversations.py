@@ -279,3 +279,16 @@ def message_times(db: sqlite_utils.Database) -> list[dict]:
     "created_at"}."""
     return list(db.query(
         "SELECT conversation_id, message_id, seq, role, author, created_at FROM messages"))
+
+
+# queries for rubrics.reports' quality per saved reply (appended)
+
+
+def saved_reply_messages(db: sqlite_utils.Database) -> list[dict]:
+    """Agent messages sent from a saved reply, with their conversation's CSAT: list[dict] with
+    conversation_id, message_id, saved_reply_id, created_at, csat (None: not rated)."""
+    return list(db.query(
+        "SELECT m.conversation_id, m.message_id, m.saved_reply_id, m.created_at, c.csat "
+        "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE m.role = 'agent' AND m.saved_reply_id IS NOT NULL AND m.saved_reply_id != '' "
+        "ORDER BY m.conversation_id, m.seq"))

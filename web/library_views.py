@@ -1,6 +1,7 @@
 """Library pages for team leads: search, filter and sort; create and edit with a live
 placeholder preview; version history with diffs and restore; approve, archive, bulk tag;
-import and export; curation (stale replies, near-duplicates with merge, gaps)."""
+import and export; curation (stale replies, near-duplicates, gaps) and merge, which shows both
+replies side by side and asks which one stays."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from flask import (
 
 from replykit import audit
 from replykit.errors import InputError, NotFound, ReplykitError
+from rubrics.reports import saved_reply_quality
 from suggest import curation, feedback, library, library_io
 from web.access import team_scope
 from web.db import engine, get_home
@@ -34,6 +36,8 @@ SORTS = {
     "acceptance": ("acceptance_rate", True),
     "last_used": ("last_used", True),
     "last_edited": ("updated_at", True),
+    "quality": ("mean_score", False),
+    "csat": ("csat_mean", False),
 }
 IMPORT_TYPES = (".jsonl", ".csv")
 
@@ -77,10 +81,14 @@ def index():
         replies = [r for r in replies if r["author"] == args["author"]]
     usage = {row["reply_id"]: row for row in feedback.usage(db)}
     used = curation.last_used(db)
+    quality = saved_reply_quality(db, teams=_teams())
     for reply in replies:
         stats = usage.get(reply["id"], {})
         reply.update(used=stats.get("used", 0), shown=stats.get("shown", 0),
-                     acceptance_rate=stats.get("acceptance_rate"), last_used=used.get(reply["id"]))
+                     acceptance_rate=stats.get("acceptance_rate"), last_used=used.get(reply["id"]),
+                     quality=quality.get(reply["id"]))
+        reply.update(mean_score=(reply["quality"] or {}).get("mean_score"),
+                     csat_mean=(reply["quality"] or {}).get("csat_mean"))
     sort = args.get("sort", "title")
     key, descending = SORTS.get(sort, SORTS["title"])
     present = [r for r in replies if r[key] is not None]
@@ -109,9 +117,11 @@ def _form_record() -> dict:
 @bp.route("/new", methods=["GET", "POST"])
 @require_role("lead")
 def new():
-    """Create a saved reply."""
+    """Create a saved reply; `?questions=...` (repeatable, e.g. from a gap) pre-fills the
+    example questions."""
     reply = {"id": "", "title": "", "body": "", "tags": [], "language": "en", "status": "draft",
-             "folder": "", "teams": [], "questions": []}
+             "folder": "", "teams": [],
+             "questions": [q.strip() for q in request.args.getlist("questions") if q.strip()]}
     if request.method == "POST":
         reply = dict(_form_record(), id=request.form.get("id", "").strip())
         try:
@@ -134,7 +144,8 @@ def view(reply_id: str):
     reply = _reply(reply_id)
     (usage,) = feedback.usage(db, reply_id)
     return render_template("library/view.html", reply=reply, usage=usage,
-                           last_used=curation.last_used(db).get(reply_id))
+                           last_used=curation.last_used(db).get(reply_id),
+                           quality=saved_reply_quality(db, teams=_teams()).get(reply_id))
 
 
 @bp.route("/replies/<reply_id>/edit", methods=["GET", "POST"])
@@ -292,35 +303,70 @@ def import_():
         except InputError as exc:
             flash(f"Import failed, nothing changed: {str(exc).replace(str(path), upload.filename)}")
             return redirect(url_for("library.index"))
-    flash("Imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    flash("Imported: " + library_io.summary(counts))
+    # the first few (flashes live in the session cookie); the CLI's --json lists them all
+    for warning in counts["warnings"][:10]:
+        flash("Warning: " + library_io.warning_line(warning).replace(str(path), upload.filename))
+    if len(counts["warnings"]) > 10:
+        flash(f"… and {len(counts['warnings']) - 10} more warnings.")
     return redirect(url_for("library.index"))
 
 
 @bp.get("/curation")
 @require_role("lead")
 def curation_view():
-    """Stale replies, near-duplicates and gaps."""
+    """Stale replies, near-duplicates (each linking to the side-by-side merge page) and gaps,
+    with thread follow-up chatter apart."""
     args = request.args
     days = args.get("days", 30, type=int)
-    threshold = args.get("threshold", 0.9, type=float)
+    age = args.get("age", 30, type=int)
+    threshold = args.get("threshold", 0.8, type=float)
     eng = engine()
     visible = {r["id"] for r in library.list_replies(eng.db, teams=_teams())}
     duplicates = curation.duplicates(eng, threshold)
     duplicates["pairs"] = [p for p in duplicates["pairs"] if {p["a"], p["b"]} <= visible]
     duplicates["clusters"] = [c for c in ([i for i in c if i in visible]
                                           for c in duplicates["clusters"]) if len(c) > 1]
+    gaps = curation.gaps(eng, teams=_teams())
     return render_template(
-        "library/curation.html", days=days, threshold=threshold,
-        stale=[r for r in curation.stale(eng.db, days=days) if r["id"] in visible],
-        duplicates=duplicates, gaps=curation.gaps(eng, teams=_teams()),
+        "library/curation.html", days=days, age=age, threshold=threshold,
+        as_of=curation.usage_as_of(eng.db),
+        stale=[r for r in curation.stale(eng.db, days=days, min_age=age) if r["id"] in visible],
+        duplicates=duplicates, gaps=[g for g in gaps if not g["follow_up"]],
+        follow_ups=[g for g in gaps if g["follow_up"]],
     )
+
+
+@bp.get("/merge")
+@require_role("lead")
+def merge_compare():
+    """Two saved replies side by side (title, body, questions, usage, review score and CSAT),
+    asking which one stays before anything is merged."""
+    a, b = request.args.get("a", ""), request.args.get("b", "")
+    if not a or not b or a == b:
+        raise InputError("choose two different saved replies", "parameters a and b")
+    db = get_home().db
+    quality = saved_reply_quality(db, teams=_teams())
+    used = curation.last_used(db)
+    sides = []
+    for reply_id in (a, b):
+        reply = _reply(reply_id)
+        (usage,) = feedback.usage(db, reply_id) or [{}]
+        sides.append(dict(reply, usage=usage, last_used=used.get(reply_id),
+                          quality=quality.get(reply_id)))
+    return render_template("library/merge.html", sides=sides)
 
 
 @bp.post("/merge")
 @require_role("lead")
 def merge():
-    """Merge one saved reply into another (history kept, usage redirected)."""
-    keep, merged = request.form.get("keep", ""), request.form.get("merge", "")
+    """Merge one saved reply into another (history kept, usage redirected): `keep` stays, and
+    `merge` (or, from the side-by-side page, the other of `a` and `b`) is archived."""
+    keep = request.form.get("keep", "")
+    merged = request.form.get("merge", "")
+    pair = [request.form.get("a", ""), request.form.get("b", "")]
+    if not merged and keep in pair:
+        merged = pair[1 - pair.index(keep)]
     if not keep or not merged:
         abort(400, "choose the reply to keep and the one to merge into it")
     _reply(keep)

@@ -139,7 +139,7 @@ def test_library_pages_and_export_show_only_the_leads_teams(as_user, teams_db):
     exported = lena.get("/library/export?format=jsonl").get_data(as_text=True)
     ids = [json.loads(line)["id"] for line in exported.splitlines()]
     assert "refund-policy" not in ids and "api-rate-limits" not in ids and "password-reset" in ids
-    stale = lena.get("/library/curation?days=0").get_data(as_text=True)  # all never used
+    stale = lena.get("/library/curation?days=0&age=0").get_data(as_text=True)  # all never used
     assert '"/library/replies/password-reset"' in stale
     assert '"/library/replies/refund-policy"' not in stale
     upload = {"csrf_token": token, "file": (io.BytesIO(json.dumps(
@@ -149,7 +149,7 @@ def test_library_pages_and_export_show_only_the_leads_teams(as_user, teams_db):
     admin, _ = as_user("root")
     exported = admin.get("/library/export?format=jsonl").get_data(as_text=True)
     assert "refund-policy" in [json.loads(line)["id"] for line in exported.splitlines()]
-    stale = admin.get("/library/curation?days=0").get_data(as_text=True)
+    stale = admin.get("/library/curation?days=0&age=0").get_data(as_text=True)
     assert '"/library/replies/refund-policy"' in stale
 
 

@@ -66,8 +66,9 @@ def test_create_edit_history_restore(as_user, db):
     reply = library.get_reply(db, "late-delivery")
     assert reply["tags"] == ["shipping", "th"] and reply["questions"] == ["ของยังไม่มา", "ส่งช้า"]
     assert reply["author"] == "Lee Lead"
-    bad = lead.post("/library/new", data=dict(form, id="other", body="{{oops"))
-    assert bad.status_code == 400 and "malformed placeholder" in bad.get_data(as_text=True)
+    # an unclosed {{ is text, as an imported title or body cut in a placeholder
+    cut = lead.post("/library/new", data=dict(form, id="other", body="Your {{Purchase"))
+    assert cut.status_code == 302 and library.get_reply(db, "other")["body"] == "Your {{Purchase"
     edited = dict(form, body="สวัสดีค่ะ {{customer.first_name|คุณลูกค้า}} ขออภัยค่ะ", note="apology")
     assert lead.post("/library/replies/late-delivery/edit", data=edited).status_code == 302
     assert library.get_reply(db, "late-delivery")["version"] == 2
@@ -134,7 +135,7 @@ def test_export_and_import(as_user, db):
     assert big.status_code == 413
 
 
-def test_curation_duplicates_merge_and_stale(as_user, web_config):
+def test_curation_duplicates_compare_then_merge(as_user, web_config):
     home = Home(web_config)
     original = library.get_reply(home.db, "password-reset")
     library.add_reply(home.db, {
@@ -142,16 +143,28 @@ def test_curation_duplicates_merge_and_stale(as_user, web_config):
         "body": original["body"], "questions": ["I can't log in, forgot my password"]})
     engine = SuggestEngine(home)
     engine.sync()
-    found = curation.duplicates(engine, 0.9)
+    found = curation.duplicates(engine)
     assert {"password-reset", "password-reset-2"} in [set(c) for c in found["clusters"]]
     pair = found["pairs"][0]
     assert {pair["a"], pair["b"]} == {"password-reset", "password-reset-2"}
     feedback.record(home.db, "password-reset-2", "inserted")
     lead, token = as_user("lee")
     html = lead.get("/library/curation").get_data(as_text=True)
-    assert "keep password-reset-2" in html and "Stale replies" in html
+    # no one-click merge: the pair links to the side-by-side page
+    assert 'action="/library/merge"' not in html and "Stale replies" in html
+    compare = f"/library/merge?a={pair['a']}&amp;b={pair['b']}"
+    assert compare in html
+    page = lead.get(compare.replace("&amp;", "&")).get_data(as_text=True)
+    for text in (original["title"], original["title"] + " (copy)",
+                 "I can&#39;t log in, forgot my password", "Keep this one", "Review score"):
+        assert text in page, text
+    assert page.count('type="radio" name="keep"') == 2 and "required" in page
+    assert lead.get("/library/merge?a=password-reset&b=password-reset").status_code == 400
+    assert lead.post("/library/merge", data={
+        "csrf_token": token, "a": "password-reset", "b": "password-reset-2"}).status_code == 400
     response = lead.post("/library/merge", data={
-        "csrf_token": token, "keep": "password-reset", "merge": "password-reset-2"})
+        "csrf_token": token, "a": "password-reset-2", "b": "password-reset",
+        "keep": "password-reset"})
     assert response.status_code == 302
     merged = library.get_reply(home.db, "password-reset")
     assert "I can't log in, forgot my password" in merged["questions"]
@@ -159,9 +172,21 @@ def test_curation_duplicates_merge_and_stale(as_user, web_config):
     assert library.history(home.db, "password-reset-2")[-1]["note"] == (
         "merged into password-reset")
     assert feedback.usage(home.db, "password-reset")[0]["used"] == 1
-    stale = {r["id"]: r for r in curation.stale(home.db, days=0)}
-    assert "never used" in stale["refund-policy"]["reasons"]
+    stale = {r["id"]: r for r in curation.stale(home.db, days=0, min_age=0)}
+    assert stale["refund-policy"]["reasons"][0].startswith("never used; added 0 days ago")
     home.close()
+
+
+def test_merge_page_shows_only_replies_of_the_leads_teams(as_user):
+    lead, _ = as_user("lee")
+    assert lead.get("/library/merge?a=refund-policy&b=no-such-reply").status_code == 404
+
+
+def test_a_gap_prefills_the_new_reply_form(as_user):
+    lead, _ = as_user("lee")
+    page = lead.get("/library/new?questions=Do+you+ship+to+Iceland%3F&questions=ส่งไปไอซ์แลนด์ไหม"
+                    "&questions=+").get_data(as_text=True)
+    assert "Do you ship to Iceland?\nส่งไปไอซ์แลนด์ไหม</textarea>" in page
 
 
 def test_gaps_find_questions_without_a_good_reply(web_config):
