@@ -16,6 +16,7 @@ import re
 import sqlite_utils
 
 import storage.search
+import storage.trigrams
 
 MAX_TERMS = 48
 COMMON_DF_RATIO = 0.2
@@ -25,7 +26,7 @@ MIN_KEPT_TERMS = 6
 # time in proportion to that sum: at 100k short documents an unbounded query summed ~144k
 # postings and took 75/123 ms p50/p95; 20k postings take ~11/15 ms (bench/suggest_bench).
 MAX_POSTINGS = 20_000
-_SPLIT = re.compile(r"[\s\"'`.,;:!?()\[\]{}<>/\\|@#$%^&*+=~_\-؟،؛]+")
+_SPLIT = re.compile(storage.trigrams.WORD_SEPARATORS)  # as PostgreSQL splits words
 
 
 def query_trigrams(normalized_query: str) -> list[str]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from storage import trigrams
+from storage.db import is_postgres
+
 
 def m003_search_documents(db: sqlite_utils.Database) -> None:
     for sql in (
@@ -95,13 +98,22 @@ def documents_of(db: sqlite_utils.Database, ref: str, kinds: tuple[str, ...]) ->
 
 
 def delete_documents(db: sqlite_utils.Database, ids: list[int]) -> None:
-    """Delete these documents (the FTS triggers follow)."""
+    """Delete these documents (the FTS triggers follow; on PostgreSQL `storage.trigrams`
+    follows here and their vectors by ON DELETE CASCADE)."""
+    if is_postgres(db):
+        trigrams.ensure_tables(db)
+        trigrams.count(db, [row["lexical_text"] for row in
+                            document_rows(db, ("lexical_text",), list(ids))], -1)
     for chunk in _chunks(ids):
         db.execute(f"DELETE FROM documents WHERE id IN ({_marks(chunk)})", chunk)
 
 
 def insert_documents(db: sqlite_utils.Database, docs: list[dict]) -> None:
-    """Insert document rows (kind, ref, saved_reply_id, text, lexical_text, text_hash, script)."""
+    """Insert document rows (kind, ref, saved_reply_id, text, lexical_text, text_hash, script)
+    (on PostgreSQL also counting their trigrams, `storage.trigrams`)."""
+    if is_postgres(db):
+        trigrams.ensure_tables(db)
+        trigrams.count(db, [doc["lexical_text"] for doc in docs], +1)
     db["documents"].insert_all(docs)
 
 
@@ -244,3 +256,15 @@ def past_document_ref(db: sqlite_utils.Database, document_id: int) -> str | None
     row = db.execute("SELECT ref FROM documents WHERE id = ? AND kind = 'past'",
                      [document_id]).fetchone()
     return row[0] if row else None
+
+
+# ---- change detection on both backends (appended)
+
+
+def change_stamp(db: sqlite_utils.Database) -> tuple:
+    """A value that changes whenever the database may have changed: on SQLite this
+    connection's total_changes and data_version (other connections' commits), on PostgreSQL
+    the server's WAL position (every write, committed or in this transaction, moves it)."""
+    if is_postgres(db):
+        return (db.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0],)
+    return (db.conn.total_changes, data_version(db))

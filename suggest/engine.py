@@ -25,11 +25,14 @@ import storage.search
 from index.cache import embed_cached
 from index.embedders import Embedder, EmbedderUnavailable, load_embedder
 from index.lexical import LexicalIndex
+from index.pg_lexical import PgLexicalIndex
+from index.pg_vectors import PgVectorIndex
 from index.vectors import VectorIndex
 from replykit.config import Config
 from replykit.errors import IndexMismatch
 from replykit.home import Home
-from storage.db import write_transaction
+from storage.db import is_postgres, write_transaction
+from suggest import pg_index
 
 
 def is_question(kind: str) -> bool:
@@ -69,7 +72,9 @@ class SuggestEngine:
         (the web app swaps `home` per request), so its small caches last a whole query."""
         db = self.db
         if self._lexical is None or self._lexical.db is not db:
-            self._lexical = LexicalIndex(db, "documents_fts")
+            self._lexical = (
+                PgLexicalIndex(db) if is_postgres(db) else LexicalIndex(db, "documents_fts")
+            )
             self._lexical.ensure_vocab()
         return self._lexical
 
@@ -120,8 +125,11 @@ class SuggestEngine:
     def document_ids(self) -> set[int]:
         return storage.search.document_ids(self.db)
 
-    def vector_index(self, embedder: Embedder) -> VectorIndex | None:
-        """The embedder's index as on disk (reloaded if the file changed), or None if missing."""
+    def vector_index(self, embedder: Embedder) -> VectorIndex | PgVectorIndex | None:
+        """The embedder's index as on disk (reloaded if the file changed), or None if missing;
+        on PostgreSQL its vectors in the database (suggest.pg_index)."""
+        if is_postgres(self.db):
+            return pg_index.vector_index(self, embedder)
         path = self.index_path(embedder)
         try:
             mtime = path.stat().st_mtime_ns
@@ -158,6 +166,8 @@ class SuggestEngine:
 
     def rebuild(self) -> list[dict]:
         """Write every embedder's index anew from the documents table."""
+        if is_postgres(self.db):
+            return [pg_index.build(self, embedder) for embedder in self.embedders()]
         report = []
         with self._writer_lock():
             rows = self._documents()
@@ -179,6 +189,8 @@ class SuggestEngine:
     def sync(self) -> dict:
         """Add/remove vectors so each index holds exactly the documents' ids; an index that
         is missing or was built by another model is rebuilt. Returns counts per model."""
+        if is_postgres(self.db):
+            return pg_index.sync(self)
         changes = {}
         with self._writer_lock():
             wanted = self.document_ids()
@@ -207,6 +219,12 @@ class SuggestEngine:
                 changes[embedder.name] = {"added": len(rows), "removed": len(extra)}
         return changes
 
+    def embed_pending(self, embedder: Embedder, limit: int) -> int:
+        """PostgreSQL: embed and store up to `limit` documents without a vector of this
+        embedder, in one transaction, skipping documents that another caller is embedding
+        (for `replykit worker`); how many it stored."""
+        return pg_index.embed_pending(self, embedder, limit)
+
     @contextmanager
     def writing(self) -> Iterator[sqlite_utils.Database]:
         """The one write path for changes that may touch `documents`: `with engine.writing()
@@ -223,6 +241,8 @@ class SuggestEngine:
 
     def status(self) -> dict:
         """Models, counts, size on disk and staleness of every index."""
+        if is_postgres(self.db):
+            return pg_index.status(self)
         wanted = self.document_ids()
         kinds = storage.search.document_counts_by_kind(self.db)
         indexes = []

@@ -66,6 +66,7 @@ EXPECTED = {
     "library.import_": LEADS,
     "library.curation_view": LEADS,
     "library.merge": LEADS,
+    "library.merge_compare": LEADS,
     "reviews.queue": REVIEWERS,
     "reviews.start": REVIEWERS,
     "reviews.score": frozenset({"reviewer"}),  # only the review's reviewer (Rui)
@@ -117,7 +118,8 @@ def _url_values(ids: dict) -> tuple[dict, dict, dict]:
                  "api_workspace.api_review_request": {"draft_id": ids["drafting"]},
                  "api_workspace.api_attachment": {"filename": ids["attachment"]}}
     queries = {"api_reports.api_reviews": {"author": "Ana Agent"},
-               "api_reports.api_queue": {"reviewer": "Rui Reviewer"}}
+               "api_reports.api_queue": {"reviewer": "Rui Reviewer"},
+               "library.merge_compare": {"a": "refund-policy", "b": "password-reset"}}
     return values, overrides, queries
 
 
