@@ -12,7 +12,7 @@ import click
 
 from cli.common import echo_json, json_option, pass_home
 from index.vectors import REBUILD_HINT
-from suggest import attachments, feedback, library, library_io
+from suggest import attachments, feedback, importers, library, library_io
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 from suggest.suggester import MODES, suggest
@@ -127,6 +127,8 @@ def replies_show(home, reply_id, version, as_json):
     click.echo(f"Title: {reply['title']}")
     click.echo(f"Folder: {reply['folder'] or '-'}   Tags: {', '.join(reply['tags']) or '-'}")
     click.echo(f"Teams: {', '.join(reply['teams']) or 'everyone'}")
+    if reply.get("actions"):
+        click.echo(f"Actions: {'; '.join(_action_text(a) for a in reply['actions'])}")
     click.echo("")
     click.echo(reply["body"])
     if reply["questions"]:
@@ -135,6 +137,15 @@ def replies_show(home, reply_id, version, as_json):
             click.echo(f"  - {question}")
     for item in reply.get("attachments", []):
         click.echo(f"Attachment: {item['filename']} ({item['size']} bytes)")
+
+
+def _action_text(action: dict) -> str:
+    value = action.get("value")
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        shown = ", ".join(value)
+    else:
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return f"{action['type']} {shown}"
 
 
 @replies.command("list")
@@ -197,17 +208,23 @@ def replies_restore(home, reply_id, version, author):
 
 @replies.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from", "source", type=click.Choice(sorted(importers.SOURCES)),
+              help="Read this helpdesk's own JSON of macros, saved or canned replies "
+                   "(default: replykit's JSONL or CSV, by extension).")
 @click.option("--author", default="")
 @json_option
 @pass_home
-def replies_import(home, path, author, as_json):
-    """Import saved replies from JSONL or CSV (by extension); all or nothing."""
+def replies_import(home, path, source, author, as_json):
+    """Import saved replies from JSONL, CSV or another helpdesk's JSON. A broken file imports
+    nothing; an odd row is imported repaired or skipped, with a warning."""
     with _engine(home).writing() as db:
-        counts = library_io.import_replies(db, path, home.config.attachments_dir, author)
+        result = library_io.import_replies(db, path, home.config.attachments_dir, author, source)
     if as_json:
-        echo_json(counts)
-    else:
-        click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+        echo_json(result)
+        return
+    for warning in result["warnings"]:
+        click.echo(f"Warning: {library_io.warning_line(warning)}", err=True)
+    click.echo(library_io.summary(result))
 
 
 @replies.command("export")
@@ -428,7 +445,7 @@ def demo(home, conversations, seed):
 
     library_path = Path(demo_data.__file__).parent / "demo_data" / "saved_replies.jsonl"
     counts = library_io.import_replies(home.db, library_path, home.config.attachments_dir, "demo")
-    click.echo(f"Saved replies: {json.dumps(counts)}")
+    click.echo(f"Saved replies: {library_io.summary(counts)}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "conversations.jsonl"
         demo_data.write_conversations(path, n_conversations=conversations, seed=seed)

@@ -78,6 +78,14 @@ def m004_conversation_links(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+
+def m006_reply_actions(db: sqlite_utils.Database) -> None:
+    """Migration 6: what a saved reply does to the ticket besides its text (set tags, status,
+    assignee...), a JSON list, in the reply and in each stored version."""
+    for table in ("saved_replies", "saved_reply_versions"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN actions TEXT NOT NULL DEFAULT '[]'")
+
+
 # ---- queries
 
 _REPLY_TEXTS = (

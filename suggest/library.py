@@ -16,15 +16,16 @@ import sqlite_utils
 import storage.library
 from replykit.errors import Conflict, InputError, NotFound
 from storage.db import write_transaction
-from suggest import documents, placeholders
+from suggest import documents
 
 STATUSES = ("draft", "approved", "archived")
-EDITABLE = ("title", "body", "tags", "language", "status", "folder", "teams", "questions")
+EDITABLE = ("title", "body", "tags", "language", "status", "folder", "teams", "questions",
+            "actions")
 # A team's own stable key: any visible text up to 200 characters without slashes, so it is
 # usable in URLs and file names.
 _ID = re.compile(r"^[^\s/\\\x00-\x1f\x7f]([^/\\\x00-\x1f\x7f]{0,198}[^\s/\\\x00-\x1f\x7f])?$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TITLE = 300
 MAX_BODY = 20_000
 
@@ -56,7 +57,7 @@ def _text(data: dict, field: str, where: str, limit: int, required: bool = True)
         raise InputError("is required and must be non-empty text", f"{where}field {field}")
     if len(value) > limit:
         raise InputError(f"is longer than {limit} characters", f"{where}field {field}")
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise InputError("contains control characters", f"{where}field {field}")
     return value
 
@@ -70,6 +71,17 @@ def normalize_folder(folder: str, where: str = "") -> str:
     return "/".join(parts)
 
 
+def check_id(reply_id, where: str = "") -> str:
+    """`reply_id` if it is a usable saved-reply id, else InputError naming `where` field id."""
+    if not isinstance(reply_id, str) or not _ID.fullmatch(reply_id):
+        raise InputError(
+            "must be 1-200 characters with no slashes, control characters or "
+            "leading/trailing spaces",
+            f"{where}field id",
+        )
+    return reply_id
+
+
 def validate(data: dict, where: str = "", require_id: bool = True) -> dict:
     """A clean reply record from user data, or InputError naming the field (and `where`,
     e.g. 'replies.jsonl line 4, ')."""
@@ -77,17 +89,9 @@ def validate(data: dict, where: str = "", require_id: bool = True) -> dict:
         raise InputError("expected a JSON object", where.rstrip(", "))
     clean: dict = {}
     if require_id or data.get("id") is not None:
-        reply_id = data.get("id")
-        if not isinstance(reply_id, str) or not _ID.fullmatch(reply_id):
-            raise InputError(
-                "must be 1-200 characters with no slashes, control characters or "
-                "leading/trailing spaces",
-                f"{where}field id",
-            )
-        clean["id"] = reply_id
+        clean["id"] = check_id(data.get("id"), where)
     clean["title"] = _text(data, "title", where, MAX_TITLE).strip()
     clean["body"] = _text(data, "body", where, MAX_BODY)
-    placeholders.validate(clean["body"], f"{where}field body")
     clean["tags"] = _string_list(data.get("tags"), "tags", where)
     language = data.get("language") or "en"
     if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
@@ -103,13 +107,29 @@ def validate(data: dict, where: str = "", require_id: bool = True) -> dict:
     for question in clean["questions"]:
         if len(question) > MAX_BODY:
             raise InputError("an example question is too long", f"{where}field questions")
+    clean["actions"] = _actions(data.get("actions"), where)
     return clean
+
+
+def _actions(value, where: str) -> list[dict]:
+    """What the reply does to the ticket: a list of {"type": text, "value": any JSON, ...}
+    objects (e.g. {"type": "add_tags", "value": ["refund"]}), kept as given."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("type"), str) and a["type"].strip()
+            for a in value):
+        raise InputError('must be a list of objects with a "type"', f"{where}field actions")
+    if len(json.dumps(value, ensure_ascii=False)) > MAX_BODY:
+        raise InputError(f"is longer than {MAX_BODY} characters as JSON", f"{where}field actions")
+    return value
 
 
 def _row_to_reply(db: sqlite_utils.Database, row: dict) -> dict:
     reply = dict(row)
     reply["tags"] = json.loads(reply["tags"])
     reply["teams"] = json.loads(reply["teams"])
+    reply["actions"] = json.loads(reply["actions"])
     reply.pop("team_id", None)
     reply["questions"] = storage.library.reply_questions(db, reply["id"])
     return reply
@@ -134,6 +154,7 @@ def _write_current(db: sqlite_utils.Database, reply: dict, author: str, note: st
     row.update(
         tags=json.dumps(reply["tags"], ensure_ascii=False),
         teams=json.dumps(reply["teams"], ensure_ascii=False),
+        actions=json.dumps(reply["actions"], ensure_ascii=False),
         author=reply["author"],
         version=reply["version"],
         created_at=reply["created_at"],
@@ -146,6 +167,7 @@ def _write_current(db: sqlite_utils.Database, reply: dict, author: str, note: st
         reply_id=reply["id"],
         version=reply["version"],
         teams=row["teams"],
+        actions=row["actions"],
         questions=json.dumps(reply["questions"], ensure_ascii=False),
         author=author,
         note=note,
@@ -245,7 +267,7 @@ def history(db: sqlite_utils.Database, reply_id: str) -> list[dict]:
 
 def _version_to_dict(row: dict) -> dict:
     version = dict(row)
-    for key in ("tags", "teams", "questions"):
+    for key in ("tags", "teams", "questions", "actions"):
         version[key] = json.loads(version[key])
     return version
 

@@ -10,7 +10,7 @@ from fuzzing import check_typed_error, fuzz_settings, mutated, record_file, text
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from suggest import attachments, library, library_io
+from suggest import attachments, library, library_io, placeholders
 
 FIELDS = list(library_io.CSV_COLUMNS)
 attachment = st.fixed_dictionaries({
@@ -63,11 +63,42 @@ def test_saved_reply_import(fuzz_home, watch, tmp_path, file):
         check_typed_error(exc, str(path))
         watch.assert_unchanged(before)
         return
-    records = [record for _, record in library_io.read_records(path)]
-    assert sum(counts.values()) == len(records)
-    for record in records:
-        stored, clean = library.get_reply(db, record["id"]), library.validate(record)
+    rows = list(library_io.read_records(path))
+    outcomes = ("added", "updated", "unchanged", "skipped")
+    assert sum(counts[k] for k in outcomes) == len(rows)
+    skipped = {w["line"] for w in counts["warnings"] if w["message"].endswith(": row skipped")}
+    assert len(skipped) == counts["skipped"]
+    for number, record in rows:
+        if number in skipped:
+            continue
+        stored = library.get_reply(db, record["id"])
+        clean = library.validate(library_io.repair(record, foreign=False)[0])
         assert {k: stored[k] for k in library.EDITABLE} == {k: clean[k] for k in library.EDITABLE}
         if "attachments" in record:
             names = {attachments.safe_filename(a["filename"]) for a in record["attachments"]}
             assert {a["filename"] for a in attachments.list_for(db, record["id"])} == names
+
+
+name = st.sampled_from(["customer.first_name", "Website Name", "7c23d0a1", "Order Number",
+                        "ชื่อลูกค้า", "نام مشتری", "order.id"])
+placeholder_body = st.lists(
+    st.sampled_from(["Hi ", "สวัสดีค่ะ ", "سلام ", ", ", "\n", " {{Purchase", "}} "])
+    | st.tuples(name, st.none() | st.sampled_from(["there", "คุณลูกค้า", "دوست"])).map(
+        lambda p: "{{" + p[0] + ("" if p[1] is None else "|" + p[1]) + "}}"),
+    min_size=1, max_size=8).map("".join).filter(str.strip)
+
+
+@fuzz_settings(scale=0.5)
+@given(body=placeholder_body, suffix=st.sampled_from([".jsonl", ".csv"]))
+def test_export_then_import_keeps_placeholders(fuzz_home, tmp_path, body, suffix):
+    db, directory = fuzz_home.db, fuzz_home.config.attachments_dir
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "p", "title": "T", "body": body}) + "\n", "utf-8")
+    library_io.import_replies(db, source, directory)
+    exported = tmp_path / f"out{suffix}"
+    library_io.export_replies(db, exported, directory)
+    again = library_io.import_replies(db, exported, directory)
+    assert (again["unchanged"], again["skipped"]) == (len(library.list_replies(db)), 0)
+    stored = library.get_reply(db, "p")["body"]
+    assert stored == body
+    assert placeholders.names(stored) == placeholders.names(body)

@@ -48,7 +48,6 @@ UNSAYABLE = (
     "the period holds more than",  # ... or holds over MAX_BUCKETS days, weeks or months
     "is out of range",  # ... or starts or ends outside years 1-9999 in UTC
     "ends too close to 9999-12-31",
-    "malformed placeholder",  # a proposed reply body with a broken {{placeholder}}
     "no such reviewer",  # a review request to a reviewer who does not exist
 )
 MESSAGES = [

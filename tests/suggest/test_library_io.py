@@ -28,6 +28,7 @@ RECORDS = [
         "questions": ["می\u200cخواهم پولم را پس بگیرم"],
         "author": "sara",
         "attachments": [],
+        "actions": [],
     },
     {
         "id": "refund-policy",
@@ -43,6 +44,10 @@ RECORDS = [
         "attachments": [
             {"filename": "terms.pdf", "content_type": "application/pdf", "content_base64": PDF}
         ],
+        "actions": [
+            {"type": "add_tags", "value": ["refund", "billing"]},
+            {"type": "set_status", "value": "solved"},
+        ],
     },
     {
         "id": "th-refund",
@@ -56,6 +61,7 @@ RECORDS = [
         "questions": ["ขอคืนเงินได้ไหมคะ"],
         "author": "",
         "attachments": [],
+        "actions": [],
     },
 ]
 
@@ -96,6 +102,8 @@ def test_export_import_export_is_byte_identical_in_a_fresh_home(tmp_path, suffix
             "added": 3,
             "updated": 0,
             "unchanged": 0,
+            "skipped": 0,
+            "warnings": [],
         }
         exported = tmp_path / f"one{suffix}"
         assert library_io.export_replies(first.db, exported, first.config.attachments_dir) == 3
@@ -128,7 +136,7 @@ def test_csv_export_layout(tmp_path, home):
     library_io.export_replies(home.db, out, home.config.attachments_dir)
     text = out.read_bytes().decode("utf-8")
     assert text.startswith(
-        "id,title,body,tags,language,status,folder,teams,questions,author,attachments\r\n"
+        "id,title,body,tags,language,status,folder,teams,questions,author,attachments,actions\r\n"
     )
     assert 'refund-policy,"Refund policy, 30 days",' in text
     assert (
@@ -155,6 +163,8 @@ def test_reimport_of_a_changed_record_adds_a_version(tmp_path, home):
         "added": 0,
         "updated": 0,
         "unchanged": 3,
+        "skipped": 0,
+        "warnings": [],
     }
     changed = [dict(r) for r in RECORDS]
     changed[0]["tags"] = ["billing"]
@@ -167,6 +177,8 @@ def test_reimport_of_a_changed_record_adds_a_version(tmp_path, home):
         "added": 0,
         "updated": 2,
         "unchanged": 1,
+        "skipped": 0,
+        "warnings": [],
     }
     assert [v["note"] for v in library.history(home.db, "fa-refund")] == ["created", "imported"]
     assert library.get_reply(home.db, "fa-refund")["tags"] == ["billing"]
@@ -175,15 +187,8 @@ def test_reimport_of_a_changed_record_adds_a_version(tmp_path, home):
 @pytest.mark.parametrize(
     "line, message",
     [
-        (
-            {"id": "c", "title": "C", "body": "c", "language": "english"},
-            "line 3, field language: must be a language code such as en, th or fa",
-        ),
-        (
-            {"id": "c", "title": "", "body": "c"},
-            "line 3, field title: is required and must be non-empty text",
-        ),
-        ({"id": "c", "title": "C", "body": "{{oops"}, "line 3, field body: malformed placeholder"),
+        ({"title": "C", "body": "c"}, "line 3, field id: must be 1-200 characters"),
+        ({"id": "c/d", "title": "C", "body": "c"}, "line 3, field id: must be 1-200 characters"),
         (
             {
                 "id": "c",
@@ -265,3 +270,78 @@ def test_csv_with_bom_missing_columns_or_extra_cells(tmp_path, home):
         library_io.import_replies(home.db, path, home.config.attachments_dir)
     with pytest.raises(InputError, match=r"r\.txt: unknown format: use a \.jsonl or \.csv file$"):
         library_io.import_replies(home.db, tmp_path / "r.txt", home.config.attachments_dir)
+
+
+ODD_ROWS = [
+    # (record on line 2, warning field, message, stored title or None when skipped)
+    ({"id": "c", "title": "C", "body": "c", "language": "english"}, "language",
+     "must be a language code such as en, th or fa: row skipped", None),
+    ({"id": "c", "title": "", "body": "c"}, "title",
+     "is required and must be non-empty text: row skipped", None),
+    ({"id": "c", "title": "C"}, "body", "is required and must be non-empty text: row skipped",
+     None),
+    ({"id": "c", "title": "C", "body": "x" * 20_001}, "body",
+     "is longer than 20000 characters: row skipped", None),
+    ({"id": "c", "title": "C", "body": "c", "status": "live"}, "status",
+     "must be one of draft, approved, archived: row skipped", None),
+    ({"id": "c", "title": "ว" * 400, "body": "c"}, "title", "cut to 300 characters",
+     "ว" * 299 + "…"),
+    ({"id": "c", "title": "Bell\x07", "body": "c"}, "title", "removed control characters",
+     "Bell"),
+    ({"id": "c", "title": "Order {{Purchase", "body": "Your order {{Purchase"}, "body",
+     "line 1 of the text: kept 1 '{{' or '}}' as text (the first: '{{Purchase'): they form "
+     "no placeholder", "Order {{Purchase"),
+]
+
+
+@pytest.mark.parametrize("odd, field, message, title", ODD_ROWS)
+def test_an_odd_row_is_repaired_or_skipped_with_one_warning(tmp_path, home, odd, field,
+                                                             message, title):
+    path = write_jsonl(tmp_path / "r.jsonl", [{"id": "a", "title": "A", "body": "a"}, odd,
+                                              {"id": "b", "title": "B", "body": "b"}])
+    result = library_io.import_replies(home.db, path, home.config.attachments_dir)
+    assert result["warnings"] == [
+        {"file": str(path), "line": 2, "reply": "c", "field": field, "message": message}]
+    assert (result["added"], result["skipped"]) == ((3, 0) if title else (2, 1))
+    ids = [r["id"] for r in library.list_replies(home.db)]
+    assert sorted(ids) == (["a", "b", "c"] if title else ["a", "b"])
+    if title:
+        assert library.get_reply(home.db, "c")["title"] == title
+
+
+def test_other_tools_placeholders_convert_in_replykit_files_too(tmp_path, home):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "id,title,body\r\n"
+        'a,A,"Hi {%customer.firstName,fallback=there%}, welcome to {{Website Name}}"\r\n'
+        "b,B,Hi {{ contact.first_name || 'there' }} from {{ticket.requester.name}}\r\n", "utf-8")
+    result = library_io.import_replies(home.db, path, home.config.attachments_dir)
+    assert (result["added"], result["warnings"]) == (2, [])
+    assert library.get_reply(home.db, "a")["body"] == (
+        "Hi {{customer.first_name|there}}, welcome to {{Website Name}}")
+    assert library.get_reply(home.db, "b")["body"] == (
+        "Hi {{customer.first_name|there}} from {{customer.name}}")
+
+
+def test_one_odd_row_of_3000_does_not_refuse_the_other_2999(tmp_path, home):
+    rows = [{"id": f"r{i}", "title": f"Reply {i} {{{{Purchase", "body": f"{{{{7c23d0}}}} {i}"}
+            for i in range(3000)]
+    rows[1700] = {"id": "r1700", "title": "Odd", "body": "   "}
+    path = write_jsonl(tmp_path / "big.jsonl", rows)
+    result = library_io.import_replies(home.db, path, home.config.attachments_dir)
+    assert (result["added"], result["skipped"]) == (2999, 1)
+    assert result["warnings"] == [{
+        "file": str(path), "line": 1701, "reply": "r1700", "field": "body",
+        "message": "is required and must be non-empty text: row skipped"}]
+    assert counts(home)[0] == 2999
+    assert library.get_reply(home.db, "r2999")["title"] == "Reply 2999 {{Purchase"
+
+
+def test_bad_json_in_the_middle_of_3000_rows_imports_nothing(tmp_path, home):
+    lines = [json.dumps({"id": f"r{i}", "title": f"Reply {i}", "body": "b"}) for i in range(3000)]
+    lines[2000] = lines[2000][:-2]
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    with pytest.raises(InputError, match=rf"^{path} line 2001: invalid JSON \("):
+        library_io.import_replies(home.db, path, home.config.attachments_dir)
+    assert counts(home) == (0, 0, 0, 0, 0)

@@ -11,7 +11,8 @@
     "customer.email": "emma@example.com", "ticket.id": "T-1001", "order.id": "A-10452",
     "agent.name": preview.dataset.agent, "company.name": "Acme",
   };
-  const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*(?:\|([^{}]*))?\}\}/g;
+  // as suggest/placeholders.py PLACEHOLDER: a name is text on one line without braces or "|"
+  const PLACEHOLDER = /\{\{\s*([^\s{}|](?:[^{}|\n]*[^\s{}|])?)\s*(?:\|([^{}]*))?\}\}/g;
 
   function render() {
     const text = body.value;
@@ -28,7 +29,7 @@
     preview.append(text.slice(position));
     const stray = text.replace(PLACEHOLDER, "").match(/\{\{|\}\}/);
     document.getElementById("preview-status").textContent =
-      (stray ? "A {{ or }} does not form a placeholder: saving will fail. " : "") +
+      (stray ? "A {{ or }} that forms no placeholder stays as plain text. " : "") +
       (missing ? `${missing} placeholder(s) without a default stay for the agent to fill.` : "");
   }
   body.addEventListener("input", render);
