@@ -8,7 +8,13 @@ import sys
 
 import click
 
-from cli import privacy_commands, rubrics_commands, suggest_commands, web_commands
+from cli import (
+    privacy_commands,
+    rubrics_commands,
+    suggest_commands,
+    web_commands,
+    worker_commands,
+)
 from replykit.config import ConfigError
 from replykit.errors import ReplykitError
 from storage.db import OPERATIONAL_ERRORS, busy_message
@@ -64,5 +70,7 @@ for command in (
     web_commands.tokens_group,
     # privacy_commands: forgetting a customer
     privacy_commands.privacy_group,
+    # worker_commands: embedding workers (PostgreSQL)
+    worker_commands.worker,
 ):
     cli.add_command(command)

@@ -75,6 +75,12 @@ SETTINGS = (
         "PostgreSQL: candidates the pgvector HNSW index searches per query (recall vs speed; "
         "at least the suggester's 60; docs/benchmarks.md)",
     ),
+    Setting(
+        "attachments_dir",
+        "",
+        "Folder of attachment files (empty: HOME/attachments with SQLite; in the database with "
+        "PostgreSQL; set it to a mount every server shares to keep them out of the database)",
+    ),
 )
 
 ENV_PREFIX = "REPLYKIT_"
@@ -99,7 +105,16 @@ class Config:
     token_lifetime_days: int = SETTINGS[12].default
     database_url: str = SETTINGS[13].default
     hnsw_ef_search: int = SETTINGS[14].default
+    attachments_dir: Path | None = None  # resolved in __post_init__
     sections: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        """`attachments_dir` as a Path; None (empty setting) means HOME/attachments on SQLite
+        and the database's attachment_blobs table on PostgreSQL."""
+        if self.attachments_dir in (None, ""):
+            self.attachments_dir = None if self.is_postgres else self.home / "attachments"
+        else:
+            self.attachments_dir = Path(self.attachments_dir)
 
     @property
     def db_path(self) -> Path:
@@ -122,9 +137,6 @@ class Config:
     def index_dir(self) -> Path:
         return self.home / "index"
 
-    @property
-    def attachments_dir(self) -> Path:
-        return self.home / "attachments"
 
 
 class ConfigError(ValueError):

@@ -28,6 +28,8 @@ class Home:
         """Create the home and its index and attachments folders readable by their owner
         only (0700), tightening them, with a warning, if they exist with looser modes."""
         for folder in (self.config.home, self.config.index_dir, self.config.attachments_dir):
+            if folder is None:  # attachments in the database (PostgreSQL)
+                continue
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             make_private(folder)
 

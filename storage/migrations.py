@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from storage import audit, conversations, library, reviews, search, users
+from storage import app_secrets, audit, blobs, conversations, library, reviews, search, users
 from storage.db import is_postgres, write_transaction
 from storage.postgres_schema import BASELINE_VERSIONS, apply_baseline, check_encoding
 
@@ -49,6 +49,9 @@ MIGRATIONS = (
     (203, "reviewers by user id", users.m203_reviewer_ids),
     (210, "login throttle, API token expiry", users.m210_accounts),
     (220, "audit log of admin changes, exports and erasures", audit.m220_audit_log),
+    (240, "attachment contents in the database (PostgreSQL mode)",
+     blobs.m240_attachment_blobs),
+    (241, "secrets shared by every server of the database", app_secrets.m241_app_secrets),
 )
 
 

@@ -1,6 +1,8 @@
 """Files attached to saved replies. Content is stored under HOME/attachments/<sha256>
-(content-addressed: a user's file name is never a path, so it cannot escape the directory);
-the database keeps each reply's display file names."""
+(content-addressed: a user's file name is never a path, so it cannot escape the directory),
+or, in PostgreSQL mode without an `attachments_dir`, in the database's attachment_blobs table
+(`directory` None below: the bytes commit or roll back with the rows that name them); the
+database keeps each reply's display file names."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+import storage.blobs
 import storage.library
 from replykit.errors import InputError, NotFound
 from replykit.textio import atomic_file
@@ -234,16 +237,21 @@ def check_content(filename: str, data: bytes, content_type=None, where: str = ""
 
 class Staging:
     """Blobs written during an import; removed again if the import rolls back. Blobs are
-    only written inside a write transaction, so one writer at a time."""
+    only written inside a write transaction, so one writer at a time. With `directory` None
+    they go into the database (`db` of `put`), in the import's transaction."""
 
-    def __init__(self, directory: Path):
-        self.directory = Path(directory)
+    def __init__(self, directory: Path | None):
+        self.directory = None if directory is None else Path(directory)
         self.created: list[Path] = []
         self.swept = False
 
-    def put(self, data: bytes, digest: str | None = None) -> str:
+    def put(self, data: bytes, digest: str | None = None, db=None) -> str:
         """Store `data` under its sha256 (`digest`, when the caller hashed it already, outside
-        the write lock); returns the digest."""
+        the write lock); returns the digest. `db`: where it goes when there is no directory."""
+        if self.directory is None:
+            digest = digest or hashlib.sha256(data).hexdigest()
+            storage.blobs.put_blob(db, digest, data, datetime.now(UTC).isoformat())
+            return digest
         if not self.swept:  # temp files of a writer killed mid-write (no other writer is live)
             for leftover in self.directory.glob("*.tmp"):
                 leftover.unlink(missing_ok=True)
@@ -281,7 +289,7 @@ def _insert(db, reply_id: str, filename: str, digest: str, size: int, content_ty
 
 def add(
     db: sqlite_utils.Database,
-    directory: Path,
+    directory: Path | None,
     reply_id: str,
     filename: str,
     data: bytes,
@@ -296,13 +304,25 @@ def add(
         with write_transaction(db):
             if storage.library.reply_version(db, reply_id) is None:
                 raise NotFound(f"no saved reply with id {reply_id!r}")
-            staging.put(data, digest)
+            staging.put(data, digest, db)
             storage.library.delete_attachments(db, reply_id, filename)
             _insert(db, reply_id, filename, digest, len(data), content_type)
     except BaseException:
         staging.rollback()
         raise
     return next(a for a in list_for(db, reply_id) if a["filename"] == filename)
+
+
+def _load(db, directory: Path | None, digest: str) -> bytes:
+    """The content stored under `digest`, from `directory` or, when it is None, from the
+    database (FileNotFoundError when it is missing)."""
+    if directory is None:
+        _blob(Path(), digest)  # the same check of the digest
+        data = storage.blobs.get_blob(db, digest)
+        if data is None:
+            raise FileNotFoundError(f"no blob {digest} in the database")
+        return data
+    return _blob(directory, digest).read_bytes()
 
 
 def _blob(directory: Path, digest: str) -> Path:
@@ -318,11 +338,11 @@ def list_for(db: sqlite_utils.Database, reply_id: str) -> list[dict]:
     return storage.library.attachment_rows(db, reply_id)
 
 
-def read(db: sqlite_utils.Database, directory: Path, reply_id: str, filename: str) -> bytes:
+def read(db: sqlite_utils.Database, directory: Path | None, reply_id: str, filename: str) -> bytes:
     """The content of one attachment."""
     for item in list_for(db, reply_id):
         if item["filename"] == filename:
-            return _blob(directory, item["sha256"]).read_bytes()
+            return _load(db, directory, item["sha256"])
     raise NotFound(f"saved reply {reply_id!r} has no attachment {filename!r}")
 
 
@@ -345,10 +365,10 @@ def download(db: sqlite_utils.Database, directory: Path, reply_id: str, filename
     if row is None:
         raise NotFound(f"saved reply {reply_id!r} has no attachment {filename!r}")
     try:
-        data = _blob(directory, row["sha256"]).read_bytes()
+        data = _load(db, directory, row["sha256"])
     except FileNotFoundError as exc:
         raise NotFound(f"the file of attachment {filename!r} of saved reply {reply_id!r} is "
-                       f"missing from {directory}") from exc
+                       f"missing from {directory or 'the database'}") from exc
     accepted = {kind.media_type for kind in FILE_TYPES.values()}
     media_type = row["content_type"] if row["content_type"] in accepted else (
         "application/octet-stream")
@@ -376,14 +396,14 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
-def export(db: sqlite_utils.Database, directory: Path, reply_id: str) -> list[dict]:
+def export(db: sqlite_utils.Database, directory: Path | None, reply_id: str) -> list[dict]:
     """Attachments inline for export: filename, content_type, content_base64."""
     return [
         {
             "filename": item["filename"],
             "content_type": item["content_type"],
             "content_base64": base64.b64encode(
-                _blob(directory, item["sha256"]).read_bytes()
+                _load(db, directory, item["sha256"])
             ).decode("ascii"),
         }
         for item in list_for(db, reply_id)
@@ -414,5 +434,5 @@ def replace_all(
         return False
     storage.library.delete_attachments(db, reply_id)
     for name, (digest, data, content_type) in wanted.items():
-        _insert(db, reply_id, name, staging.put(data, digest), len(data), content_type)
+        _insert(db, reply_id, name, staging.put(data, digest, db), len(data), content_type)
     return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
+import psycopg
 from flask import Flask, g, jsonify, render_template
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
@@ -75,7 +76,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
         return page, exc.code, headers
 
     @app.errorhandler(sqlite3.OperationalError)
-    def database_error(exc: sqlite3.OperationalError):
+    @app.errorhandler(psycopg.OperationalError)
+    def database_error(exc: sqlite3.OperationalError | psycopg.OperationalError):
         message = busy_message(exc)
         if message is None:
             app.logger.exception("database error")
@@ -97,6 +99,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
         api_suggest,
         api_workspace,
         auth,
+        health,
         library_views,
         openapi,
         reports_views,
@@ -105,7 +108,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     )
 
     for module in (auth, workspace, library_views, reviews_views, reports_views,
-                   api_suggest, api_reports, api_workspace, openapi, admin_views):
+                   api_suggest, api_reports, api_workspace, openapi, admin_views, health):
         app.register_blueprint(module.bp)
     security.check_declared(app)
     return app

@@ -8,11 +8,8 @@ undeclared view. Admins pass every role check."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from datetime import timedelta
 from functools import wraps
-from pathlib import Path
 
 from flask import Flask, abort, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -20,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from replykit import users
 from replykit.config import Config
+from replykit.secret_key import secret_key
 
 ANY_ROLE = users.ROLES
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -93,21 +91,6 @@ def check_declared(app: Flask) -> None:
             getattr(view, "is_public", False) or getattr(view, "required_roles", None)
         ):
             raise RuntimeError(f"view {endpoint!r} declares no access (@public/@require_role)")
-
-
-def secret_key(config: Config) -> str:
-    """The configured secret key, else HOME/secret_key (created with mode 0600)."""
-    if config.secret_key:
-        return config.secret_key
-    path = Path(config.home) / "secret_key"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the home: private
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
-    return key
 
 
 def _bearer_token() -> str | None:

@@ -28,6 +28,7 @@ ADMIN = frozenset({"admin"})
 EXPECTED = {
     "static": EVERYONE,
     "auth.login": EVERYONE,
+    "health.health": EVERYONE,
     "auth.logout": SIGNED_IN,
     "workspace.index": EVERYONE,
     "workspace.workspace": AGENTS,

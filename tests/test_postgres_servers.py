@@ -1,0 +1,197 @@
+"""Several servers on one PostgreSQL database (issue 14): nothing a server needs lives on its
+own disk. Attachments are stored in the database (or a shared `attachments_dir`), the key
+that signs sessions is shared through the database, `GET /health` reports whether the
+database answers, and two real `replykit serve` processes (each with its own, otherwise
+empty home) after a real `replykit demo` agree at once: a session made on one works on the
+other, and a saved reply added or edited through one is suggested by the other."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+from conftest import drop_database
+
+from bench.suggest_bench import free_port, stop_server
+from cli.main import cli
+from replykit.config import load_config
+from replykit.errors import InputError, NotFound
+from replykit.home import Home
+from replykit.secret_key import secret_key
+from storage import blobs
+from suggest import attachments, library, library_io
+from web import create_app
+
+postgres_only = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+REPLY = {"id": "gift-card", "title": "Gift card balance",
+         "body": "Hi, your gift card balance is shown under Account > Gift cards.",
+         "questions": ["how much money is left on my gift card?"]}
+
+
+@postgres_only
+def test_attachments_live_in_the_database(home, tmp_path):
+    assert home.config.attachments_dir is None
+    library.add_reply(home.db, REPLY, author="test")
+    attachments.add(home.db, None, "gift-card", "form.pdf", PDF)
+    assert attachments.read(home.db, None, "gift-card", "form.pdf") == PDF
+    assert blobs.get_blob(home.db, attachments.list_for(home.db, "gift-card")[0]["sha256"]) == PDF
+    assert not (home.config.home / "attachments").exists()
+    # export and import carry the bytes through the database too
+    exported = tmp_path / "library.jsonl"
+    library_io.export_replies(home.db, exported, None)
+    assert base64.b64encode(PDF).decode() in exported.read_text(encoding="utf-8")
+    with pytest.raises(NotFound):  # a failed add stores no bytes
+        attachments.add(home.db, None, "nobody", "other.pdf", PDF + b"x")
+    assert blobs.get_blob(home.db, hashlib.sha256(PDF + b"x").hexdigest()) is None
+
+
+@postgres_only
+def test_a_failed_import_stores_no_attachment_bytes(home, tmp_path):
+    good = {**REPLY, "attachments": [{"filename": "a.pdf",
+                                      "content_base64": base64.b64encode(PDF).decode()}]}
+    bad = {**REPLY, "id": "broken", "attachments": [{"filename": "b.pdf",
+                                                      "content_base64": "not base64!"}]}
+    path = tmp_path / "replies.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in (good, bad)) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 2"):
+        library_io.import_replies(home.db, path, None)
+    assert library.list_replies(home.db) == []
+    assert home.db.execute("SELECT COUNT(*) FROM attachment_blobs").fetchone()[0] == 0
+
+
+@postgres_only
+def test_attachments_dir_setting_keeps_files_on_a_shared_mount(config, tmp_path):
+    shared = tmp_path / "shared-mount"
+    home = Home(load_config(config.home, multilingual_model="", attachments_dir=str(shared),
+                            database_url=config.database_url))
+    try:
+        library.add_reply(home.db, REPLY, author="test")
+        attachments.add(home.db, home.config.attachments_dir, "gift-card", "form.pdf", PDF)
+        assert [p.read_bytes() for p in shared.iterdir()] == [PDF]
+        assert home.db.execute("SELECT COUNT(*) FROM attachment_blobs").fetchone()[0] == 0
+    finally:
+        home.close()
+
+
+@postgres_only
+def test_secret_key_is_made_once_and_shared_through_the_database(config, tmp_path):
+    other = load_config(tmp_path / "other-home", database_url=config.database_url)
+    first, second = secret_key(config), secret_key(other)
+    assert first == second and len(first) >= 64
+    assert not (config.home / "secret_key").exists()
+    assert not (other.home / "secret_key").exists()
+    configured = load_config(tmp_path / "third", database_url=config.database_url,
+                             secret_key="from-the-secret-manager")
+    assert secret_key(configured) == "from-the-secret-manager"
+
+
+@pytest.mark.both_backends
+def test_health_reports_whether_the_database_answers(request, config, backend):
+    app = create_app({"TESTING": True, "REPLYKIT_CONFIG": config})
+    client = app.test_client()
+    response = client.get("/health")
+    assert (response.status_code, response.get_json()) == (
+        200, {"status": "ok", "database": "reachable"})
+    if backend == "sqlite":
+        config.db_path.unlink()
+    else:
+        drop_database(request.getfixturevalue("postgres_server"), config.database_url)
+    response = client.get("/health")
+    assert (response.status_code, response.get_json()) == (
+        503, {"status": "unavailable", "database": "unreachable"})
+    assert response.headers["Retry-After"] == "10"
+
+
+def _env(database_url: str) -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+            "REPLYKIT_DATABASE_URL": database_url, "REPLYKIT_MULTILINGUAL_MODEL": ""}
+
+
+def _serve(home: Path, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    """`replykit serve` on a free port with its own home (only config.toml in it)."""
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text("[web]\nsecure_cookies = false\n", encoding="utf-8")
+    port = free_port()
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-c", "from cli.main import cli; cli()", "--home", str(home),
+             "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _wait_healthy(server: subprocess.Popen, base: str, log: Path) -> dict:
+    while True:  # no time limit of its own: the subprocess either answers or exits
+        assert server.poll() is None, log.read_text()
+        try:
+            return requests.get(base + "/health", timeout=30).json()
+        except requests.ConnectionError:
+            time.sleep(0.5)
+
+
+def _csrf(page: requests.Response) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def _top(session: requests.Session, base: str, token: str, query: str) -> dict:
+    response = session.post(base + "/api/suggest", json={"query": query, "k": 3},
+                            headers={"X-CSRFToken": token}, timeout=120)
+    assert response.status_code == 200, response.text
+    return response.json()["suggestions"][0]
+
+
+def test_two_servers_on_one_database_agree(postgres_url, tmp_path):
+    env = _env(postgres_url)
+    seeded = tmp_path / "seed-home"
+    demo = subprocess.run([sys.executable, "-c", "from cli.main import cli; cli()", "--home",
+                           str(seeded), "demo", "--conversations", "30"],
+                          env=env, capture_output=True, text=True, timeout=1200)
+    assert demo.returncode == 0, demo.stderr
+    assert "Index all-MiniLM-L6-v2:" in demo.stdout
+    assert not (seeded / "replykit.db").exists()
+    result = CliRunner().invoke(cli, ["--home", str(seeded), "users", "demo"], env=env)
+    assert result.exit_code == 0, result.output
+    servers = [_serve(tmp_path / name, env, tmp_path / f"{name}.log") for name in "ab"]
+    try:
+        for (server, base), name in zip(servers, "ab", strict=True):
+            assert _wait_healthy(server, base, tmp_path / f"{name}.log") == {
+                "status": "ok", "database": "reachable"}
+        (_, a), (_, b) = servers
+        browser = requests.Session()  # one cookie jar: cookies go to both ports, as behind
+        page = browser.get(a + "/login", timeout=60)  # a load balancer
+        signed_in = browser.post(a + "/login", data={
+            "csrf_token": _csrf(page), "username": "lee", "password": "demo-lead"}, timeout=60)
+        assert signed_in.status_code == 200 and signed_in.url.startswith(a), signed_in.text
+        # the session made on A opens a lead's page on B, and B's CSRF token is accepted
+        form = browser.get(b + "/library/new", timeout=60)
+        assert form.status_code == 200 and form.url == b + "/library/new"
+        created = browser.post(b + "/library/new", data={
+            "csrf_token": _csrf(form), "id": REPLY["id"], "title": REPLY["title"],
+            "body": REPLY["body"], "status": "approved", "language": "en",
+            "questions": REPLY["questions"][0]}, timeout=120)
+        assert created.status_code == 200 and created.url.endswith("/library/replies/gift-card")
+        token = _csrf(created)
+        query = "how much money do I still have on my gift card"
+        assert _top(browser, a, token, query)["id"] == "gift-card"  # A suggests it at once
+        edit = browser.get(a + "/library/replies/gift-card/edit", timeout=60)
+        edited = browser.post(a + "/library/replies/gift-card/edit", data={
+            "csrf_token": _csrf(edit), "title": REPLY["title"], "version": "1",
+            "body": "Your gift card balance is on the receipt we emailed you.",
+            "status": "approved", "language": "en", "questions": REPLY["questions"][0]},
+            timeout=120)
+        assert edited.status_code == 200, edited.text
+        assert _top(browser, b, token, query)["body"] == (
+            "Your gift card balance is on the receipt we emailed you.")
+    finally:
+        for server, _ in servers:
+            stop_server(server, 15)
