@@ -7,6 +7,7 @@ reason, where Chromium or Playwright is missing."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -18,6 +19,8 @@ from webtest_helpers import PASSWORD
 from replykit.config import load_config
 from replykit.home import Home
 from suggest import attachments
+from suggest.conversations import import_conversations
+from suggest.engine import SuggestEngine
 from web import create_app
 
 REASON = unavailable()
@@ -29,6 +32,22 @@ PDF = b"%PDF-1.4 the refund form"
 THAI_NAME = "แบบฟอร์มคืนเงิน.pdf"
 
 
+def long_thread(path: Path) -> Path:
+    """L20: 20 Thai chat messages, the agent answering every other one; the last four are
+    the customer's (a parcel with order A-12345 that has not arrived)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(20):
+            role = "customer" if i % 2 == 0 or i >= 17 else "agent"
+            body = (f"ข้อความที่ {i}: ยังไม่ได้รับพัสดุค่ะ คำสั่งซื้อ A-12345 อยู่ที่ไหนแล้วคะ"
+                    if role == "customer" else f"กำลังตรวจสอบให้ค่ะ ({i})")
+            f.write(json.dumps({
+                "conversation_id": "L20", "message_id": f"m{i:02d}", "role": role,
+                "author": "Nok" if role == "customer" else "Ana Agent", "channel": "chat",
+                "created_at": f"2026-09-05T10:{i:02d}:00Z", "subject": "พัสดุ", "body": body,
+            }, ensure_ascii=False) + "\n")
+    return path
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, web_home_template):
     root = tmp_path_factory.mktemp("workspace-library") / "home"
@@ -36,6 +55,8 @@ def site(tmp_path_factory, web_home_template):
     config = load_config(root, multilingual_model="")
     home = Home(config)
     attachments.add(home.db, config.attachments_dir, "refund-policy", THAI_NAME, PDF)
+    import_conversations(home.db, long_thread(root.parent / "long.jsonl"))
+    SuggestEngine(home).sync()
     home.close()
     app = create_app(config)
     with serve(app) as base, chromium() as browser:
@@ -188,4 +209,25 @@ def test_a_stale_copied_message_goes_after_a_few_seconds(site):
     expect(page.locator("#action-status")).to_have_text("Copied to the clipboard.")
     page.clock.run_for(2000)
     expect(page.locator("#action-status")).to_have_text("")
+    assert page.errors == []
+
+
+def test_a_long_thread_shows_every_message_with_the_newest_in_view(site):
+    page = agent(site)
+    page.select_option("#conversation-pick", "L20")
+    thread = page.locator("#thread")
+    expect(thread.locator(".message")).to_have_count(20)
+    assert thread.get_attribute("aria-label") == "Conversation: 20 messages, the newest last"
+    assert page.evaluate("""() => {
+      const box = document.querySelector('#thread').getBoundingClientRect();
+      const last = document.querySelector('#thread .message:last-child').getBoundingClientRect();
+      return last.bottom <= box.bottom + 1 && last.bottom > box.top; }""")
+    # the question: the customer's four messages since the agent's last answer
+    assert [line for line in page.input_value("#query").split("\n\n")] == [
+        f"ข้อความที่ {i}: ยังไม่ได้รับพัสดุค่ะ คำสั่งซื้อ A-12345 อยู่ที่ไหนแล้วคะ"
+        for i in (16, 17, 18, 19)]
+    # a past reply's templated question shows its placeholders as chips, not braces
+    past = page.locator(".suggestion", has=page.locator(".kind", has_text="past reply")).first
+    expect(past.locator(".reason mark.chip")).to_have_text(["Order number"])
+    assert "{{" not in past.locator(".reason").inner_text()
     assert page.errors == []

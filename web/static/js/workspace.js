@@ -182,7 +182,9 @@
   }
 
   function card(item, index) {
-    const reason = `${REASONS[item.reason.type] || item.reason.type}: “${item.reason.text.slice(0, 140)}”`;
+    // a past question is templated ("order #{{order.id}}"): its placeholders are chips too
+    const reason = [`${REASONS[item.reason.type] || item.reason.type}: “`,
+      ...chipped(excerpt(item.reason.text, 140)), "”"];
     const tags = item.tags.map((t) => el("span", { class: "tag", dir: "auto" }, t));
     return el("li", {
       class: state.confident ? "suggestion" : "suggestion weak", id: `suggestion-${index}`,
@@ -197,10 +199,11 @@
       el("div", { class: "meta" },
         el("span", { class: "kind" }, item.kind === "saved" ? "saved reply" : "past reply"),
         item.language ? el("span", { class: "lang" }, item.language) : null, ...tags),
-      el("p", { class: "reason", dir: "auto" }, reason),
+      el("p", { class: "reason", dir: "auto" }, ...reason),
       el("p", { class: "body", dir: "auto", id: `suggestion-${index}-body` }, ...chipped(excerpt(item.body, 220))),
       item.attachments && item.attachments.length
-        ? el("p", { class: "files-note" }, `Files: ${item.attachments.map((a) => a.filename).join(", ")}`)
+        ? el("p", { class: "files-note" }, "Files: ",
+          ...item.attachments.flatMap((a, i) => [i ? ", " : "", el("bdi", {}, a.filename)]))
         : null,
       // for the mouse; an option holds nothing focusable: the keyboard has Enter and Delete
       // on the list (and Alt+Enter anywhere), announced by the list's description
@@ -659,12 +662,15 @@
   async function showThread(id) {
     const thread = $("thread");
     const data = await api("GET", `/api/conversations/${encodeURIComponent(id)}`);
-    thread.replaceChildren(...data.messages.slice(-4).map((m) =>
+    // the whole thread, scrolled to the newest message (a long one scrolls inside its box)
+    thread.replaceChildren(...data.messages.map((m) =>
       el("div", { class: `message ${m.role}` },
         el("span", { class: "author", dir: "auto" }, m.author || m.role),
         m.created_at ? el("time", { class: "when", datetime: m.created_at }, ` · ${readableDate(m.created_at)}`) : null,
         el("p", { dir: "auto" }, m.body))));
+    thread.setAttribute("aria-label", `Conversation: ${data.messages.length} ${data.messages.length === 1 ? "message" : "messages"}, the newest last`);
     thread.hidden = false;
+    thread.scrollTop = thread.scrollHeight;
     return data;
   }
 
