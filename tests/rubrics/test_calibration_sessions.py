@@ -175,3 +175,16 @@ def test_consensus_is_the_median_and_alpha_matches_agreement(tmp_path_factory, p
         assert (alpha == 1.0) == (same == 2 and len({a for a, _ in pairs}) == 2)
     finally:
         db.close()
+
+
+def test_forgetting_a_customer_takes_their_reply_out_of_a_session(db, people):
+    from replykit.forget import forget_customer
+
+    _replies(db, 2)
+    db.execute("UPDATE conversations SET customer_email = 'kai@example.com' WHERE id = 'C0'")
+    session = _create(db, people, size=2, seed="1")
+    _score(db, people["rui"], session["items"][0])
+    assert forget_customer(db, "kai@example.com")["reviews"] == 1
+    left = calibration_sessions.get_session(db, session["id"])
+    assert [i["conversation_id"] for i in left["items"]] == ["C1"]
+    assert calibration_sessions.results(db, left)["submitted"] == 0
