@@ -27,9 +27,9 @@ def forget_command(home, customer, dry_run, as_json):
     search documents and cached embeddings, reviews and drafts of replies to them; erase the
     feedback queries and template the saved replies that hold their details; then bring the
     vector indexes in line and empty the WAL file (exit 1 if a reader keeps it from being
-    emptied). Backups made before keep their copy."""
+    emptied; on PostgreSQL: VACUUM the touched tables). Backups made before keep their copy."""
     from replykit import audit
-    from replykit.forget import forget_customer, truncate_wal
+    from replykit.forget import erase_leftovers, forget_customer
     from suggest.engine import SuggestEngine
     from web.security import secret_key
 
@@ -42,10 +42,8 @@ def forget_command(home, customer, dry_run, as_json):
             **{k: report[k] for k in COUNTED if k in report}})
         if changed:
             SuggestEngine(home).sync()
-        # fold the WAL into the file so no copy of the deleted pages stays in it
-        db_path = home.config.db_path
-        truncate_wal(home.db, db_path.with_name(db_path.name + "-wal"))
-        report["wal_truncated"] = True
+        # no copy of the deleted rows left: the WAL emptied (SQLite), tables vacuumed (PostgreSQL)
+        report.update(erase_leftovers(home.db, home.config.db_path))
     if as_json:
         echo_json(report)
         return

@@ -12,7 +12,9 @@ keeps of the customer's message elsewhere goes too: feedback queries are emptied
 proposed from the conversation are templated (`suggest.proposals.strip_customer`), and rows
 linked to no conversation that hold the customer's identifiers are treated the same way. The
 caller then syncs the vector indexes (`SuggestEngine.sync`), which drops the vectors, and
-empties the WAL (`truncate_wal`). What is not reachable (a message of another customer that
+empties the WAL (`truncate_wal`); on PostgreSQL `erase_leftovers` VACUUMs the tables it
+touched instead (docs/deploy.md says what remains: WAL archives, replicas, backups, and bytes
+left in a page's free space until reused). What is not reachable (a message of another customer that
 quotes this one, older backups) is out of reach by design; docs/security.md says so."""
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sqlite_utils
 from replykit.customers import Customer, canonical_email, canonical_id
 from replykit.errors import InputError, ReplykitError
 from storage import erasure
-from storage.db import write_transaction
+from storage.db import is_postgres, write_transaction
 from suggest import proposals
 
 
@@ -161,6 +163,24 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
         # merge the FTS segments so the deleted documents' terms leave the index itself
         erasure.optimize_fts(db)
     return report
+
+
+# the tables a forget deletes from or rewrites (and the vector tables, found by name)
+TOUCHED = ("conversations", "messages", "past_replies", "documents", "embedding_cache",
+           "suggestion_feedback", "reviews", "review_ratings", "review_history",
+           "review_disputes", "review_assignments", "review_drafts", "drafts", "saved_replies",
+           "saved_reply_versions", "reply_questions", "proposal_sources")
+
+
+def erase_leftovers(db: sqlite_utils.Database, db_path: Path) -> dict:
+    """After a forget has committed, remove the copies of the deleted rows that the database
+    keeps outside its tables. SQLite: fold and empty the WAL file (`truncate_wal`) ->
+    {"wal_truncated": True}. PostgreSQL: VACUUM the touched tables, whose dead row versions
+    still hold the text -> {"vacuumed": [table names]}."""
+    if is_postgres(db):
+        return {"vacuumed": erasure.vacuum(db, list(TOUCHED))}
+    truncate_wal(db, db_path.with_name(db_path.name + "-wal"))
+    return {"wal_truncated": True}
 
 
 class WalNotTruncated(ReplykitError):

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 import sqlite_utils
 
+from storage.db import is_postgres
+
 # ---- queries
 
 
@@ -132,13 +134,20 @@ def delete_unused_embeddings(db: sqlite_utils.Database, hashes: list[str]) -> in
 
 
 def optimize_fts(db: sqlite_utils.Database) -> None:
-    """Merge the FTS segments so deleted documents' terms leave the index itself."""
+    """Merge the FTS segments so deleted documents' terms leave the index itself (SQLite; on
+    PostgreSQL the trigram index's entries go with VACUUM, see `vacuum`)."""
+    if is_postgres(db):
+        return
     db.execute("INSERT INTO documents_fts(documents_fts) VALUES ('optimize')")
 
 
 @contextmanager
 def secure_delete(db: sqlite_utils.Database) -> Iterator[None]:
-    """SQLite's secure_delete on (freed pages zeroed) for the block, then as before."""
+    """SQLite's secure_delete on (freed pages zeroed) for the block, then as before (nothing
+    on PostgreSQL: `vacuum` after the commit prunes the deleted rows instead)."""
+    if is_postgres(db):
+        yield
+        return
     previous = db.execute("PRAGMA secure_delete").fetchone()[0]
     db.execute("PRAGMA secure_delete = ON")
     try:
@@ -161,3 +170,15 @@ def no_busy_wait(db: sqlite_utils.Database) -> Iterator[None]:
 def checkpoint_truncate(db: sqlite_utils.Database) -> bool:
     """bool: whether a WAL checkpoint that empties the WAL file completed (False: busy)."""
     return not db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+
+
+def vacuum(db, tables: list[str]) -> list[str]:
+    """PostgreSQL: VACUUM each of `tables` that exists, and every vector table, outside any
+    transaction, so that the dead row versions a delete leaves (they still hold the deleted
+    text) are pruned from the tables, their TOAST data and their indexes; the names vacuumed."""
+    present = db.table_names()
+    names = [t for t in tables if t in present] + sorted(
+        t for t in present if t.startswith("vectors_"))
+    for name in names:  # names from code and the catalogue, never from input
+        db.execute(f'VACUUM "{name}"')
+    return names

@@ -17,10 +17,13 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
+import test_forget
 from click.testing import CliRunner
 from conftest import drop_database
+from test_forget import EMMA_SECRETS
 
 from bench.suggest_bench import free_port, stop_server
 from cli.main import cli
@@ -32,6 +35,7 @@ from storage import blobs
 from suggest import attachments, library, library_io
 from web import create_app
 
+stocked = test_forget.stocked  # the fixture of test_forget, here on PostgreSQL
 postgres_only = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 REPLY = {"id": "gift-card", "title": "Gift card balance",
@@ -195,3 +199,37 @@ def test_two_servers_on_one_database_agree(postgres_url, tmp_path):
     finally:
         for server, _ in servers:
             stop_server(server, 15)
+
+
+@postgres_only
+def test_forget_on_postgres_deletes_in_one_transaction_then_vacuums(stocked, config):
+    """Dead row versions keep a deleted row's text until VACUUM: after forget, no heap tuple
+    of a touched table holds data but the live rows (pageinspect), and nothing of Emma is
+    left in any text column."""
+    result = CliRunner().invoke(
+        cli, ["--home", str(config.home), "privacy", "forget", "--customer",
+              "emma.vossberg@example.com", "--json"],
+        env={"REPLYKIT_MULTILINGUAL_MODEL": "", "REPLYKIT_DATABASE_URL": config.database_url})
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["conversations"], report["messages"]) == (2, 4)
+    assert {"conversations", "messages", "documents", "reviews"} <= set(report["vacuumed"])
+    assert any(t.startswith("vectors_") for t in report["vacuumed"])
+    with psycopg.connect(config.database_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+        for table in ("messages", "conversations", "documents", "past_replies"):
+            pages = conn.execute("SELECT pg_relation_size(%s::regclass) / "
+                                 "current_setting('block_size')::int", [table]).fetchone()[0]
+            holding = sum(conn.execute(
+                "SELECT COUNT(*) FROM heap_page_items(get_raw_page(%s, %s)) "
+                "WHERE t_data IS NOT NULL", [table, page]).fetchone()[0] for page in range(pages))
+            live = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            assert holding == live, table
+        text = conn.execute(
+            "SELECT string_agg(t, ' ') FROM (SELECT m::text AS t FROM messages m UNION ALL "
+            "SELECT d::text FROM documents d UNION ALL SELECT r::text FROM reviews r UNION ALL "
+            "SELECT f::text FROM suggestion_feedback f UNION ALL SELECT x::text FROM drafts x) "
+            "AS rows"
+        ).fetchone()[0]
+    for secret in EMMA_SECRETS:
+        assert secret.lower() not in text.lower(), secret
