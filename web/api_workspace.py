@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from index.normalize import normalize_text
 from replykit import users
 from replykit.errors import InputError, NotFound
 from rubrics import drafts as review_drafts
@@ -145,7 +146,8 @@ def _folders(folders) -> list[str]:
 @bp.get("/saved-replies")
 @require_role()
 def api_library():
-    """The read-only library of the workspace: query q? (text in the title or body), tag?,
+    """The read-only library of the workspace: query q? (text in the title or body, compared
+    as normalised for search: any case, digits of any script, Persian letter forms), tag?,
     folder? (that folder and those below it), limit? (1-200, default 50) ->
     {"replies": [{"id", "title", "body", "tags", "folder", "language", "attachments"}],
     "total", "tags", "folders"}. Only approved replies visible to the user's teams; `total`
@@ -159,8 +161,12 @@ def api_library():
     db = get_home().db
     teams = team_scope(current_user())
     browsable = library.list_replies(db, status="approved", teams=teams)
-    found = library.list_replies(db, status="approved", teams=teams, text=text or None,
+    found = library.list_replies(db, status="approved", teams=teams,
                                  tag=args.get("tag") or None, folder=args.get("folder") or None)
+    if text:  # as search reads text: "30" finds "۳۰", an Arabic-keyboard "ي" finds "ی"
+        needle = normalize_text(text)
+        found = [r for r in found
+                 if needle in normalize_text(r["title"]) or needle in normalize_text(r["body"])]
     links = attachment_links(db, [r["id"] for r in found[:limit]])
     replies = [{k: r[k] for k in ("id", "title", "body", "tags", "folder", "language")}
                | {"attachments": links.get(r["id"], [])} for r in found[:limit]]

@@ -47,6 +47,12 @@ def test_search_by_text_tag_and_folder(as_user):
     assert ids(get(q="REFUND POLICY"))[:1] == ["refund-policy"]  # any case, title or text
     assert ids(get(q="รหัสผ่าน")) == ["th-password-reset"]  # Thai, no spaces
     assert ids(get(q="رمز عبور")) == ["fa-password-reset"]  # Persian
+    # as search reads text: digits of any script, Arabic-keyboard letters, the half-space
+    assert set(ids(get(q="30 days"))) == {"refund-policy"}
+    assert set(ids(get(q="۳۰"))) == set(ids(get(q="30"))) >= {"refund-policy", "fa-refund-policy",
+                                                            "th-refund-policy"}
+    assert ids(get(q="سياست بازپرداخت")) == ["fa-refund-policy"]  # Arabic yeh (U+064A)
+    assert "fa-refund-policy" in ids(get(q="تمدید اشتراک ها"))  # written with a ZWNJ
     assert set(ids(get(tag="shipping"))) == {"shipping-delay", "order-tracking",
                                              "th-shipping-delay", "fa-shipping-delay"}
     # a folder holds the folders below it; tags and folders list everything browsable
