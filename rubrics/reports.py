@@ -121,6 +121,7 @@ def reviewed_replies(db: sqlite_utils.Database, start: datetime, end: datetime) 
             "id": row["id"], "reviewer": row["reviewer"], "score": row["score"],
             "auto_failed": bool(row["auto_failed"]), "rubric": f"{version[0]} v{version[1]}",
             "pass_threshold": rubric.pass_threshold, "categories": categories,
+            "labels": {c.key: c.label for c in rubric.categories},
         })
     for entry in replies.values():
         scores = [r["score"] for r in entry["reviews"]]
@@ -128,6 +129,13 @@ def reviewed_replies(db: sqlite_utils.Database, start: datetime, end: datetime) 
         entry["spread"] = max(scores) - min(scores)
         entry["pass_threshold"] = statistics.fmean(r["pass_threshold"] for r in entry["reviews"])
         entry["good"] = entry["score"] >= entry["pass_threshold"]
+        by_category: dict[str, list[float]] = {}
+        for review in entry["reviews"]:
+            for key, value in review["categories"].items():
+                by_category.setdefault(key, []).append(value)
+        entry["low_categories"] = sorted(
+            key for key, values in by_category.items()
+            if statistics.fmean(values) < entry["pass_threshold"])
     return sorted(replies.values(), key=lambda e: (e["sent_at"], e["conversation_id"]))
 
 
@@ -151,6 +159,7 @@ def quality_metrics(replies: list[dict]) -> dict:
         "median_score": _round(quantile(scores, 0.5)),
         "pass_rate_pct": _round(100 * sum(e["good"] for e in replies) / len(replies))
         if replies else None,
+        "poor_replies": sum(not e["good"] for e in replies),
         "auto_failed_reviews": sum(r["auto_failed"] for r in reviews),
         "spread": {
             "multi_reviewed_replies": len(multi),
@@ -158,6 +167,7 @@ def quality_metrics(replies: list[dict]) -> dict:
             "max_range": _round(max(multi)) if multi else None,
         },
         "categories": categories,
+        "category_reviews": {key: len(v) for key, v in sorted(per_category.items())},
         "weakest_categories": sorted(categories, key=lambda k: (categories[k], k))[:WEAKEST],
         "rubric_versions": versions,
     }
@@ -186,8 +196,15 @@ def quality_report(
     calendar, _targets = _settings(sections)
     periods = buckets(start, end, interval, calendar)
     replies = _filtered(_of_teams(db, reviewed_replies(db, start, end), teams), agent, channel)
+    saved = {(row["conversation_id"], row["message_id"]): row["saved_reply_id"]
+             for row in conversation_store.saved_reply_messages(db)}
+    labels = {key: label for e in replies for r in e["reviews"]
+              for key, label in r["labels"].items()}
+    thresholds = [r["pass_threshold"] for e in replies for r in e["reviews"]]
     return dict(
         _header("quality", start, end, agent, channel, interval, calendar, teams),
+        category_labels=labels,
+        pass_threshold=_round(statistics.fmean(thresholds)) if thresholds else None,
         overall=quality_metrics(replies),
         by_agent={a: quality_metrics(_filtered(replies, a, None))
                   for a in sorted({e["author"] for e in replies})},
@@ -199,7 +216,9 @@ def quality_report(
              "author": e["author"], "channel": e["channel"], "sent_at": e["sent_at"].isoformat(),
              "reviews": len(e["reviews"]), "score": _round(e["score"]),
              "spread": _round(e["spread"]), "good": e["good"],
-             "scores": [r["score"] for r in e["reviews"]]}
+             "scores": [r["score"] for r in e["reviews"]],
+             "low_categories": e["low_categories"],
+             "saved_reply_id": saved.get((e["conversation_id"], e["message_id"]))}
             for e in replies
         ],
     )

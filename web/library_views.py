@@ -24,7 +24,7 @@ from replykit import audit
 from replykit.errors import InputError, NotFound, ReplykitError
 from rubrics.reports import saved_reply_quality
 from suggest import curation, feedback, library, library_io
-from web.access import team_scope
+from web.access import report_teams, team_scope
 from web.db import engine, get_home
 from web.security import current_user, require_role
 
@@ -63,6 +63,12 @@ def _reply(reply_id: str) -> dict:
     return reply
 
 
+def _quality(db) -> dict[str, dict]:
+    """Review score and CSAT per saved reply (`saved_reply_quality`), over the conversations
+    the user's reports cover."""
+    return saved_reply_quality(db, teams=report_teams(current_user()))
+
+
 def _split(text: str, sep: str = ",") -> list[str]:
     return [part.strip() for part in (text or "").split(sep) if part.strip()]
 
@@ -81,7 +87,7 @@ def index():
         replies = [r for r in replies if r["author"] == args["author"]]
     usage = {row["reply_id"]: row for row in feedback.usage(db)}
     used = curation.last_used(db)
-    quality = saved_reply_quality(db, teams=_teams())
+    quality = _quality(db)
     for reply in replies:
         stats = usage.get(reply["id"], {})
         reply.update(used=stats.get("used", 0), shown=stats.get("shown", 0),
@@ -145,7 +151,7 @@ def view(reply_id: str):
     (usage,) = feedback.usage(db, reply_id)
     return render_template("library/view.html", reply=reply, usage=usage,
                            last_used=curation.last_used(db).get(reply_id),
-                           quality=saved_reply_quality(db, teams=_teams()).get(reply_id))
+                           quality=_quality(db).get(reply_id))
 
 
 @bp.route("/replies/<reply_id>/edit", methods=["GET", "POST"])
@@ -346,7 +352,7 @@ def merge_compare():
     if not a or not b or a == b:
         raise InputError("choose two different saved replies", "parameters a and b")
     db = get_home().db
-    quality = saved_reply_quality(db, teams=_teams())
+    quality = _quality(db)
     used = curation.last_used(db)
     sides = []
     for reply_id in (a, b):

@@ -1,13 +1,16 @@
 """Reports dashboard: first-response-time distribution, SLA compliance over time, quality
-trend, the quality x speed quadrant per agent, weakest rubric categories, saved-reply usage
-and acceptance, and drafting time with and without a suggestion. Filters: period, agent,
-channel, team (reports cover the user's teams; admins all). Every figure links to the table
-behind it; every table downloads as CSV."""
+trend, the quality x speed quadrant per agent, weakest rubric categories, saved replies with
+the lowest review scores, saved-reply usage and acceptance, and drafting time with and
+without a suggestion. Filters: period (default: the 8 weeks up to today), agent, channel,
+team (reports cover the user's teams; admins all). A figure about misses (SLA compliance,
+quality, a quadrant, a category) links to the breached or poor replies behind it; every
+table downloads as CSV."""
 
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request, url_for
 
@@ -17,7 +20,6 @@ from replykit.textio import write_csv
 from rubrics import reports
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
-from storage import conversations as conversation_store
 from suggest import drafts, feedback, library
 from web import charts
 from web.access import blinded_reviews, may_read_conversation, report_teams, team_scope
@@ -31,12 +33,11 @@ BUCKETS = ((0, 15), (15, 60), (60, 240), (240, 480), (480, 1440), (1440, None))
 
 
 def _filters() -> dict:
-    """from/to (default: 8 weeks up to the latest message), agent, channel, interval, team
-    (one of the user's teams: 403 otherwise)."""
-    db = get_home().db
+    """from/to (default: the 8 weeks up to today, in the team calendar's time zone), agent,
+    channel, interval, team (one of the user's teams: 403 otherwise)."""
     args = request.args
-    latest = conversation_store.latest_message_at(db)
-    to = args.get("to") or (latest or datetime.now(UTC).isoformat())[:10]
+    calendar = parse_calendar(get_home().config.sections.get("calendar"))
+    to = args.get("to") or datetime.now(ZoneInfo(calendar.timezone)).date().isoformat()
     start = args.get("from") or (datetime.fromisoformat(to) - timedelta(weeks=8)).date().isoformat()
     interval = args.get("interval") or "week"
     if interval not in INTERVALS:
@@ -95,23 +96,40 @@ def dashboard():
                                 max_m=str(hi) if hi else None)))
     usage = _usage_rows()
     top_used = sorted(usage, key=lambda r: -r["used"])[:10]
+    labels = quality["category_labels"]
+    pass_score = quality["pass_threshold"]
+    weakest = _weakest_saved_replies(filters)
     figures = {
         "first_response": charts.columns(histogram, title="First response time"),
         "sla": charts.columns(
-            [(k, v["sla"]["compliance_pct"], _link(filters, "responses", period=k))
+            [(k, v["sla"]["compliance_pct"], _link(filters, "responses", period=k, breached="1"),
+              f"{v['sla']['replies']} replies")
              for k, v in speed["by_period"].items()], unit="%", limit=100,
             title="SLA compliance"),
         "quality": charts.columns(
-            [(k, v["mean_score"], _link(filters, "quality", period=k))
-             for k, v in quality["by_period"].items()], limit=100, title="Quality score"),
+            [(k, v["mean_score"], _link(filters, "quality", period=k, poor="1"),
+              f"{v['reviews']} reviews")
+             for k, v in quality["by_period"].items()], limit=100, title="Quality score",
+            pass_line=pass_score),
         "quadrant": charts.stacked(
-            [(a, v["quadrants"], _link(filters, "quality", agent=a))
+            [(a, v["quadrants"], {q: _link(filters, "quality", agent=a, quadrant=q)
+                                  for q in reports.QUADRANTS},
+              f"{v['with_sla']} reviewed")
              for a, v in combined["by_agent"].items()], reports.QUADRANTS,
-            title="Quality x speed per agent"),
+            title="Quality x speed per agent", labels=QUADRANT_LABELS),
         "categories": charts.bars(
-            sorted(((k, v, _link(filters, "categories"))
+            sorted(((labels.get(k, k), v, _link(filters, "quality", category=k),
+                     f"{quality['overall']['category_reviews'].get(k, 0)} reviews")
                     for k, v in quality["overall"]["categories"].items()),
-                   key=lambda item: item[1])[:8], limit=100, title="Weakest categories"),
+                   key=lambda item: item[1])[:8], limit=100, title="Weakest categories",
+            pass_line=pass_score),
+        "saved_replies": charts.bars(
+            [(r["title"], r["mean_score"],
+              _link(filters, "quality", saved_reply=r["id"], poor="1"),
+              f"{r['reviewed']} reviewed" + (f", CSAT {r['csat_mean']:.1f} ({r['rated']})"
+                                             if r["csat_mean"] is not None else ""))
+             for r in weakest[:8]], limit=100, title="Lowest-scored saved replies",
+            pass_line=pass_score),
         "usage": charts.bars([(r["title"], r["used"], url_for("library.view", reply_id=r["id"]))
                               for r in top_used], title="Most used saved replies"),
         "drafting": charts.bars(
@@ -128,6 +146,25 @@ def dashboard():
                            drafting=data["drafting"], agents=agents,
                            channels=sorted(speed["by_channel"]), intervals=INTERVALS,
                            tables=TABLES, link=lambda name, **kw: _link(filters, name, **kw))
+
+
+QUADRANT_LABELS = {"good_fast": "good, in time", "good_slow": "good, late",
+                   "poor_fast": "poor, in time", "poor_slow": "poor, late"}
+
+
+def _weakest_saved_replies(filters: dict) -> list[dict]:
+    """Saved replies the user's teams see with their review score and CSAT in the period,
+    those with enough reviews first (FEW_REVIEWS), lowest score first."""
+    home = get_home()
+    start, end = _bounds(filters)
+    teams = report_teams(current_user(), filters["team"])
+    titles = {r["id"]: r["title"]
+              for r in library.list_replies(home.db, teams=team_scope(current_user()))}
+    found = reports.saved_reply_quality(home.db, start, end, teams)
+    rows = [dict(figures, id=reply_id, title=titles[reply_id])
+            for reply_id, figures in found.items()
+            if reply_id in titles and figures["mean_score"] is not None]
+    return sorted(rows, key=lambda r: (r["few"], r["mean_score"]))
 
 
 def _usage_rows() -> list[dict]:
@@ -156,12 +193,12 @@ def _table_rows(name: str, filters: dict) -> list[dict]:
             rows = [r for r in rows if r["calendar_s"] >= 60 * int(args["min_m"])]
         if args.get("max_m"):
             rows = [r for r in rows if r["calendar_s"] < 60 * int(args["max_m"])]
+        if args.get("breached"):
+            rows = [r for r in rows if r["sla"] is not None and not r["sla"]["within"]]
         return [dict(r, sla=None if r["sla"] is None else r["sla"]["within"]) for r in rows
                 if not args.get("period") or _in_period(r["sent_at"], args["period"], filters)]
     if name == "quality":
-        return [dict(r, scores=" ".join(map(str, r["scores"])))
-                for r in data["quality"]["replies"]
-                if not args.get("period") or _in_period(r["sent_at"], args["period"], filters)]
+        return _quality_rows(data, filters)
     if name == "categories":
         return [{"category": k, "mean_score": v}
                 for k, v in data["quality"]["overall"]["categories"].items()]
@@ -175,7 +212,34 @@ def _table_rows(name: str, filters: dict) -> list[dict]:
                                    "edit_ratio")} for r in data["drafting"]["drafts"]]
     if name == "usage":
         return _usage_rows()
+    if name == "saved_replies":
+        return [{k: r[k] for k in ("id", "title", "sent", "reviewed", "reviews", "mean_score",
+                                   "poor", "rated", "csat_mean", "low_csat", "few")}
+                for r in _weakest_saved_replies(filters)]
     raise NotFound(f"no report table {name!r}")
+
+
+def _quality_rows(data: dict, filters: dict) -> list[dict]:
+    """Reviewed replies, narrowed by the drill-down parameters: period, poor=1 (below the
+    pass threshold), quadrant (good/poor x in time/late), category (rated below the pass
+    threshold there) and saved_reply (sent from it)."""
+    args = request.args
+    within = {(r["conversation_id"], r["message_id"]): r["sla"]["within"]
+              for r in data["speed"]["replies"] if r["sla"] is not None}
+    rows = []
+    for r in data["quality"]["replies"]:
+        key = (r["conversation_id"], r["message_id"])
+        quadrant = (("good" if r["good"] else "poor") + "_"
+                    + ("fast" if within[key] else "slow")) if key in within else None
+        if ((args.get("period") and not _in_period(r["sent_at"], args["period"], filters))
+                or (args.get("poor") and r["good"])
+                or (args.get("quadrant") and quadrant != args["quadrant"])
+                or (args.get("category") and args["category"] not in r["low_categories"])
+                or (args.get("saved_reply") and r["saved_reply_id"] != args["saved_reply"])):
+            continue
+        rows.append(dict(r, scores=" ".join(map(str, r["scores"])),
+                         low_categories=" ".join(r["low_categories"]), quadrant=quadrant))
+    return rows
 
 
 def _in_period(instant: str, period: str, filters: dict) -> bool:
@@ -185,7 +249,8 @@ def _in_period(instant: str, period: str, filters: dict) -> bool:
     return bucket_key(datetime.fromisoformat(instant), filters["interval"], calendar) == period
 
 
-TABLES = ("responses", "quality", "categories", "quadrant", "drafting", "usage")
+TABLES = ("responses", "quality", "categories", "quadrant", "drafting", "usage",
+          "saved_replies")
 
 
 @bp.get("/tables/<name>")
