@@ -113,13 +113,19 @@ def vendor_id(source: str, value, where: str) -> str:
     """replykit's id of a record: `<source>-<its id>` ('zendesk-360001'); InputError (which
     refuses the file) when the record has no usable id."""
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
-        raise InputError("is missing: every record needs its id", f"{where}field id")
+        raise InputError("is missing or not a number or text: every record needs its id",
+                         f"{where}field id")
     return f"{source}-{str(value).strip()}"
 
 
 def text(value) -> str:
     """A text field, or '' for a missing or non-text one."""
     return value if isinstance(value, str) else ""
+
+
+def objects(value) -> list[dict]:
+    """The objects of a list field ([] for a missing or non-list one; non-objects left out)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def guess_language(text: str) -> str:

@@ -8,7 +8,7 @@ storage, not files: each is noted and left out."""
 
 from __future__ import annotations
 
-from suggest.importers.common import guess_language, html_to_text, text, vendor_id
+from suggest.importers.common import guess_language, html_to_text, objects, text, vendor_id
 
 LIST_KEY = "responses"
 
@@ -19,7 +19,7 @@ def to_record(item: dict, where: str, page: dict) -> tuple[dict, list[tuple[str,
     title = text(item.get("title"))
     notes = [("attachments", f"left out {text(a.get('name')) or 'a file'!r}: the export holds "
                              "only a link to it; attach the file with replykit replies attach")
-             for a in item.get("attachments") or [] if isinstance(a, dict)]
+             for a in objects(item.get("attachments"))]
     record = {
         "id": vendor_id("freshdesk", item.get("id"), where),
         "title": title,

@@ -8,7 +8,7 @@ macro's intent becomes a tag; an archived macro comes in archived."""
 
 from __future__ import annotations
 
-from suggest.importers.common import guess_language, html_to_text, text, vendor_id
+from suggest.importers.common import guess_language, html_to_text, objects, text, vendor_id
 
 LIST_KEY = "data"
 # Gorgias action name -> (replykit action type, the argument holding the value)
@@ -25,9 +25,7 @@ ACTIONS = {
 def to_record(item: dict, where: str, page: dict) -> tuple[dict, list[tuple[str, str]]]:
     """A replykit record and (field, note) notes from one macro."""
     body, html, actions = "", "", []
-    for action in item.get("actions") or []:
-        if not isinstance(action, dict):
-            continue
+    for action in objects(item.get("actions")):
         name = action.get("name")
         arguments = action.get("arguments") if isinstance(action.get("arguments"), dict) else {}
         if name == "setResponseText":

@@ -7,7 +7,7 @@ is Zendesk's category path: folder Billing, title Refunds. Inactive macros come 
 
 from __future__ import annotations
 
-from suggest.importers.common import guess_language, html_to_text, text, vendor_id
+from suggest.importers.common import guess_language, html_to_text, objects, text, vendor_id
 
 LIST_KEY = "macros"
 # Zendesk action field -> replykit action type (others keep their field as "zendesk.<field>")
@@ -30,9 +30,7 @@ def to_record(item: dict, where: str, page: dict) -> tuple[dict, list[tuple[str,
     """A replykit record and (field, note) notes from one macro."""
     parts = [part.strip() for part in text(item.get("title")).split("::")]
     body, html, actions = "", "", []
-    for action in item.get("actions") or []:
-        if not isinstance(action, dict):
-            continue
+    for action in objects(item.get("actions")):
         field, value = action.get("field"), action.get("value")
         if field == "comment_value":
             body = text(value[-1] if isinstance(value, list) and value else value)

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
-from fuzzing import check_typed_error, fuzz_settings, mutated, record_file, texts
+from fuzzing import (
+    check_typed_error,
+    fuzz_settings,
+    json_values,
+    mutated,
+    noisy,
+    record_file,
+    texts,
+    to_bytes,
+)
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from suggest import attachments, library, library_io, placeholders
+from suggest import attachments, importers, library, library_io, placeholders
 
 FIELDS = list(library_io.CSV_COLUMNS)
 attachment = st.fixed_dictionaries({
@@ -102,3 +112,52 @@ def test_export_then_import_keeps_placeholders(fuzz_home, tmp_path, body, suffix
     stored = library.get_reply(db, "p")["body"]
     assert stored == body
     assert placeholders.names(stored) == placeholders.names(body)
+
+
+# --- other helpdesks' JSON (`replies import --from`): real sample records, mutated
+
+SAMPLES = Path(__file__).parents[1] / "suggest" / "data"
+SAMPLE_FILES = {"zendesk": "zendesk_macros.json", "helpscout": "helpscout_saved_replies.json",
+                "freshdesk": "freshdesk_canned_responses.json",
+                "chatwoot": "chatwoot_canned_responses.json", "gorgias": "gorgias_macros.json"}
+
+
+def _sample_records(source: str) -> list[dict]:
+    document = json.loads((SAMPLES / SAMPLE_FILES[source]).read_text("utf-8"))
+    key = importers.SOURCES[source].LIST_KEY
+    return document[key] if isinstance(document, dict) else document
+
+
+@st.composite
+def vendor_file(draw) -> tuple[str, bytes]:
+    source = draw(st.sampled_from(sorted(SAMPLE_FILES)))
+    samples = _sample_records(source)
+    fields = sorted({k for record in samples for k in record})
+    items = draw(st.lists(st.sampled_from(samples).flatmap(lambda r: mutated(r, fields))
+                          | json_values, max_size=4))
+    key = importers.SOURCES[source].LIST_KEY
+    document = draw(st.sampled_from([items, {key or "data": items}, [{key or "x": items}]])
+                    | json_values)
+    return source, draw(noisy(to_bytes(json.dumps(document, ensure_ascii=False, indent=1))))
+
+
+@fuzz_settings(scale=0.7)
+@given(file=vendor_file())
+def test_helpdesk_import(fuzz_home, watch, tmp_path, file):
+    source, data = file
+    path = tmp_path / "export.json"
+    path.write_bytes(data)
+    db, directory = fuzz_home.db, fuzz_home.config.attachments_dir
+    before = watch.snapshot()
+    try:
+        result = library_io.import_replies(db, path, directory, source=source)
+    except Exception as exc:  # noqa: BLE001 - anything but our typed error fails the test
+        check_typed_error(exc, str(path))
+        watch.assert_unchanged(before)
+        return
+    rows = list(importers.read_records(source, path))
+    assert sum(result[k] for k in ("added", "updated", "unchanged", "skipped")) == len(rows)
+    for _, record, _ in rows:
+        if all(w["reply"] != record["id"] or not w["message"].endswith("row skipped")
+               for w in result["warnings"]):
+            assert library.get_reply(db, record["id"])["status"] in library.STATUSES

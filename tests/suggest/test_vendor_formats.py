@@ -195,8 +195,8 @@ def test_a_record_without_an_id_refuses_the_file(home, tmp_path, source):
     del records[-1]["id"]
     path = tmp_path / FILES[source].name
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2), "utf-8")
-    with pytest.raises(InputError, match=rf"^{path} line \d+, field id: is missing: every record "
-                                         "needs its id$"):
+    with pytest.raises(InputError, match=rf"^{path} line \d+, field id: is missing or not a "
+                                         "number or text: every record needs its id$"):
         imported(home, source, path)
     assert library.list_replies(home.db) == []
 
@@ -248,3 +248,32 @@ def test_cli_import_from_a_helpdesk_and_show_its_actions(config):
         "message": "is required and must be non-empty text: row skipped"}]
     refused = run("replies", "import", "--from", "intercom", str(FILES["chatwoot"]))
     assert refused.exit_code == 2 and "'intercom' is not one of" in refused.output
+
+
+@pytest.mark.parametrize("html, text", [
+    ("Hi there,<br /><br />Of course you <b>can</b> come.<br>Bye", "Hi there,\n\nOf course you "
+     "can come.\nBye"),
+    ("<p>One</p><p>Two &amp; three</p>", "One\n\nTwo & three"),
+    ("<ul><li>a</li><li>b</li></ul>", "- a\n- b"),
+    ('See <a href="https://x.example/a">our page</a> or <a href="https://y.example">'
+     "https://y.example</a>", "See our page (https://x.example/a) or https://y.example"),
+    # what runs or hides in HTML is not text: scripts, styles, javascript: links, images
+    ('<style>p{}</style><script>alert(1)</script><p>Hi &lt;b&gt; <a href="javascript:alert(1)">'
+     "click</a><img src=x onerror=alert(1)></p>", "Hi <b> click"),
+    ("<div>สวัสดีค่ะ</div><div>سلام <b>دوست</b></div>", "สวัสดีค่ะ\nسلام دوست"),
+])
+def test_html_bodies_become_text_with_line_breaks(html, text):
+    assert importers.common.html_to_text(html) == text
+
+
+def test_odd_shapes_inside_a_record_are_ignored_not_fatal(home, tmp_path):
+    path = tmp_path / "macros.json"
+    path.write_text(json.dumps({"macros": [
+        {"id": 1, "title": "Actions not a list", "actions": 5},
+        {"id": 2, "title": "Odd actions", "actions": [3, {"field": "comment_value",
+                                                          "value": ["x", 7]},
+                                                      {"field": "comment_value", "value": "Hi"}]},
+    ]}), "utf-8")
+    result = imported(home, "zendesk", path)
+    assert (result["added"], result["skipped"]) == (1, 1)
+    assert library.get_reply(home.db, "zendesk-2")["body"] == "Hi"
