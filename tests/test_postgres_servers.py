@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -33,7 +34,7 @@ from replykit.errors import InputError, NotFound
 from replykit.home import Home
 from replykit.secret_key import secret_key
 from storage import blobs
-from suggest import attachments, library, library_io
+from suggest import attachments, demo, library, library_io
 from web import create_app
 
 stocked = test_forget.stocked  # the fixture of test_forget, here on PostgreSQL
@@ -158,11 +159,11 @@ def _top(session: requests.Session, base: str, token: str, query: str) -> dict:
 def test_two_servers_on_one_database_agree(postgres_url, tmp_path):
     env = _env(postgres_url)
     seeded = tmp_path / "seed-home"
-    demo = subprocess.run([sys.executable, "-c", "from cli.main import cli; cli()", "--home",
+    seeding = subprocess.run([sys.executable, "-c", "from cli.main import cli; cli()", "--home",
                            str(seeded), "demo", "--conversations", "30"],
                           env=env, capture_output=True, text=True, timeout=1200)
-    assert demo.returncode == 0, demo.stderr
-    assert "Index all-MiniLM-L6-v2:" in demo.stdout
+    assert seeding.returncode == 0, seeding.stderr
+    assert "Index all-MiniLM-L6-v2:" in seeding.stdout
     assert not (seeded / "replykit.db").exists()
     result = CliRunner().invoke(cli, ["--home", str(seeded), "users", "demo"], env=env)
     assert result.exit_code == 0, result.output
@@ -276,3 +277,40 @@ def test_backup_and_restore_on_postgres_use_pg_dump_and_pg_restore(home, config,
     found = CliRunner().invoke(cli, ["--home", str(config.home), "suggest",
                                      "money left on my gift card", "--json"], env=env)
     assert '"id": "gift-card"' in found.output, found.output
+
+
+def _write_lock_holders(url: str) -> int:
+    """Backends of the database of `url` holding replykit's write lock (an open write)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT COUNT(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
+        ).fetchone()[0]
+
+
+@postgres_only
+def test_a_killed_import_leaves_nothing_on_postgres(home, config, tmp_path):
+    """`import conversations` SIGKILLed inside its transaction: nothing of the file is in the
+    database (PostgreSQL rolls the dead client's transaction back), the write lock is free,
+    and the same import then runs to the end."""
+    path = tmp_path / "conversations.jsonl"
+    demo.write_conversations(path, n_conversations=1500, seed=5)
+    importer = subprocess.Popen(
+        [sys.executable, "-c", "from cli.main import cli; cli()", "--home", str(config.home),
+         "import", "conversations", str(path), "--no-index", "--json"],
+        env=_env(config.database_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while _write_lock_holders(config.database_url) == 0:  # its transaction has begun
+        assert importer.poll() is None, importer.communicate()
+        time.sleep(0.02)
+    time.sleep(0.5)  # rows are being written (uncommitted)
+    assert _write_lock_holders(config.database_url) == 1, "the import ended before the kill"
+    importer.send_signal(signal.SIGKILL)
+    importer.communicate(timeout=60)
+    counts = {table: home.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+              for table in ("conversations", "messages", "past_replies", "documents")}
+    assert counts == dict.fromkeys(counts, 0)
+    again = CliRunner().invoke(cli, ["--home", str(config.home), "import", "conversations",
+                                     str(path), "--no-index", "--json"],
+                               env={"REPLYKIT_DATABASE_URL": config.database_url})
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["conversations"] == 1500
