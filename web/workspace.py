@@ -9,6 +9,7 @@ from replykit import users
 from rubrics import drafts as review_drafts
 from suggest import placeholders
 from web.db import get_home
+from web.limits import limit_for
 from web.security import current_user, has_role, public, require_role
 
 bp = Blueprint("workspace", __name__)
@@ -36,4 +37,5 @@ def workspace():
     reviewers = [u for u in users.users_with_role(db, "reviewer") if u["id"] != me["id"]]
     requests = review_drafts.list_drafts(db, author_id=me["id"])[:10]
     return render_template("workspace.html", reviewers=reviewers, requests=requests,
-                           placeholder_labels=placeholders.LABELS)
+                           placeholder_labels=placeholders.LABELS,
+                           max_question=limit_for("query"))

@@ -231,3 +231,33 @@ def test_a_long_thread_shows_every_message_with_the_newest_in_view(site):
     expect(past.locator(".reason mark.chip")).to_have_text(["Order number"])
     assert "{{" not in past.locator(".reason").inner_text()
     assert page.errors == []
+
+
+def test_a_message_longer_than_the_api_takes_is_asked_by_its_last_part(site):
+    """A pasted 6,600-character Thai message (the API takes 5,000): suggestions, Copy and a
+    review request all failed with "field query: is 6,600 characters long"."""
+    _, _, config = site
+    page = agent(site)
+    message = "ขอคืนเงินได้ไหมคะ สินค้าชำรุดค่ะ " * 200
+    page.fill("#query", message)
+    expect(page.locator("#query-note")).to_be_visible()
+    assert "last 5,000 characters" in page.inner_text("#query-note")
+    page.wait_for_selector(".suggestion, .no-confident")
+    assert page.inner_text("#suggest-status") == ""
+    page.fill("#editor", "Refund done.")
+    with page.expect_response(re.compile(r"/api/drafts/\d+/finish$")) as finish:
+        page.click("#copy")
+    assert finish.value.status == 200
+    expect(page.locator("#action-status")).to_have_text("Copied to the clipboard.")
+    page.fill("#editor", "Refund done, with a note.")
+    page.click("#ask-review")
+    expect(page.locator("#action-status")).to_contain_text("Sent for review")
+    home = Home(config)
+    (question,) = home.db.execute(
+        "SELECT question FROM review_drafts ORDER BY id DESC LIMIT 1").fetchone()
+    home.close()
+    assert question.startswith("…") and len(question) <= 5000
+    assert message.strip().endswith(question[1:].strip())
+    page.fill("#query", "short again")
+    expect(page.locator("#query-note")).to_be_hidden()
+    assert page.errors == []

@@ -64,6 +64,20 @@
     return plain(text).replace(PLACEHOLDER, (m) => LRI + m + PDI);
   }
 
+  // the API takes a question of up to data-max-question characters: a longer one (a pasted
+  // log, a long thread) goes as its last part, where the customer's latest words are
+  const MAX_QUESTION = Number(root.dataset.maxQuestion) || 5000;
+  function asked(text = query.value) {
+    if (text.length <= MAX_QUESTION) return text;
+    const tail = text.slice(-(MAX_QUESTION - 1));
+    const space = tail.search(/\s/); // start at a word where one starts nearby
+    return "…" + (space >= 0 && space < 100 ? tail.slice(space + 1) : tail);
+  }
+
+  function noteLength() {
+    $("query-note").hidden = query.value.length <= MAX_QUESTION;
+  }
+
   function unfilled(text) {
     return [...text.matchAll(PLACEHOLDER)].map((m) => ({
       name: m[1], fallback: m[2] === undefined ? null : m[2], start: m.index, end: m.index + m[0].length,
@@ -119,6 +133,7 @@
     }
     if (query.value.trim() || editor.value.trim()) return null;
     query.value = saved.query || "";
+    noteLength();
     editor.value = saved.text || "";
     status("action-status", RESTORED);
     showUnfilled();
@@ -132,14 +147,14 @@
     state.shown = new Set();
     state.inserted = null;
     state.draft = api("POST", "/api/drafts", {
-      query: query.value, conversation_id: state.conversationId,
+      query: asked(), conversation_id: state.conversationId,
     }).then((row) => row.id);
     state.draft.catch(() => { state.draft = null; });
     return state.draft;
   }
 
   function finishFields() {
-    const fields = { text: plain(editor.value), query: query.value };
+    const fields = { text: plain(editor.value), query: asked() };
     if (state.inserted) {
       fields.suggestion_kind = state.inserted.kind;
       fields.suggestion_id = state.inserted.id;
@@ -151,7 +166,7 @@
   // ---- suggestions
   function feedback(item, event) {
     return api("POST", `/api/suggestions/${encodeURIComponent(item.id)}/feedback`, {
-      event, kind: item.kind, query: query.value, conversation_id: state.conversationId,
+      event, kind: item.kind, query: asked(), conversation_id: state.conversationId,
     }).catch(() => {});
   }
 
@@ -331,7 +346,7 @@
     status("suggest-status", "searching…");
     try {
       ensureDraft().catch(() => {});
-      const data = await api("POST", "/api/suggest", { query: text, k: 5 });
+      const data = await api("POST", "/api/suggest", { query: asked(text), k: 5 });
       if (seq !== state.requestSeq) return;
       renderSuggestions(data);
       status("suggest-status", "");
@@ -572,7 +587,7 @@
     event.preventDefault();
     try {
       const reply = await api("POST", "/api/saved-replies/proposals", {
-        title: $("propose-title").value, body: plain(editor.value), question: query.value,
+        title: $("propose-title").value, body: plain(editor.value), question: asked(),
         conversation_id: state.conversationId,
         language: $("propose-language").value || "en",
         tags: $("propose-tags").value.split(",").map((t) => t.trim()).filter(Boolean),
@@ -684,6 +699,7 @@
     try {
       const data = await showThread(id);
       query.value = data.question;
+      noteLength();
       saveSoon();
       ensureDraft().catch(() => {});
       fetchSuggestions();
@@ -698,6 +714,7 @@
   query.addEventListener("input", clearRestored);
   editor.addEventListener("input", clearRestored);
   query.addEventListener("input", () => {
+    noteLength();
     if (state.finished) { state.draft = null; state.dismissed = new Set(); } // a new question
     saveSoon();
     fetchSuggestions();
