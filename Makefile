@@ -46,7 +46,7 @@ screenshots: $(STAMP) chromium
 	$(PY) tests/web/screenshots.py
 
 bench: $(STAMP)
-	$(PY) -m bench.suggest_bench
+	$(PY) -m bench.suggest_bench $(ARGS)
 
 eval: $(STAMP)
 	$(PY) -m bench.public_eval

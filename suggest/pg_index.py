@@ -55,7 +55,8 @@ def build(engine, embedder: Embedder, again: bool = True) -> dict | None:
         storage.vectors.ensure_tables(db, embedder.name, embedder.dim)
         rows = engine._documents()
         vectors, late = engine._vectors(embedder, rows)
-        storage.vectors.replace_vectors(db, embedder.name, [r[0] for r in rows], vectors)
+        storage.vectors.replace_vectors(db, embedder.name, embedder.dim, [r[0] for r in rows],
+                                        vectors)
         storage.vectors.set_model_stamp(db, embedder.name, embedder.dim,
                                         baseline_similarity(vectors),
                                         datetime.now(UTC).isoformat())
