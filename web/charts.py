@@ -154,7 +154,7 @@ def stacked(items: list[tuple], keys: tuple[str, ...], title: str = "",
     items = [_item(i) for i in items]
     left, bar_h, note_room = 6, 16, 110
     names = [(labels or {}).get(key, key) for key in keys]
-    parts, x, y = [], left, FONT
+    parts, x, y = [], left, FONT + 3
     for j, name in enumerate(names):  # the legend, wrapping onto more lines when needed
         width = 22 + len(name) * CHAR
         if x + width > WIDTH and x > left:

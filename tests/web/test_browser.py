@@ -94,7 +94,7 @@ def test_agent_reviewer_and_lead_flow(site):
     assert library.get_reply(home.db, "sso-setup")["status"] == "approved"
     home.close()
     lead.goto(f"{base}/reports/?from=2026-08-01&to=2026-09-30")
-    assert lead.locator("figure svg").count() == 7
+    assert lead.locator("figure svg").count() == 8
     assert errors == []
 
 
