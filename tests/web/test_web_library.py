@@ -126,10 +126,17 @@ def test_export_and_import(as_user, db):
         content_type="multipart/form-data")
     assert response.status_code == 400
     response = lead.post("/library/import", data={
-        "csrf_token": token, "file": (io.BytesIO(b'{"id": "x"}\n'), "bad.jsonl")},
+        "csrf_token": token, "file": (io.BytesIO(b'{"id": "x"}\n'), "odd.jsonl")},
         content_type="multipart/form-data", follow_redirects=True)
-    text = response.get_data(as_text=True)
-    assert "Import failed, nothing changed: bad.jsonl line 1, field title" in text
+    text = response.get_data(as_text=True)  # an odd row: skipped, with its warning
+    assert "Imported: 0 added, 0 updated, 0 unchanged, 1 skipped, 1 warning" in text
+    assert ("Warning: odd.jsonl line 1, reply x, field title: is required and must be "
+            "non-empty text: row skipped") in text
+    response = lead.post("/library/import", data={
+        "csrf_token": token, "file": (io.BytesIO(b'{"id": "x",\n'), "bad.jsonl")},
+        content_type="multipart/form-data", follow_redirects=True)
+    text = response.get_data(as_text=True)  # a broken file: nothing
+    assert "Import failed, nothing changed: bad.jsonl line 1: invalid JSON" in text
     big = lead.post("/library/import", data=b"x" * 3_000_000,
                     content_type="multipart/form-data; boundary=x")
     assert big.status_code == 413
