@@ -14,7 +14,7 @@ from webtest_helpers import PASSWORD
 
 from replykit.config import load_config
 from replykit.home import Home
-from rubrics import drafts
+from rubrics import disputes, drafts, reviews
 from web import create_app
 
 REASON = unavailable()
@@ -170,3 +170,28 @@ def test_calibration_session_from_the_lead_form_to_the_results(site, browser):
     assert lead.locator("#consensus").count() == 0
     lead.context.close()
     reviewer.context.close()
+
+
+def test_a_review_sent_back_for_rescoring_is_flagged_and_rescored(site, browser, tmp_path):
+    home = Home(load_config(tmp_path / "home", multilingual_model=""))
+    target = reviews.resolve_target(home.db, "C3", "m2")
+    review_id = reviews.add_review(home.db, target, "Rui Reviewer", {
+        "accurate": 2, "complete": 2, "clear": 2, "empathy": "na", "personalised": 2,
+        "honest": 2, "next_steps": 0, "tone": 2})
+    dispute = disputes.open_dispute(home.db, review_id, "Bo Agent", "The link was right.")
+    disputes.resolve_dispute(home.db, dispute, "Lee Lead", "rescore", "Please look again")
+    home.close()
+    page = login(browser, site, "rui", PASSWORD)
+    page.goto(f"{site}/reviews/")
+    flagged = page.locator("#in-progress li").first
+    assert "Re-score requested" in flagged.inner_text()
+    assert "The link was right." in flagged.inner_text()
+    assert "Please look again" in flagged.inner_text()
+    flagged.locator("a").click()
+    assert "Re-score requested" in page.inner_text("#rescore-note")
+    rate_all(page)
+    page.click("#submit-review")
+    page.wait_for_selector(".flash")
+    page.goto(f"{site}/reviews/")
+    assert "Re-score requested" not in page.inner_text("main")
+    page.context.close()
