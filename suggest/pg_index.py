@@ -23,7 +23,7 @@ from index.vectors import baseline_similarity
 from replykit.errors import IndexMismatch
 from storage.db import redact_url
 
-BATCH = 256  # documents embedded per transaction by `sync`
+BATCH = 64  # documents embedded per transaction by `sync` (a writer deleting one waits for it)
 
 
 def vector_index(engine, embedder: Embedder) -> PgVectorIndex | None:
