@@ -134,6 +134,7 @@ def test_browse_search_preview_download_and_insert(site):
     page.click("#prompts button[type=submit]")
     expect(page.locator("#editor")).to_have_value(re.compile(r"^Sorry for the wait!\n\nHi Dana,"))
     assert "Inserted “Refund policy (30 days)” at the cursor" in page.inner_text("#insert-note")
+    assert page.inner_text("#insert-note-text bdi") == "Refund policy (30 days)"  # isolated
     expect(page.locator("#insert-files a")).to_have_text(THAI_NAME)
     # a library pick is not suggestion feedback (it was not suggested)
     page.wait_for_load_state("networkidle")

@@ -425,9 +425,9 @@
     replaceRange(start, end, gapBefore + isolated(text) + gapAfter);
     state.inserted = { kind: item.kind, id: item.id, text };
     state.undo = { before, after: editor.value };
-    $("insert-note-text").textContent = before.trim()
-      ? `Inserted “${item.title}” at the cursor; your text is kept. `
-      : `Inserted “${item.title}”. `;
+    // the title isolated: a Persian title keeps its place in the English sentence
+    $("insert-note-text").replaceChildren("Inserted “", el("bdi", {}, item.title), before.trim()
+      ? "” at the cursor; your text is kept. " : "”. ");
     const attached = item.attachments || [];
     $("insert-files").hidden = !attached.length;
     $("insert-files").replaceChildren(...(attached.length
