@@ -34,11 +34,3 @@ def get_blob(db, digest: str) -> bytes | None:
     row = db.execute("SELECT data FROM attachment_blobs WHERE sha256 = ?", [digest]).fetchone()
     return None if row is None else bytes(row[0])
 
-
-def delete_unreferenced_blobs(db) -> int:
-    """Delete blobs that no attachments row names any more; how many went."""
-    cursor = db.execute(
-        "DELETE FROM attachment_blobs WHERE NOT EXISTS "
-        "(SELECT 1 FROM attachments a WHERE a.sha256 = attachment_blobs.sha256)"
-    )
-    return cursor.rowcount

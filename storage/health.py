@@ -10,7 +10,7 @@ import sqlite3
 import psycopg
 import psycopg_pool
 
-from storage.db import sqlite_path
+from storage.db import is_postgres, sqlite_path
 from storage.postgres import pool
 
 
@@ -32,3 +32,9 @@ def database_problem(url: str, timeout: float = 3.0) -> str | None:
     except (psycopg.Error, psycopg_pool.PoolTimeout, sqlite3.Error) as exc:
         return type(exc).__name__
     return None
+
+
+def connection_lost(db) -> bool:
+    """Whether `db` is a PostgreSQL connection the server has closed (a restart, a failover, an
+    administrator's pg_terminate_backend): it can never work again and must be replaced."""
+    return is_postgres(db) and db.conn.raw.closed

@@ -119,6 +119,26 @@ def test_health_reports_whether_the_database_answers(request, config, backend):
     assert response.headers["Retry-After"] == "10"
 
 
+@postgres_only
+def test_a_server_thread_reconnects_after_its_connection_is_lost(home, config):
+    """A failover or restart closes every connection: the request that meets the dead one
+    answers 503 'try again', and the thread's next request runs on a new connection (it used
+    to keep the dead one for good)."""
+    from replykit import users
+
+    users.add_user(home.db, "ana", "ana-password-123", "agent")
+    token = users.create_token(home.db, "ana")["token"]
+    client = create_app({"TESTING": True, "REPLYKIT_CONFIG": config}).test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/saved-replies", headers=headers).status_code == 200
+    with psycopg.connect(config.database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                     "current_database() AND pid <> pg_backend_pid()")
+    lost = client.get("/api/saved-replies", headers=headers)
+    assert (lost.status_code, lost.get_json()) == (
+        503, {"error": "the database could not be reached; try again in a minute"})
+    assert client.get("/api/saved-replies", headers=headers).status_code == 200
+
 def _env(database_url: str) -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
             "REPLYKIT_DATABASE_URL": database_url, "REPLYKIT_MULTILINGUAL_MODEL": ""}
@@ -126,7 +146,7 @@ def _env(database_url: str) -> dict:
 
 def _serve(home: Path, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     """`replykit serve` on a free port with its own home (only config.toml in it)."""
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, mode=0o700)
     (home / "config.toml").write_text("[web]\nsecure_cookies = false\n", encoding="utf-8")
     port = free_port()
     with open(log, "wb") as out:

@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 from replykit.config import Config, load_config
 from replykit.errors import ReplykitError
 from storage.db import busy_message
+from storage.health import connection_lost
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
@@ -57,8 +58,14 @@ def create_app(config: Config | dict | None = None) -> Flask:
     @app.teardown_appcontext
     def end_request(_exc):
         home = g.pop("replykit_home", None)
-        if home is not None and "db" in home.__dict__:
-            home.db.rollback()  # no request leaves a transaction open on its thread's connection
+        if home is None or "db" not in home.__dict__:
+            return
+        if connection_lost(home.db):  # the thread's next request opens a new connection
+            home.close()
+            local = app.extensions["replykit.per_thread"]
+            local.home = local.engine = None
+            return
+        home.db.rollback()  # no request leaves a transaction open on its thread's connection
 
     @app.errorhandler(ReplykitError)
     def replykit_error(exc: ReplykitError):
@@ -79,6 +86,9 @@ def create_app(config: Config | dict | None = None) -> Flask:
     @app.errorhandler(psycopg.OperationalError)
     def database_error(exc: sqlite3.OperationalError | psycopg.OperationalError):
         message = busy_message(exc)
+        if message is None and isinstance(exc, psycopg.OperationalError):
+            app.logger.warning("database unreachable: %s", exc)
+            message = "the database could not be reached; try again in a minute"
         if message is None:
             app.logger.exception("database error")
             return http_error(InternalServerError())
