@@ -118,9 +118,9 @@ def import_replies(
     "message"}]}."""
     path = Path(path)
     if source is None:
-        rows = [(number, record, []) for number, record in read_records(path)]
+        rows = ((number, record, []) for number, record in read_records(path))
     else:
-        rows = list(importers.read_records(source, path))
+        rows = importers.read_records(source, path)
     result = {"added": 0, "updated": 0, "unchanged": 0, "skipped": 0, "warnings": []}
     seen: dict[str, int] = {}
     staged = attachments.Staging(attachments_dir)

@@ -20,8 +20,14 @@ _DECODER = json.JSONDecoder()
 _PERSIAN = re.compile("[\u067e\u0686\u0698\u06af\u06a9\u06cc]")
 
 
+MAX_FILE_BYTES = 256 * 1024 * 1024  # one JSON document is read whole: its size is bounded
+
+
 def _load(path: Path) -> tuple[object, str]:
     try:
+        if Path(path).stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: export the "
+                             "saved replies in parts (pages) and import each", str(path))
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", str(path)) from exc

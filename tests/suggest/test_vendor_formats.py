@@ -277,3 +277,12 @@ def test_odd_shapes_inside_a_record_are_ignored_not_fatal(home, tmp_path):
     result = imported(home, "zendesk", path)
     assert (result["added"], result["skipped"]) == (1, 1)
     assert library.get_reply(home.db, "zendesk-2")["body"] == "Hi"
+
+
+def test_a_huge_export_is_refused_before_it_is_read(home, tmp_path):
+    path = tmp_path / "macros.json"
+    with open(path, "wb") as f:
+        f.truncate(importers.common.MAX_FILE_BYTES + 1)  # sparse: takes no disk
+    with pytest.raises(InputError, match=rf"^{path}: is larger than 256 MB: export the saved "
+                                         "replies in parts"):
+        imported(home, "zendesk", path)
