@@ -279,6 +279,7 @@ def test_backup_and_restore_on_postgres_use_pg_dump_and_pg_restore(home, config,
     done = CliRunner().invoke(cli, ["--home", str(config.home), "backup", str(target)], env=env)
     assert done.exit_code == 0, done.output
     assert target.read_bytes().startswith(b"PGDMP") and not list(target.parent.glob("*.tmp"))
+    assert target.stat().st_mode & 0o077 == 0  # customer data: readable by its owner only
     # changes after the backup...
     library.edit_reply(home.db, "gift-card", {"body": "changed after the backup"}, "test")
     library.add_reply(home.db, {**REPLY, "id": "later"}, author="test")
