@@ -9,6 +9,7 @@ import sys
 import click
 
 from cli import (
+    learn_commands,
     privacy_commands,
     rubrics_commands,
     suggest_commands,
@@ -61,6 +62,8 @@ for command in (
     suggest_commands.eval_command,
     suggest_commands.backup_command,
     suggest_commands.restore_command,
+    # learn_commands: adapting the embedders to the team's own questions
+    learn_commands.learn_command,
     # rubrics_commands: rubrics, reviews, reports
     rubrics_commands.rubrics,
     rubrics_commands.reviews,

@@ -36,6 +36,11 @@ def embed_cached(
     misses. Returns the vectors and how many texts were encoded."""
     model = cache_model(embedder, as_query)
     encode = embedder.embed_queries if as_query else embedder.embed_passages
+    base = getattr(embedder, "base", None)
+    if base is not None:  # an adapted embedder (index.adapters): map the base's cached vectors
+        def encode(texts: list[str]) -> np.ndarray:
+            return embedder.adapt(embed_cached(db, base, texts, as_query, batch)[0])
+
     hashes = [text_hash(t) for t in texts]
     cached = storage.search.cached_embeddings(db, model, sorted(set(hashes)))
     missing: dict[str, str] = {}

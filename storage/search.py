@@ -268,3 +268,27 @@ def change_stamp(db: sqlite_utils.Database) -> tuple:
     if is_postgres(db):
         return (db.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0],)
     return (db.conn.total_changes, data_version(db))
+
+
+# ---- queries used by suggest.feedback's ranking signals (appended)
+
+
+def feedback_by_user_and_day(db: sqlite_utils.Database) -> list[dict]:
+    """Accepted (`inserted`) and `dismissed` events on saved replies, counted per saved reply,
+    user, event and day: list[dict] with reply_id, agent (the user), event, day
+    ('YYYY-MM-DD'), events."""
+    return list(db.query(
+        """SELECT suggestion_id AS reply_id, "user" AS agent, event,
+               substr(created_at, 1, 10) AS day, COUNT(*) AS events
+        FROM suggestion_feedback
+        WHERE suggestion_kind = 'saved' AND event IN ('inserted', 'dismissed')
+        GROUP BY suggestion_id, "user", event, substr(created_at, 1, 10)"""))
+
+
+def inserted_questions(db: sqlite_utils.Database) -> list[dict]:
+    """The question of each inserted saved-reply suggestion that kept it: list[dict] with
+    query and reply_id, oldest first."""
+    return list(db.query(
+        """SELECT query, suggestion_id AS reply_id FROM suggestion_feedback
+        WHERE suggestion_kind = 'saved' AND event = 'inserted' AND query != ''
+        ORDER BY id"""))

@@ -22,6 +22,7 @@ import numpy as np
 import sqlite_utils
 
 import storage.search
+from index.adapters import adapt_all
 from index.cache import embed_cached
 from index.embedders import Embedder, EmbedderUnavailable, load_embedder
 from index.lexical import LexicalIndex
@@ -32,7 +33,7 @@ from replykit.config import Config
 from replykit.errors import IndexMismatch
 from replykit.home import Home
 from storage.db import is_postgres, write_transaction
-from suggest import pg_index
+from suggest import feedback, pg_index
 
 
 def is_question(kind: str) -> bool:
@@ -57,6 +58,7 @@ class SuggestEngine:
     home: Home
     _loaded: dict[str, _Loaded] = field(default_factory=dict)
     _lexical: LexicalIndex | None = None
+    _signals: tuple | None = None  # (cache key, suggest.feedback.ranking_signals)
 
     @property
     def config(self) -> Config:
@@ -78,8 +80,18 @@ class SuggestEngine:
             self._lexical.ensure_vocab()
         return self._lexical
 
+    def ranking_signals(self) -> dict:
+        """`suggest.feedback.ranking_signals` of the home, recomputed only when the database
+        may have changed (`storage.search.change_stamp`) or the day changed (feedback fades)."""
+        db = self.db
+        key = (id(db), storage.search.change_stamp(db), time.strftime("%F"))
+        if self._signals is None or self._signals[0] != key:
+            self._signals = (key, feedback.ranking_signals(db))
+        return self._signals[1]
+
     def embedders(self) -> list[Embedder]:
-        """The primary embedder, then the multilingual one when configured and installed."""
+        """The primary embedder, then the multilingual one when configured and installed,
+        each adapted by the home's active learnt version (`replykit learn`), if any."""
         found = [load_embedder(self.config.model)]
         spec = self.config.multilingual_model
         if spec and spec != self.config.model:
@@ -87,7 +99,7 @@ class SuggestEngine:
                 found.append(load_embedder(spec))
             except EmbedderUnavailable:
                 pass
-        return found
+        return adapt_all(found, self.config.home / "models")
 
     def index_path(self, embedder: Embedder) -> Path:
         return self.config.index_dir / f"{_slug(embedder.name)}.rkvec"

@@ -11,16 +11,21 @@ is in the query's `expected` list."""
 
 from __future__ import annotations
 
+import random
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import storage.library
+import storage.search
 from replykit.config import load_config
 from replykit.errors import InputError
 from replykit.home import Home
 from replykit.textio import read_jsonl
+from storage.db import write_transaction
 from suggest.engine import SuggestEngine
 from suggest.library_io import import_replies
 from suggest.suggester import MODES, suggest
@@ -98,18 +103,78 @@ def threshold_sweep(results: list[tuple[set[str], list[dict], bool]]) -> dict:
     return sweep
 
 
+# Traffic skews of `skewed_sample`: real support traffic is not balanced, a handful of saved
+# replies answer most questions. "zipf": entry of rank r drawn with weight 1/r^1.1 (the top
+# entry gets about a fifth of 77 entries' traffic); "top75": one entry gets 75 %, the others
+# share the rest evenly.
+SKEWS = ("zipf", "top75")
+ZIPF_S = 1.1
+TOP_SHARE = 0.75
+
+
+def _skew_weights(count: int, skew: str) -> list[float]:
+    if skew == "zipf":
+        return [1 / rank**ZIPF_S for rank in range(1, count + 1)]
+    if skew == "top75":
+        return [TOP_SHARE] + [(1 - TOP_SHARE) / (count - 1)] * (count - 1) if count > 1 else [1.0]
+    raise ValueError(f"unknown skew {skew!r}; one of {', '.join(SKEWS)}")
+
+
+def skewed_sample(
+    queries: list[Query], skew: str, seed: int = 16, size: int = 600, history: int = 1000
+) -> tuple[list[Query], Counter]:
+    """A resample of the in-scope `queries` with realistic frequency skew, and the team's
+    history drawn from the same traffic: (queries, Counter {entry id: uses}).
+
+    Entries (a query's first expected id) are put in a seeded random order and drawn with
+    the weights of `skew` (SKEWS); each drawn entry gives one of its queries at random (with
+    replacement). The history is a separate draw of `history` entries from the same weights,
+    never the scored queries: what a team's past uses would say about its traffic."""
+    by_entry: dict[str, list[Query]] = {}
+    for query in queries:
+        if query.expected:
+            by_entry.setdefault(query.expected[0], []).append(query)
+    rng = random.Random(f"{seed}:{skew}")
+    entries = sorted(by_entry)
+    rng.shuffle(entries)
+    weights = _skew_weights(len(entries), skew)
+    drawn = rng.choices(entries, weights, k=size)
+    sample = [rng.choice(by_entry[entry]) for entry in drawn]
+    return sample, Counter(rng.choices(entries, weights, k=history))
+
+
+def record_history(db, uses: Counter, agents: int = 10) -> None:
+    """Store a team's past uses of saved replies as `inserted` feedback events, spread over
+    `agents` agents (eval: the train side of a skewed sample)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with write_transaction(db):
+        for n, reply_id in enumerate(r for r, count in sorted(uses.items()) for _ in range(count)):
+            storage.search.insert_feedback(db, {
+                "suggestion_kind": "saved", "suggestion_id": reply_id, "event": "inserted",
+                "query": "", "user": f"agent-{n % agents}", "edit_ratio": None,
+                "created_at": now,
+            })
+
+
 def evaluate(
     library: Path,
-    queries_path: Path,
+    queries_path: Path | None,
     modes: tuple[str, ...] = MODES,
     k: int = 10,
     model: str | None = None,
     multilingual_model: str | None = None,
     confidence_threshold: float | None = None,
+    queries: list[Query] | None = None,
+    history: Counter | None = None,
+    learn: bool = False,
 ) -> dict:
     """Import `library` into a temp home, index it, run every query per mode.
-    Returns {"rows": [metrics per mode], "unknown_ids": {id: [query lines]}, "build_seconds"}."""
-    queries = read_queries(queries_path)
+    `queries` replaces the file's; `history` ({reply id: uses}) is recorded as the team's past
+    uses first (`record_history`); `learn` adapts the embedders to the library's example
+    questions first (`suggest.learning.learn`), so the queries are its held-out split.
+    Returns {"rows": [metrics per mode], "unknown_ids": {id: [query lines]}, "build_seconds",
+    "learned": the learning report or None}."""
+    queries = read_queries(queries_path) if queries is None else queries
     with tempfile.TemporaryDirectory(prefix="replykit-eval-") as tmp:
         config = load_config(
             tmp,
@@ -121,8 +186,15 @@ def evaluate(
         try:
             started = time.perf_counter()
             import_replies(home.db, Path(library), config.attachments_dir, author="eval")
+            if history:
+                record_history(home.db, history)
             engine = SuggestEngine(home)
             engine.rebuild()
+            learned = None
+            if learn:
+                from suggest.learning import learn as learn_from_team
+
+                learned = learn_from_team(engine)
             build_seconds = time.perf_counter() - started
             known = storage.library.reply_ids(home.db)
             unknown: dict[str, list[int]] = {}
@@ -133,9 +205,12 @@ def evaluate(
             rows = []
             for mode in modes:
                 started = time.perf_counter()
-                results = []
+                results, answers = [], {}
                 for q in queries:
-                    answer = suggest(engine, q.text, k=k, mode=mode)
+                    # a skewed sample repeats queries; the answer to a text does not change
+                    if q.text not in answers:
+                        answers[q.text] = suggest(engine, q.text, k=k, mode=mode)
+                    answer = answers[q.text]
                     results.append((set(q.expected), answer["suggestions"], answer["confident"]))
                 seconds = time.perf_counter() - started
                 rows.append(
@@ -149,4 +224,9 @@ def evaluate(
                 )
         finally:
             home.close()
-    return {"rows": rows, "unknown_ids": unknown, "build_seconds": round(build_seconds, 2)}
+    return {
+        "rows": rows,
+        "unknown_ids": unknown,
+        "build_seconds": round(build_seconds, 2),
+        "learned": learned,
+    }

@@ -1,9 +1,12 @@
-"""Feedback on suggestions (shown, inserted, edited, dismissed) and the usage figures of each
-saved reply derived from it: usage count, last used, acceptance rate."""
+"""Feedback on suggestions (shown, inserted, edited, dismissed), the usage figures of each
+saved reply derived from it (usage count, last used, acceptance rate), and the two ranking
+signals learnt from them: the usage prior and the feedback balance (`ranking_signals`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import math
+from collections import defaultdict
+from datetime import UTC, date, datetime
 
 import sqlite_utils
 
@@ -79,3 +82,79 @@ def usage(db: sqlite_utils.Database, reply_id: str | None = None) -> list[dict]:
         row["acceptance_rate"] = (
             round(row["inserted"] / row["shown"], 4) if row["shown"] else None)
     return rows
+
+
+# Usage prior: a saved reply used often is, before reading the question, a likelier answer.
+# prior = PRIOR_WEIGHT × clamp(log(K·(uses + 1) / (total + K)), PRIOR_FLOOR, PRIOR_CEILING)
+# with K saved replies: 0 for every reply while nothing was used (or all equally), positive for
+# the team's common answers, at least PRIOR_WEIGHT × PRIOR_FLOOR for a reply never used, so a
+# new reply that matches the question clearly still wins.
+PRIOR_WEIGHT = 0.02
+PRIOR_FLOOR = -1.0
+PRIOR_CEILING = 4.0
+
+# Feedback balance: per agent u and saved reply, accepted a_u and dismissed d_u events, each
+# weighted 0.5^(age in days / FEEDBACK_HALF_LIFE_DAYS); the agent's vote c_u = (a_u − d_u) /
+# (a_u + d_u + 1) is in (−1, 1) whatever the number of clicks, and the reply's adjustment is
+# FEEDBACK_WEIGHT × Σ_u c_u / (agents + FEEDBACK_PSEUDO_AGENTS): always below FEEDBACK_WEIGHT,
+# and one agent alone moves it by less than FEEDBACK_WEIGHT / (1 + FEEDBACK_PSEUDO_AGENTS).
+FEEDBACK_WEIGHT = 0.06
+FEEDBACK_PSEUDO_AGENTS = 2
+FEEDBACK_HALF_LIFE_DAYS = 90.0
+
+
+def usage_prior(uses: dict[str, int], replies: int) -> dict[str, float]:
+    """Ranking bonus of each used saved reply (formula above); replies absent from `uses`
+    (never used) get `never_used_prior(uses, replies)`."""
+    total = sum(uses.values())
+    if not total or replies < 1:
+        return {}
+    return {reply_id: _prior(n, total, replies) for reply_id, n in uses.items()}
+
+
+def never_used_prior(uses: dict[str, int], replies: int) -> float:
+    """The usage prior of a saved reply with no uses (0 while nothing was used)."""
+    total = sum(uses.values())
+    return _prior(0, total, replies) if total and replies else 0.0
+
+
+def _prior(n: int, total: int, replies: int) -> float:
+    ratio = math.log(replies * (n + 1) / (total + replies))
+    return PRIOR_WEIGHT * min(max(ratio, PRIOR_FLOOR), PRIOR_CEILING)
+
+
+def usage_share(n: int, total: int, replies: int) -> float:
+    """Smoothed share of the team's uses that went to a reply with `n` uses: (n+1)/(total+K)."""
+    return (n + 1) / (total + max(replies, 1))
+
+
+def feedback_balance(events: list[dict], today: date) -> dict[str, float]:
+    """{reply id: adjustment} from rows {reply_id, agent, event ('inserted' | 'dismissed'),
+    day ('YYYY-MM-DD'), events (count)} (formula above); replies without events are absent."""
+    votes: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for row in events:
+        age = max((today - date.fromisoformat(row["day"])).days, 0)
+        weight = row["events"] * 0.5 ** (age / FEEDBACK_HALF_LIFE_DAYS)
+        votes[row["reply_id"]][row["agent"]][row["event"] == "dismissed"] += weight
+    balance = {}
+    for reply_id, agents in votes.items():
+        total = sum((a - d) / (a + d + 1) for a, d in agents.values())
+        balance[reply_id] = FEEDBACK_WEIGHT * total / (len(agents) + FEEDBACK_PSEUDO_AGENTS)
+    return balance
+
+
+def ranking_signals(db: sqlite_utils.Database, today: date | None = None) -> dict:
+    """What the team's use says about each saved reply, for ranking: {"prior": {id: bonus},
+    "share": {id: smoothed usage share}, "never_used": (prior, share) of an unused reply,
+    "feedback": {id: adjustment}}. Uses are `usage(db)`'s `used` (inserted + sent)."""
+    rows = usage(db)
+    uses = {row["reply_id"]: row["used"] for row in rows if row["used"]}
+    total, replies = sum(uses.values()), len(rows)
+    today = today or datetime.now(UTC).date()
+    return {
+        "prior": usage_prior(uses, replies),
+        "share": {r: usage_share(n, total, replies) for r, n in uses.items()},
+        "never_used": (never_used_prior(uses, replies),
+                       usage_share(0, total, replies) if total else 0.0),
+        "feedback": feedback_balance(storage.search.feedback_by_user_and_day(db), today),
+    }

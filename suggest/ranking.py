@@ -41,6 +41,11 @@ SUPPORT_DEPTH = 3
 # (docs/evaluation.md); the shown score stays the plain similarity.
 AMBIGUITY_WEIGHT = 0.5
 AMBIGUITY_NEIGHBOURS = 10
+# A team's common answer resembles many questions because it answers many: its documents'
+# penalty is multiplied by 1 − COMMON_ANSWER_RELIEF × its smoothed usage share
+# (`suggest.feedback.usage_share`; 0 while nothing was used), so three quarters of the traffic
+# keep a quarter of the penalty.
+COMMON_ANSWER_RELIEF = 1.0
 
 
 def weights(script: str, multilingual: bool, mode: str) -> tuple[float, float, float]:
@@ -130,3 +135,50 @@ def ambiguity(vectors: np.ndarray, groups: list) -> np.ndarray:
     found = np.isfinite(nearest)
     total = np.where(found, nearest, 0.0).sum(axis=1)
     return total / np.maximum(found.sum(axis=1), 1)
+
+
+# A past reply that only makes sense inside its thread ("I've checked your account again...",
+# "Thanks for waiting") is weak as a suggestion: its rank score loses THREAD_BOUND_PENALTY.
+# Thread-bound = after removing follow-up phrases, greetings, thanks and placeholders, fewer
+# than CONTENT_MIN_LETTERS letters of its own are left (letters, not words: Thai has no
+# spaces).
+THREAD_BOUND_PENALTY = 0.15
+CONTENT_MIN_LETTERS = 16
+_FOLLOW_UP = (
+    # English
+    r"i(?:'ve| have)? (?:just )?(?:re-?)?checked (?:your|the) (?:account|order|case|ticket)"
+    r"(?: again)?",
+    r"thanks? (?:you )?(?:so much )?for (?:waiting|your patience|holding|bearing with (?:me|us))",
+    r"sorry (?:for|about) the (?:wait|delay)",
+    r"(?:just )?following up(?: on (?:this|my last message|your request))?",
+    r"(?:let me|i(?:'ll| will)) (?:check|look into (?:it|this)|get back to you)(?: shortly)?",
+    r"(?:as )?(?:i )?(?:mentioned|said|explained)(?: before| earlier| above)?",
+    r"(?:one|a) moment(?: please)?|please hold(?: on)?|still (?:looking|checking)(?: into it)?",
+    r"any updates?|is there anything else(?: i can help (?:you )?with)?|see (?:above|below)",
+    r"(?:and )?(?:everything|all|it) (?:looks|seems|is) (?:fine|good|ok|okay|in order)(?: now)?",
+    r"(?:please )?(?:try|check) (?:it )?again(?: now)?",
+    # Thai
+    r"ขอบคุณ(?:ที่|สำหรับการ)รอ(?:คอย)?|ขออภัยที่ให้รอ(?:นาน)?|ตรวจสอบ(?:ให้)?อีกครั้ง(?:แล้ว)?",
+    r"กำลังตรวจสอบ(?:ให้)?|รอสักครู่|ตามที่แจ้งไป(?:แล้ว)?|มีอะไรให้ช่วยอีกไหม",
+    # Persian
+    r"(?:از|بابت) (?:صبر|شکیبایی)(?: و (?:صبر|شکیبایی))? ?(?:شما )?(?:ممنون|متشکر)(?:یم|م)?",
+    r"دوباره (?:حساب|سفارش)(?: شما)?(?: را)? بررسی کردم|در حال بررسی(?: هستیم| هستم)?",
+    r"(?:لطفا|لطفاً) چند لحظه (?:صبر|منتظر)(?: کنید| بمانید)?|همان ?طور که (?:گفتم|عرض کردم)",
+)
+_COURTESY = (
+    r"hi|hello|hey|dear|thanks|thank you|regards|best|cheers|ok(?:ay)?|sure|yes|and|now|so",
+    r"สวัสดี|ครับ|ค่ะ|คะ|ขอบคุณ(?:มาก)?|นะ",
+    r"سلام|با سلام|ممنون(?:م)?|متشکرم|سپاس(?:گزارم)?|با احترام|خسته نباشید|چشم",
+)
+_FOLLOW_UP_RE = re.compile("|".join(_FOLLOW_UP))
+_COURTESY_RE = re.compile(r"(?<!\w)(?:" + "|".join(_COURTESY) + r")(?!\w)")
+
+
+def thread_bound(answer: str) -> bool:
+    """Whether a past reply has too little content of its own to stand outside its thread
+    (rules above). Tested with real follow-up phrases in English, Thai and Persian."""
+    from suggest.placeholders import PLACEHOLDER
+
+    text = normalize_text(PLACEHOLDER.sub(" ", answer)).replace("\u2019", "'")
+    text = _COURTESY_RE.sub(" ", _FOLLOW_UP_RE.sub(" ", text))
+    return sum(ch.isalpha() for ch in text) < CONTENT_MIN_LETTERS

@@ -188,16 +188,23 @@ def suggest(
         else {}
     )
     group_of = {doc_id: _unit_key(doc_id, doc, replies, pasts) for doc_id, doc in docs.items()}
+    signals = engine.ranking_signals()
 
-    # fused: the shown similarity; ranking subtracts the document's ambiguity penalty
+    # fused: the shown similarity; ranking subtracts the document's ambiguity penalty, less
+    # for the team's common answers (they resemble many questions because they answer them)
     fused = dict.fromkeys(docs, 0.0)
     penalty = dict.fromkeys(docs, 0.0)
+    common = {
+        doc_id: signals["share"].get(key[1], signals["never_used"][1]) if key[0] == "saved" else 0
+        for doc_id, key in group_of.items()
+    }
     for embedder, w, index, vector, hits in searched:
         scores, vectors = _exact_dense(engine, embedder, index, vector, docs, hits)
         for doc_id, score in scores.items():
             fused[doc_id] += w * score
         for doc_id, value in _ambiguity(index, vectors, group_of).items():
-            penalty[doc_id] += w * ranking.AMBIGUITY_WEIGHT * value
+            relief = 1 - ranking.COMMON_ANSWER_RELIEF * common[doc_id]
+            penalty[doc_id] += w * ranking.AMBIGUITY_WEIGHT * value * relief
     if weight[2] > 0:
         for doc_id, score in ranking.lexical_scores(engine.lexical, normalized, docs).items():
             fused[doc_id] += weight[2] * score
@@ -212,9 +219,16 @@ def suggest(
         if fused[doc_id] > unit["score"]:
             unit["score"], unit["doc"] = fused[doc_id], doc
 
-    ranked = sorted(
-        units.items(), key=lambda item: (-ranking.support_score(item[1]["scores"]), item[0])
-    )
+    def rank_score(key: tuple[str, str], unit: dict) -> float:
+        score = ranking.support_score(unit["scores"])
+        if key[0] == "saved":
+            score += signals["prior"].get(key[1], signals["never_used"][0])
+            score += signals["feedback"].get(key[1], 0.0)
+        elif ranking.thread_bound(pasts[unit["doc"]["ref"]]["answer"]):
+            score -= ranking.THREAD_BOUND_PENALTY
+        return score
+
+    ranked = sorted(units.items(), key=lambda item: (-rank_score(*item), item[0]))
     suggestions = []
     for (kind, _), unit in ranked:
         suggestion = _suggestion(kind, unit, replies, pasts)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from replykit.config import load_config
 from replykit.errors import InputError
 from replykit.home import Home
-from suggest import library
+from suggest import feedback, library, ranking
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 from suggest.suggester import suggest
@@ -280,3 +283,143 @@ def test_when_the_fts5_index_supplies_candidates(script, multilingual, mode, exp
 def test_a_typo_only_the_lexical_side_sees_still_finds_the_reply_in_lexical_mode(loaded_engine):
     result = suggest(loaded_engine, "refnud polcy", mode="lexical")
     assert ids(result)[0] in {"refund-policy", "refund-processed"}
+
+
+# ---- what the team's use teaches the ranking (issue 16) and thread-bound past replies (12)
+
+TODAY = date(2026, 11, 29)
+feedback_rows = st.lists(
+    st.fixed_dictionaries({
+        "reply_id": st.sampled_from(["r", "s"]),
+        "agent": st.sampled_from(["ana", "ben", "chai", "dara"]),
+        "event": st.sampled_from(["inserted", "dismissed"]),
+        "day": st.dates(date(2025, 1, 1), TODAY).map(str),
+        "events": st.integers(1, 10**6),
+    }),
+    max_size=30,
+)
+
+
+@given(
+    others=feedback_rows,
+    clicks=st.lists(
+        st.tuples(st.sampled_from(["inserted", "dismissed"]), st.integers(1, 10**9),
+                  st.dates(date(2025, 1, 1), TODAY)),
+        min_size=1, max_size=20),
+)
+def test_one_agents_clicks_move_a_reply_by_at_most_the_bound(others, clicks):
+    """However many times one agent accepts or dismisses a reply, on any days, its score moves
+    by less than FEEDBACK_WEIGHT / (1 + FEEDBACK_PSEUDO_AGENTS), whatever the others did."""
+    mine = [{"reply_id": "r", "agent": "zed", "event": event, "day": str(day), "events": n}
+            for event, n, day in clicks]
+    before = feedback.feedback_balance(others, TODAY).get("r", 0.0)
+    after = feedback.feedback_balance(others + mine, TODAY)["r"]
+    bound = feedback.FEEDBACK_WEIGHT / (1 + feedback.FEEDBACK_PSEUDO_AGENTS)
+    assert abs(after - before) < bound
+    assert all(abs(v) < feedback.FEEDBACK_WEIGHT for v in
+               feedback.feedback_balance(others + mine, TODAY).values())
+
+
+def test_feedback_fades_with_a_90_day_half_life():
+    def dismissed(days_ago):
+        day = str(TODAY - timedelta(days=days_ago))
+        return [{"reply_id": "r", "agent": "ana", "event": "dismissed", "day": day, "events": 1}]
+
+    weight = feedback.FEEDBACK_WEIGHT / (1 + feedback.FEEDBACK_PSEUDO_AGENTS)
+    assert feedback.feedback_balance(dismissed(0), TODAY)["r"] == pytest.approx(-weight / 2)
+    # 90 days old: the dismissal weighs 0.5, the vote is -0.5 / 1.5
+    assert feedback.feedback_balance(dismissed(90), TODAY)["r"] == pytest.approx(-weight / 3)
+
+
+def record_clicks(engine, reply_id, event, agents, times):
+    for agent in agents:
+        for _ in range(times):
+            feedback.record(engine.db, reply_id, event, user=agent)
+
+
+def test_one_agent_cannot_flip_a_ranking_but_a_team_can(loaded_engine):
+    query = "how long until my money is back on my card"
+    first, second = ids(suggest(loaded_engine, query))[:2]
+    record_clicks(loaded_engine, first, "dismissed", ["ana"], 200)
+    assert ids(suggest(loaded_engine, query))[:2] == [first, second]
+    team = [f"agent-{i}" for i in range(30)]
+    record_clicks(loaded_engine, first, "dismissed", team, 1)
+    record_clicks(loaded_engine, second, "inserted", team, 1)
+    assert ids(suggest(loaded_engine, query))[:2] == [second, first]
+
+
+@given(uses=st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 10**6)),
+       replies=st.integers(8, 10**5))
+def test_the_usage_prior_is_bounded_and_zero_for_an_even_use(uses, replies):
+    prior = feedback.usage_prior(uses, replies)
+    low = feedback.PRIOR_WEIGHT * feedback.PRIOR_FLOOR
+    high = feedback.PRIOR_WEIGHT * feedback.PRIOR_CEILING
+    assert all(low - 1e-12 <= v <= high + 1e-12 for v in prior.values())
+    assert low - 1e-12 <= feedback.never_used_prior(uses, replies) <= 0
+    even = feedback.usage_prior(dict.fromkeys("abcdefgh", 5), 8)
+    assert all(v == pytest.approx(0.0) for v in even.values())
+
+
+def test_a_common_answer_rises_and_a_clear_match_still_wins(loaded_engine):
+    query = "I have a question about my order"
+    before = ids(suggest(loaded_engine, query))
+    common = before[2]
+    record_clicks(loaded_engine, common, "inserted", [f"agent-{i}" for i in range(10)], 30)
+    after = ids(suggest(loaded_engine, query))
+    assert after.index(common) < before.index(common)
+    # a reply never used still wins a question that clearly asks for it
+    assert common != "password-reset"
+    assert ids(suggest(loaded_engine, "How do I reset my password?"))[0] == "password-reset"
+
+
+@pytest.mark.parametrize(
+    "answer, bound",
+    [
+        ("I've checked your account again and everything looks fine now.", True),
+        ("Thanks for waiting! I have checked your order again.", True),
+        ("Sorry for the delay, let me check and get back to you.", True),
+        ("I've checked your account again: your refund of $20 was issued on 3 May and reaches "
+         "your card within 5-7 business days.", False),
+        ("Hi {{customer.first_name}}, you can reset your password from Settings > Security.",
+         False),
+        ("ขอบคุณที่รอค่ะ ตรวจสอบให้อีกครั้งแล้วนะคะ", True),
+        ("ขออภัยที่ให้รอนานครับ กำลังตรวจสอบให้ครับ", True),
+        ("สวัสดีค่ะ เราคืนเงินภายใน 7 วันทำการหลังจากได้รับสินค้าคืน โดยโอนเข้าบัตรเดิม", False),
+        ("از صبر شما ممنونم. دوباره حساب شما را بررسی کردم.", True),
+        ("سلام، لطفاً چند لحظه صبر کنید.", True),
+        ("سلام، بازپرداخت ظرف ۷ روز کاری پس از دریافت کالا به کارت شما واریز می‌شود.", False),
+    ],
+)
+def test_thread_bound_past_replies(answer, bound):
+    assert ranking.thread_bound(answer) is bound
+
+
+@pytest.mark.parametrize(
+    "question, chatter, content",
+    [
+        ("is the lyon warehouse closed?", "Thanks for waiting! I've checked your account again.",
+         "Our warehouse in Lyon reopens on Monday 3, and your pallet ships then."),
+        ("โกดังที่เชียงใหม่ปิดอยู่ไหม", "ขอบคุณที่รอค่ะ ตรวจสอบให้อีกครั้งแล้วนะคะ",
+         "โกดังเชียงใหม่จะเปิดอีกครั้งวันจันทร์ และพาเลทของคุณจะส่งออกในวันนั้น"),
+        ("انبار شیراز بسته است؟", "از صبر شما ممنونم. دوباره حساب شما را بررسی کردم.",
+         "انبار شیراز دوشنبه دوباره باز می‌شود و محموله شما همان روز ارسال می‌شود."),
+    ],
+)
+def test_a_self_contained_past_reply_ranks_above_thread_chatter(
+        loaded_engine, tmp_path, question, chatter, content):
+    import_rows(loaded_engine, tmp_path, [
+        *conversation("c1", question, chatter),  # the very question, answered with chatter
+        *conversation("c2", question.rstrip("?") + " today?", content),
+    ])
+    past = [s for s in suggest(loaded_engine, question, k=10)["suggestions"]
+            if s["kind"] == "past"]
+    assert [s["id"] for s in past][:2] == ["c2:a1", "c1:a1"]
+
+
+def test_a_past_reply_sent_from_a_saved_reply_is_not_shown_twice(loaded_engine, tmp_path):
+    reply = library.get_reply(loaded_engine.db, "th-refund-policy")
+    import_rows(loaded_engine, tmp_path, conversation(
+        "c7", "ขอคืนเงินค่าสินค้าได้ไหมคะ", reply["body"], saved_reply_id="th-refund-policy"))
+    result = suggest(loaded_engine, "ขอคืนเงินค่าสินค้าได้ไหมคะ", k=10)
+    assert ids(result).count("th-refund-policy") == 1
+    assert "c7:a1" not in ids(result)
