@@ -21,9 +21,10 @@ _DIGITS = str.maketrans(
 )
 # Harakat and other Arabic marks, superscript alef, tatweel (a stretching stroke).
 _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-# Invisible direction marks and joiners that change no meaning for search. ZWNJ (U+200C) is
-# Persian's half-space inside words; users write it, a space, or nothing, so it becomes a space.
-_INVISIBLE = re.compile("[\u200b\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
+# Invisible direction marks and joiners that change no meaning for search, and NUL (which no
+# PostgreSQL text can hold). ZWNJ (U+200C) is Persian's half-space inside words; users write
+# it, a space, or nothing, so it becomes a space.
+_INVISIBLE = re.compile("[\x00\u200b\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
 _WHITESPACE = re.compile(r"\s+")
 _LATIN_ACCENTS = re.compile("[\u0300-\u036f]")
 

@@ -227,3 +227,13 @@ def test_a_database_whose_ctype_hides_thai_is_refused_with_the_fix(tmp_path, pos
     finally:
         engine.home.close()
         drop_database(postgres_server, url)
+
+
+def test_a_nul_character_in_a_question_is_dropped_on_both_backends(engines, small_library):
+    """PostgreSQL text cannot hold NUL: normalisation drops it (as an invisible character)."""
+    for name, url in (("sqlite", None), ("postgres", ...)):
+        engine = engines(name) if url is ... else engines(name, url=url)
+        add_library(engine, small_library[:3])
+        for mode in ("lexical", "hybrid"):
+            assert top(engine, "I want my\x00 money back", mode) == top(
+                engine, "I want my money back", mode)
