@@ -214,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"machine": machine(), "base": args.base, "noise": args.noise,
               "queries": args.queries, "rows": []}
     base_texts, query_texts = texts(args.data, args.base, args.queries, seed=7)
+    result["base"] = len(base_texts)  # the sets hold fewer distinct texts than --base may ask
     embedder = load_embedder(DEFAULT_MODEL)
     log(f"encoding {len(base_texts)} base texts and {len(query_texts)} queries")
     base = np.asarray(embedder.embed_passages(base_texts), dtype=np.float32)
