@@ -32,12 +32,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from suggest.placeholders import PLACEHOLDER
+
 SAVED_REPLIES_PATH = Path(__file__).with_name("demo_data") / "saved_replies.jsonl"
 DEFAULT_START = datetime(2026, 9, 1, tzinfo=UTC)
 
-PLACEHOLDER = re.compile(
-    r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*(?:\|([^{}]*))?\}\}"
-)
 
 # --- people -------------------------------------------------------------------------------
 
