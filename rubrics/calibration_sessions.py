@@ -18,6 +18,7 @@ import sqlite_utils
 
 from replykit import audit
 from replykit.errors import InputError, NotFound
+from rubrics.assignments import visible_to
 from rubrics.calendar import parse_instant
 from rubrics.calibration import category_agreement, ratings_by_review
 from rubrics.reviews import now_iso
@@ -27,10 +28,6 @@ from storage import reviews as review_store
 from storage.db import write_transaction
 
 MAX_SIZE = 200
-
-
-def _visible(team: str, scope: list[str] | None) -> bool:
-    return scope is None or not team or team in scope
 
 
 def _candidates(
@@ -53,7 +50,7 @@ def _candidates(
     return [
         dict(r) for r in rows
         if (not team or teams[r["conversation_id"]] == team)
-        and all(_visible(teams[r["conversation_id"]], scope) for scope in scopes)
+        and all(visible_to(teams[r["conversation_id"]], scope) for scope in scopes)
     ]
 
 

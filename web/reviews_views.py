@@ -7,6 +7,7 @@ from __future__ import annotations
 import yaml
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from replykit import audit
 from replykit.errors import InputError, NotFound, ReplykitError
 from replykit.users import users_with_role
 from rubrics import (
@@ -503,3 +504,53 @@ def session_view(session_id: int):
     if data is None:
         return forbidden("only its creator and participants see a calibration session")
     return render_template("reviews/session.html", **data)
+
+
+# assignments
+
+
+def _assign_page(result: dict | None = None, error: str | None = None):
+    user = current_user()
+    return render_template("reviews/assign.html", result=result, error=error,
+                           form=request.form, reviewers=_eligible_reviewers(get_home().db),
+                           teams=user["teams"]), (400 if error else 200)
+
+
+@bp.get("/assign")
+@require_role("lead")
+def assign_view():
+    """The form sampling sent replies of the lead's teams into reviewers' queues."""
+    return _assign_page()
+
+
+@bp.post("/assign")
+@require_role("lead")
+def assign():
+    """Sample up to N replies per agent sent in the period (of the lead's teams, or one of
+    them) and queue each for the least-loaded chosen reviewer who may read it; logged in the
+    audit log (review.assign)."""
+    home = get_home()
+    db, user, form = home.db, current_user(), request.form
+    eligible = {u["id"]: u for u in _eligible_reviewers(db)}
+    try:
+        chosen = [eligible.get(i) for i in dict.fromkeys(form.getlist("reviewers", type=int))]
+        if None in chosen or not chosen:
+            raise InputError("choose at least one reviewer from the list", "reviewers")
+        start, end = parse_bounds(form.get("from") or None, form.get("to") or None,
+                                  parse_calendar(home.config.sections.get("calendar")))
+        per_agent = form.get("per_agent", type=int)
+        if per_agent is None:
+            raise InputError("give the number of replies per agent", "per_agent")
+        period = f"{start.date().isoformat()}..{end.date().isoformat()}"
+        with write_transaction(db):
+            result = assignments.assign(
+                db, start, end, period, per_agent, [u["name"] for u in chosen],
+                form.get("seed") or None, teams=team_scope(user, form.get("team") or None),
+                scopes={u["name"]: team_scope(u) for u in chosen},
+                team=form.get("team", ""))
+            audit.record(db, user, "review.assign", f"{len(result['assigned'])} replies", {
+                "period": period, "per_agent": per_agent, "seed": result["seed"],
+                "reviewers": sorted(u["username"] for u in chosen)})
+    except ReplykitError as exc:
+        return _assign_page(error=str(exc))
+    return _assign_page(result)

@@ -188,3 +188,19 @@ def test_forgetting_a_customer_takes_their_reply_out_of_a_session(db, people):
     left = calibration_sessions.get_session(db, session["id"])
     assert [i["conversation_id"] for i in left["items"]] == ["C1"]
     assert calibration_sessions.results(db, left)["submitted"] == 0
+
+
+def test_assign_keeps_to_the_leads_teams_and_what_each_reviewer_sees(db):
+    _replies(db, 2, team="billing")
+    _replies(db, 2, team="support")
+    _replies(db, 2)  # no team: everyone's
+    result = assignments.assign(db, START, END, "May", 5, ["Rui", "Sam"], seed="1",
+                                teams=["support"], scopes={"Rui": ["billing"], "Sam": None})
+    given = {(a["conversation_id"], a["reviewer"]) for a in result["assigned"]}
+    assert {cid for cid, _ in given} == {"supportC0", "supportC1", "C0", "C1"}
+    assert all(reviewer == "Sam" for cid, reviewer in given if cid.startswith("support"))
+    again = assignments.assign(db, START, END, "May", 5, ["Rui"], seed="1",
+                               teams=["billing"], scopes={"Rui": ["support"]})
+    assert again["assigned"] == [] and {s["reason"] for s in again["skipped"]} == {
+        "no chosen reviewer sees conversation billingC0",
+        "no chosen reviewer sees conversation billingC1"}

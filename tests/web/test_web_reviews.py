@@ -294,3 +294,26 @@ def test_calibration_session_creation_rules(as_user, db):
     entry = audit.page(db, action="calibration.create")["entries"][0]
     assert entry["actor"] == "lee" and entry["details"]["participants"] == ["lee", "rui"]
     assert "September calibration" in lead.get("/reviews/sessions").get_data(as_text=True)
+
+
+def test_a_lead_assigns_replies_of_their_teams_from_the_web(as_user, db):
+    lead, token = as_user("lee")
+    form = {"csrf_token": token, "from": "2026-08-01", "to": "2026-09-30", "per_agent": "1",
+            "reviewers": [_user_id(db, "rui")], "seed": "7"}
+    assert "Assign replies" in lead.get("/reviews/").get_data(as_text=True)
+    reviewer, reviewer_token = as_user("rui")
+    assert reviewer.post("/reviews/assign", data=dict(form, csrf_token=reviewer_token)
+                         ).status_code == 403
+    assert lead.post("/reviews/assign", data=dict(form, team="elsewhere")).status_code == 403
+    none = lead.post("/reviews/assign", data=dict(form, team="technical"))
+    assert none.status_code == 200 and "0 replies assigned" in none.get_data(as_text=True)
+    missing = lead.post("/reviews/assign", data=dict(form, reviewers=[]))
+    assert missing.status_code == 400 and "choose at least one reviewer" in missing.get_data(
+        as_text=True)
+    done = lead.post("/reviews/assign", data=form).get_data(as_text=True)
+    assert "2 replies assigned" in done and "seed 7" in done
+    queue = reviewer.get("/reviews/").get_data(as_text=True)
+    assert "Assigned replies (2)" in queue
+    entry = audit.page(db, action="review.assign")["entries"][0]
+    assert entry["actor"] == "lee" and entry["details"]["reviewers"] == ["rui"]
+    assert entry["target"] == "2 replies"
