@@ -81,6 +81,8 @@ EXPECTED = {
     "reviews.sessions": REVIEWERS,
     "reviews.create_session": LEADS,
     "reviews.session_view": REVIEWERS,  # its creator (Lee), participants (Rui, Lee), admins
+    "reviews.assign_view": LEADS,
+    "reviews.assign": LEADS,
     "api_reports.api_calibration_session": REVIEWERS,
     "reviews.rubrics": LEADS,
     "reports.dashboard": REVIEWERS,

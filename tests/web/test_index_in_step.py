@@ -27,7 +27,7 @@ WEB_WITHOUT_DOCUMENTS = {
     "api_workspace.api_draft_start", "api_workspace.api_render",
     "api_workspace.api_review_request", "auth.login", "auth.logout", "reviews.dispute",
     "reviews.resolve", "reviews.rubrics", "reviews.score", "reviews.start",
-    "reviews.create_session",
+    "reviews.create_session", "reviews.assign",
     # users, roles, teams and API tokens (admin pages)
     "admin.new_user", "admin.set_roles", "admin.set_teams", "admin.reset_password",
     "admin.deactivate", "admin.activate", "admin.create_token", "admin.revoke_token",

@@ -68,7 +68,7 @@ def pages_of(ids: dict) -> dict[str, tuple[str | None, list[str]]]:
                          "/library/replies/fa-refund-policy/history",
                          "/library/curation", "/reviews/", "/reviews/disputes",
                          "/reviews/rubrics", "/reports/", "/reports/tables/quality",
-                         "/reviews/sessions"]),
+                         "/reviews/sessions", "/reviews/assign"]),
         "admin": ("root", ["/admin/", f"/admin/users/{ids['bo']}", "/admin/users/new",
                            "/admin/audit"]),
     }
