@@ -45,6 +45,8 @@ _DDL_TYPES = (
     (re.compile(r"\bWITHOUT\s+ROWID\b", re.I), ""),
 )
 _LIKE = re.compile(r"\bLIKE\b", re.I)
+# statements after which a table's keys may differ (a new table is simply not cached yet)
+_KEYS_CHANGE = re.compile(r"\s*(ALTER\s+TABLE|DROP|CREATE\s+UNIQUE\s+INDEX)\b", re.I)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -135,6 +137,16 @@ def _value(value):
     return value
 
 
+class _Closed:
+    """Stands for the connection of a closed PostgresDatabase: using it is an error, as with a
+    closed sqlite3 connection."""
+
+    closed = True
+
+    def __getattr__(self, name):
+        raise psycopg.InterfaceError("the database connection is closed")
+
+
 class Keys(NamedTuple):
     """A table's primary key columns, the columns of each unique constraint (the primary key
     first) and its identity column (None if it has none)."""
@@ -179,7 +191,7 @@ class PostgresDatabase:
 
     def execute(self, sql: str, parameters: Iterable | None = None) -> psycopg.Cursor:
         """Run one statement (SQLite dialect, `?` parameters); the cursor."""
-        if _DDL.match(sql):
+        if _KEYS_CHANGE.match(sql):
             self._keys.clear()
         return self.conn.execute(sql, parameters or ())
 
@@ -243,11 +255,12 @@ class PostgresDatabase:
             return
         with contextlib.suppress(psycopg.Error):
             self.rollback()
+        self.conn.raw = _Closed()  # the pool may lend `raw` to another Home from now on
         self._pool.putconn(raw)
 
     def keys(self, table: str) -> Keys:
         """The primary key, unique constraints and identity column of `table` (cached until
-        the next CREATE or ALTER TABLE)."""
+        a statement that may change them: ALTER TABLE, DROP, CREATE UNIQUE INDEX)."""
         if table not in self._keys:
             rows = self.conn.raw.execute(
                 "SELECT i.indisprimary, ARRAY(SELECT a.attname FROM unnest(i.indkey) "
@@ -353,6 +366,8 @@ class Table:
                 found = cursor.fetchone()
                 if found is not None:
                     self.last_pk = found[0] if len(found) == 1 else tuple(found)
+            elif len(params) == 1:
+                cursor.execute(sql, params[0])
             else:
                 cursor.executemany(sql, params)
             if identity in columns:

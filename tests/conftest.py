@@ -224,24 +224,26 @@ def postgres_library_template(tmp_path_factory, small_library, postgres_server):
     return root, database_name(url)
 
 
-def library_home_copy(request, config) -> None:
-    """Make `config`'s home (and its PostgreSQL database) a copy of the library template."""
+@pytest.fixture
+def library_config(request, config):
+    """`config` with its home (and, on PostgreSQL, its database) a copy of the library
+    template: the small library added, its index in sync."""
     if not config.is_postgres:
         shutil.copytree(request.getfixturevalue("library_home_template"), config.home)
-        return
+        return config
     root, template = request.getfixturevalue("postgres_library_template")
     shutil.copytree(root, config.home)
     server = request.getfixturevalue("postgres_server")
     drop_database(server, config.database_url)
     create_database(server, template=template, name=database_name(config.database_url))
+    return config
 
 
 @pytest.fixture
-def loaded_engine(request, config):
+def loaded_engine(library_config):
     """An engine over a private copy of the template home (library added, index in sync)."""
     from suggest.engine import SuggestEngine
 
-    library_home_copy(request, config)
-    h = Home(config)
+    h = Home(library_config)
     yield SuggestEngine(h)
     h.close()

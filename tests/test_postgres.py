@@ -243,3 +243,18 @@ def test_a_second_database_from_the_same_server(postgres_server):
     finally:
         for u in urls:
             drop_database(postgres_server, u)
+
+
+def test_a_closed_database_cannot_be_used(postgres_url):
+    """close() gives the connection back to the pool, which may lend it to another Home: the
+    closed database refuses to run anything rather than run it on that connection."""
+    db = connect(postgres_url)
+    db.close()
+    with pytest.raises(psycopg.InterfaceError):
+        db.execute("SELECT 1")
+    db.close()  # closing twice is harmless
+    other = connect(postgres_url)
+    try:
+        assert other.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        other.close()
