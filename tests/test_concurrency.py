@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -128,11 +127,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def shared_home(tmp_path, library_home_template) -> Path:
-    """The small library home with a lead user, using only the primary embedder."""
-    root = tmp_path / "home"
-    shutil.copytree(library_home_template, root)
-    (root / "config.toml").write_text('multilingual_model = ""\n', encoding="utf-8")
+def shared_home(library_config) -> Path:
+    """The small library home with a lead user, using only the primary embedder (and the
+    test's PostgreSQL database, if any: config.toml tells the CLI subprocesses)."""
+    root = library_config.home
+    settings = 'multilingual_model = ""\n'
+    if library_config.is_postgres:
+        settings += f"database_url = {json.dumps(library_config.database_url)}\n"
+    (root / "config.toml").write_text(settings, encoding="utf-8")
     home = Home(load_config(root))
     users.add_user(home.db, "lee", PASSWORD, "lead", name="Lee Lead", team="billing,technical")
     home.close()

@@ -9,6 +9,8 @@ from replykit import users
 from suggest import feedback
 from web import create_app
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def client(loaded_engine):
