@@ -18,6 +18,7 @@ from webtest_helpers import PASSWORD
 
 from replykit.config import load_config
 from replykit.home import Home
+from storage import users as user_store
 from suggest import attachments
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
@@ -262,3 +263,18 @@ def test_a_message_longer_than_the_api_takes_is_asked_by_its_last_part(site):
     page.fill("#query", "short again")
     expect(page.locator("#query-note")).to_be_hidden()
     assert page.errors == []
+
+
+def test_a_download_after_the_session_ended_asks_to_sign_in(site):
+    """The browser silently cancelled such a download: the agent clicked and nothing came."""
+    _, _, config = site
+    page = agent(site)
+    open_library(page)
+    page.locator(".library-item", has_text="Refund policy (30 days)").click()
+    home = Home(config)
+    with home.db.conn:
+        user_store.delete_user_sessions(home.db,
+                                        user_store.user_by_username(home.db, "ana")["id"])
+    home.close()
+    page.locator("#library-preview a.file").click()
+    expect(page.locator("#session-ended")).to_be_visible()

@@ -296,7 +296,7 @@
   // download links of a saved reply's attachments (the server checks who may download)
   function files(items) {
     return el("ul", { class: "files" }, ...items.map((a) => el("li", {},
-      el("a", { href: a.url, download: a.filename, dir: "auto" }, a.filename),
+      el("a", { href: a.url, download: a.filename, dir: "auto", class: "file" }, a.filename),
       el("span", { class: "hint" }, ` (${size(a.size)})`))));
   }
 
@@ -783,6 +783,28 @@
     if (item) { togglePreview(item); return; }
     const insertButton = event.target.closest(".library-insert");
     if (insertButton) use({ ...shelf.replies.get(insertButton.dataset.id), kind: "saved", fromLibrary: true });
+  });
+  // a download fetched first, so that one that fails says why (an ended session shows the
+  // sign-in banner) instead of being silently cancelled by the browser
+  root.addEventListener("click", async (event) => {
+    const link = event.target.closest("a.file");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    try {
+      const response = await fetch(link.href, { credentials: "same-origin" });
+      if (!response.ok) {
+        const answer = await response.json().catch(() => null);
+        const error = new Error((answer && answer.error) || response.statusText);
+        error.status = response.status;
+        throw error;
+      }
+      const url = URL.createObjectURL(await response.blob());
+      const save = el("a", { href: url, download: link.getAttribute("download") });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (error) { failed(error, "action-status"); }
   });
   $("insert-undo").addEventListener("click", undoInsert);
   $("prompts").addEventListener("submit", submitPrompts);
