@@ -195,3 +195,32 @@ def test_a_review_sent_back_for_rescoring_is_flagged_and_rescored(site, browser,
     page.goto(f"{site}/reviews/")
     assert "Re-score requested" not in page.inner_text("main")
     page.context.close()
+
+
+def test_a_lead_assigns_replies_and_the_reviewer_works_through_them(site, browser):
+    lead = login(browser, site, "lee", PASSWORD)
+    lead.goto(f"{site}/reviews/")
+    lead.click("text=Assign replies")
+    lead.fill("input[name=from]", "2026-08-01")
+    lead.fill("input[name=to]", "2026-09-30")
+    lead.fill("input[name=per_agent]", "1")
+    lead.locator("#assign-form label", has_text="Rui Reviewer").locator("input").check()
+    lead.click("#assign-form button[type=submit]")
+    lead.wait_for_selector("#assign-result")
+    assert "2 replies assigned" in lead.inner_text("#assign-result")
+    lead.context.close()
+
+    reviewer = login(browser, site, "rui", PASSWORD)
+    reviewer.goto(f"{site}/reviews/")
+    assert "Assigned replies (2)" in reviewer.inner_text("main")
+    reviewer.click("form:has(input[name=message]) button")
+    reviewer.wait_for_selector("#score-form")
+    # the second assigned reply comes next, then a draft of the fixture's
+    for following in ("'s reply", "'s draft"):
+        rate_all(reviewer)
+        reviewer.click("#submit-next")
+        reviewer.wait_for_selector(".flash")
+        assert following in reviewer.inner_text("h1")
+    reviewer.goto(f"{site}/reviews/")
+    assert "Assigned replies (0)" in reviewer.inner_text("main")
+    reviewer.context.close()
