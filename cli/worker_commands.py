@@ -23,9 +23,9 @@ from suggest.engine import SuggestEngine
 @pass_home
 def worker(home, once, batch, poll, as_json):
     """Embed search documents that lack vectors (after `import conversations --no-index`),
-    on PostgreSQL only. Run one per core on as many machines as
-    you like against one database: they never embed the same document, and the documents of
-    a worker that dies are taken by the others. SIGTERM or Ctrl-C: finish the batch and stop."""
+    on PostgreSQL only. Run one per core on as many machines as you like against one
+    database: they never embed the same document, and the documents of a worker that dies
+    are taken by the others. SIGTERM or Ctrl-C: finish the batch and stop."""
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
@@ -34,8 +34,11 @@ def worker(home, once, batch, poll, as_json):
         if not as_json:
             click.echo(f"{model}: {count} embedded")
 
-    done = workers.work(SuggestEngine(home), batch=batch, once=once, poll=poll, stop=stop,
-                        report=progress)
+    workers.require_postgres(home.db)  # before loading models
+    engine = SuggestEngine(home)
+    names = ", ".join(embedder.name for embedder in engine.embedders())  # loaded before work
+    click.echo(f"Worker ready ({names}); batches of {batch}", err=True)
+    done = workers.work(engine, batch=batch, once=once, poll=poll, stop=stop, report=progress)
     if as_json:
         echo_json({"embedded": done})
     else:

@@ -24,6 +24,14 @@ class NeedsPostgres(ReplykitError):
     """A command that only makes sense with a shared PostgreSQL database."""
 
 
+def require_postgres(db) -> None:
+    """NeedsPostgres unless `db` is PostgreSQL."""
+    if not is_postgres(db):
+        raise NeedsPostgres(
+            "replykit worker needs PostgreSQL (set REPLYKIT_DATABASE_URL or database_url): with "
+            "SQLite every write command updates the vector indexes itself")
+
+
 def work(engine, batch: int = BATCH, once: bool = False, poll: float = 2.0,
          stop: threading.Event | None = None,
          report: Callable[[str, int], None] | None = None) -> dict:
@@ -31,10 +39,7 @@ def work(engine, batch: int = BATCH, once: bool = False, poll: float = 2.0,
     none is left (`once`) or `stop` is set (else wait `poll` seconds whenever none is
     pending). A model never built is built first (by one worker; the others wait for it).
     `report(model, count)` after each batch. Returns {model: documents embedded here}."""
-    if not is_postgres(engine.db):
-        raise NeedsPostgres(
-            "replykit worker needs PostgreSQL (set REPLYKIT_DATABASE_URL or database_url): with "
-            "SQLite every write command updates the vector indexes itself")
+    require_postgres(engine.db)
     stop = stop or threading.Event()
     done: dict[str, int] = {}
     while not stop.is_set():

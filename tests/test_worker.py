@@ -13,11 +13,9 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from conftest import library_home_copy
 
 import storage.vectors
 from cli.main import cli
-from replykit.home import Home
 from suggest import demo
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
@@ -39,18 +37,16 @@ def start_worker(config, *args: str) -> subprocess.Popen:
 
 
 @pytest.fixture
-def pending_home(request, config, tmp_path):
+def pending_home(loaded_engine, tmp_path):
     """A PostgreSQL home whose library is embedded, plus imported conversations whose past
     replies are not (as after `import conversations --no-index`): (home, pending count)."""
-    library_home_copy(request, config)
-    home = Home(config)
+    home = loaded_engine.home
     path = tmp_path / "conversations.jsonl"
     demo.write_conversations(path, n_conversations=60, seed=3)
     import_conversations(home.db, path)
     pending = storage.vectors.pending_count(home.db, MODEL)
     assert pending > 40
-    yield home, pending
-    home.close()
+    return home, pending
 
 
 def test_worker_needs_postgres(home):
