@@ -194,6 +194,9 @@ def test_a_gap_prefills_the_new_reply_form(as_user):
     page = lead.get("/library/new?questions=Do+you+ship+to+Iceland%3F&questions=ส่งไปไอซ์แลนด์ไหม"
                     "&questions=+").get_data(as_text=True)
     assert "Do you ship to Iceland?\nส่งไปไอซ์แลนด์ไหม</textarea>" in page
+    page = lead.get("/library/new?questions=</textarea><script>alert(1)</script>").get_data(
+        as_text=True)
+    assert "<script>alert(1)" not in page and "&lt;/textarea&gt;&lt;script&gt;" in page
 
 
 def test_gaps_find_questions_without_a_good_reply(web_config):
