@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOME_DIR ?= replykit-data
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-postgres bench eval serve clean chromium screenshots crash load fuzz
+.PHONY: install demo test test-postgres bench bench-servers eval serve clean chromium screenshots crash load fuzz
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ screenshots: $(STAMP) chromium
 
 bench: $(STAMP)
 	$(PY) -m bench.suggest_bench $(ARGS)
+
+# Several serve processes and workers on one PostgreSQL database (docs/benchmarks.md):
+# make bench-servers [ARGS="--database postgresql://... --servers 1,2,4"]
+bench-servers: $(STAMP)
+	$(PY) -m bench.pg_servers_bench $(or $(ARGS),--database embedded)
 
 eval: $(STAMP)
 	$(PY) -m bench.public_eval
