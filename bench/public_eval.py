@@ -162,9 +162,10 @@ def run_set(name: str, folder: Path, args) -> None:
             _print_row(name, variant, {**learned["rows"][0], "mode": "hybrid, learned"},
                        args.json)
             if not args.json:
-                print(f"    learn: {report['pairs']} pairs, {report['seconds']} s; held-out "
-                      f"split of the pairs top-1 {report['before']['top1']} -> "
-                      f"{report['after']['top1']}", flush=True)
+                figures = report["eval"]
+                print(f"    learn: {report['pairs']['total']} pairs, {report['seconds']} s; "
+                      f"held-out split of the pairs top-1 {figures['before']['top1']} -> "
+                      f"{figures['after']['top1']}", flush=True)
         if args.ablations:
             for label, module, constant in ABLATIONS:
                 kept = getattr(module, constant)

@@ -39,6 +39,7 @@ HELD_OUT_RULE = "md5(question) % 5 == 0"
 SCALE = 20.0  # logit scale of the contrastive loss (sentence-transformers' MNRL default)
 RANK = 64
 STEPS = 100
+BATCH = 512  # training questions per step
 LEARNING_RATE = 5e-3
 IDENTITY_PULL = 1.0  # weight of ‖W − I‖² / dim in the loss
 
@@ -96,15 +97,18 @@ def _contrastive_fit(anchors, anchor_owner, anchor_doc, targets, target_owner) -
     u = torch.zeros(dim, RANK, requires_grad=True)
     v = (torch.randn(dim, RANK) / dim**0.5).requires_grad_()
     optimiser = torch.optim.Adam([u, v], lr=LEARNING_RATE)
+    anchors_usable = torch.nonzero(usable).flatten()
     for _ in range(STEPS):
+        # a batch of BATCH anchors per step keeps a step's cost linear in the documents
+        batch = anchors_usable[torch.randperm(len(anchors_usable))[:BATCH]]
         optimiser.zero_grad()
-        qa = torch.nn.functional.normalize(a + (a @ u) @ v.T, dim=1)
+        qa = torch.nn.functional.normalize(a[batch] + (a[batch] @ u) @ v.T, dim=1)
         qt = torch.nn.functional.normalize(t + (t @ u) @ v.T, dim=1)
-        logits = (SCALE * qa @ qt.T).masked_fill(own, float("-inf"))
+        logits = (SCALE * qa @ qt.T).masked_fill(own[batch], float("-inf"))
         every = torch.logsumexp(logits, dim=1)
-        right = torch.logsumexp(logits.masked_fill(~positive, float("-inf")), dim=1)
+        right = torch.logsumexp(logits.masked_fill(~positive[batch], float("-inf")), dim=1)
         change = ((u.T @ u) * (v.T @ v)).sum() / dim  # ‖U·Vᵀ‖² without forming it
-        loss = (every - right)[usable].mean() + IDENTITY_PULL * change
+        loss = (every - right).mean() + IDENTITY_PULL * change
         loss.backward()
         optimiser.step()
     with torch.no_grad():
