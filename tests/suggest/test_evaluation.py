@@ -148,3 +148,46 @@ def test_threshold_sweep_counts_coverage_and_precision_per_threshold():
     assert sweep["0.25"] == [1.0, round(1 / 3, 4)]
     assert sweep["0.5"] == [round(2 / 3, 4), 0.5]
     assert sweep["0.8"] == [round(1 / 3, 4), 1.0]
+
+
+def balanced_queries(entries=20, per_entry=5):
+    from suggest.evaluation import Query
+
+    return [Query(i * per_entry + j, f"question {j} about {i}", [f"e{i}"])
+            for i in range(entries) for j in range(per_entry)] + [Query(0, "weather?", [])]
+
+
+@pytest.mark.parametrize("skew", ["zipf", "top75"])
+def test_a_skewed_sample_is_seeded_in_scope_and_skewed(skew):
+    from collections import Counter
+
+    from suggest.evaluation import skewed_sample
+
+    queries = balanced_queries()
+    sample, history = skewed_sample(queries, skew, size=2000, history=2000)
+    again, history_again = skewed_sample(queries, skew, size=2000, history=2000)
+    assert [q.text for q in sample] == [q.text for q in again] and history == history_again
+    assert all(q.expected for q in sample) and sum(history.values()) == 2000
+    drawn = Counter(q.expected[0] for q in sample)
+    top_entry, top_count = drawn.most_common(1)[0]
+    share = top_count / len(sample)
+    if skew == "top75":
+        assert 0.72 < share < 0.78
+    else:  # Zipf s=1.1 over 20 entries: the top one gets 1 / H(20, 1.1) ≈ 0.30
+        assert 0.26 < share < 0.34
+    # the history is a separate draw from the same traffic: same top entry, other counts
+    assert history.most_common(1)[0][0] == top_entry and history != drawn
+
+
+def test_recorded_history_is_the_usage_of_each_reply(home, tmp_path):
+    from collections import Counter
+
+    from suggest import feedback
+    from suggest.evaluation import record_history
+    from suggest.library_io import import_replies
+
+    library = write_jsonl(tmp_path / "lib.jsonl", LIBRARY)
+    import_replies(home.db, library, home.config.attachments_dir)
+    record_history(home.db, Counter({"refund": 7, "password": 2}))
+    used = {row["reply_id"]: row["used"] for row in feedback.usage(home.db)}
+    assert used["refund"] == 7 and used["password"] == 2
