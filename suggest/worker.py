@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from replykit.errors import ReplykitError
+from replykit.errors import IndexMismatch, ReplykitError
 from storage.db import is_postgres
 
 BATCH = 256
@@ -32,6 +32,14 @@ def require_postgres(db) -> None:
             "SQLite every write command updates the vector indexes itself")
 
 
+def _built(engine, embedder) -> bool:
+    """Whether the model's vectors exist with its dimension (else `sync` builds them)."""
+    try:
+        return engine.vector_index(embedder) is not None
+    except IndexMismatch:
+        return False
+
+
 def work(engine, batch: int = BATCH, once: bool = False, poll: float = 2.0,
          stop: threading.Event | None = None,
          report: Callable[[str, int], None] | None = None) -> dict:
@@ -45,7 +53,7 @@ def work(engine, batch: int = BATCH, once: bool = False, poll: float = 2.0,
     while not stop.is_set():
         embedded = 0
         for embedder in engine.embedders():
-            if engine.vector_index(embedder) is None:
+            if not _built(engine, embedder):
                 engine.sync()  # builds the models never built (once, under their lock)
                 continue
             count = engine.embed_pending(embedder, batch)

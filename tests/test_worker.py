@@ -90,3 +90,19 @@ def test_killed_worker_loses_nothing(pending_home, config):
     # every document the killed worker held (locked) is pending again and taken over
     assert json.loads(out)["embedded"][MODEL] == left
     assert storage.vectors.vector_ids(home.db, MODEL) == SuggestEngine(home).document_ids()
+
+
+@postgres_only
+def test_a_worker_on_a_new_database_builds_the_model_first(home, tmp_path):
+    """Right after `import conversations --no-index` into a new database no vector table
+    exists yet: the worker builds it (once, under the model's lock), then has nothing left."""
+    from suggest import worker
+
+    path = tmp_path / "conversations.jsonl"
+    demo.write_conversations(path, n_conversations=10, seed=4)
+    import_conversations(home.db, path)
+    engine = SuggestEngine(home)
+    assert engine.vector_index(engine.embedders()[0]) is None
+    worker.work(engine, once=True)
+    assert not engine.status()["stale"]
+    assert storage.vectors.vector_ids(home.db, MODEL) == engine.document_ids()
