@@ -81,6 +81,12 @@ SETTINGS = (
         "Folder of attachment files (empty: HOME/attachments with SQLite; in the database with "
         "PostgreSQL; set it to a mount every server shares to keep them out of the database)",
     ),
+    Setting(
+        "query_batch",
+        8,
+        "Most live questions a server process encodes together in one batch when agents ask "
+        "at the same moment (dynamic micro-batching; 1: each request encodes its own)",
+    ),
 )
 
 ENV_PREFIX = "REPLYKIT_"
@@ -106,6 +112,7 @@ class Config:
     database_url: str = SETTINGS[13].default
     hnsw_ef_search: int = SETTINGS[14].default
     attachments_dir: Path | None = None  # resolved in __post_init__
+    query_batch: int = SETTINGS[16].default
     sections: dict = field(default_factory=dict)
 
     def __post_init__(self):

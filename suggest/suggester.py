@@ -27,6 +27,7 @@ import numpy as np
 import storage.conversations
 import storage.library
 import storage.search
+from index.batching import embed_query
 from index.cache import cache_model, cached_vectors
 from index.normalize import clean_text, dominant_script, normalize_text
 from replykit.errors import InputError
@@ -43,7 +44,7 @@ CANDIDATES = 60
 def _dense_candidates(engine, embedder, query: str, limit: int):
     """(index, query vector, {doc id: cosine}) for the embedder's nearest documents."""
     index = engine.vector_index(embedder)
-    vector = embedder.embed_queries([query])[0]
+    vector = embed_query(embedder, query, engine.config.query_batch)
     hits = index.search(vector, limit)[0] if index is not None else []
     return index, vector, dict(hits)
 
