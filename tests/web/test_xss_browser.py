@@ -183,7 +183,13 @@ def test_payloads_stay_text_in_the_workspace_and_reviews(site):
     page.click("#prompts button[type=submit]")
     page.wait_for_function("document.querySelector('#editor').value.includes('refunds')")
     assert page.input_value("#editor").startswith(f"Hello {IMG}, refunds {SVG} {LINK}")
-    assert_inert(page, "/workspace after insert", ())
+    assert_inert(page, "/workspace after insert", (f"{SVG}.pdf",))  # its file, to attach
+    page.click("#library summary")  # the read-only library panel: list, preview, file link
+    page.locator(".library-item", has_text=f"Refund {SCRIPT}").click()
+    page.wait_for_selector("#library-preview")
+    assert_inert(page, "/workspace library", (f"بازپرداخت {SVG}", f"คืนเงิน {SCRIPT}",
+                                             f"refunds {SVG} {LINK} {SCRIPT}"))
+    assert page.locator("#library-preview a.file").inner_text() == f"{SVG}.pdf"
     visit(page, base, {
         "/reviews/mine": (f"Draft {SCRIPT}",),
         f"/reviews/{ids['review']}": (f"گفتگوی خوب {SCRIPT}", f"Unfair {SVG}"),
