@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 
-from flask import request
+from flask import g, request
 from werkzeug.exceptions import Forbidden
 
 from replykit.errors import NotFound
@@ -109,8 +109,13 @@ def readable_conversations(db, user: dict, ids) -> set[str]:
 
 def blinded_reviews(db, user: dict) -> set[int]:
     """Ids of the reviews `user` may not read yet: others' reviews of a reply they score in
-    a calibration session, until their own review of it is submitted."""
-    return calibration_sessions.blinded_review_ids(db, user["id"], my_review_ids(db, user))
+    a calibration session, until their own review of it is submitted. Worked out once per
+    request (a list of reviews asks for each one)."""
+    known = g.setdefault("blinded_reviews", {})
+    if user["id"] not in known:
+        known[user["id"]] = calibration_sessions.blinded_review_ids(
+            db, user["id"], my_review_ids(db, user))
+    return known[user["id"]]
 
 
 def review_in_scope(db, user: dict, review: dict) -> bool:
