@@ -5,6 +5,7 @@ concurrent syncs sharing the work. Real servers, the real MiniLM model."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections import Counter
 
@@ -60,6 +61,13 @@ def engines(tmp_path, postgres_url):
         engine.home.close()
 
 
+@pytest.fixture
+def library_url(postgres_database, postgres_library_template) -> str:
+    """A new database holding the small library and its vectors (a copy of the session's
+    template: nothing to encode)."""
+    return postgres_database(postgres_library_template[1])
+
+
 def add_library(engine: SuggestEngine, records: list[dict]) -> None:
     with engine.writing() as db:
         for record in records:
@@ -71,10 +79,10 @@ def top(engine: SuggestEngine, query: str, mode: str = "hybrid") -> tuple[str | 
     return (found[0]["id"], found[0]["score"]) if found else (None, 0.0)
 
 
-def test_both_backends_suggest_the_same_first_reply_with_the_same_score(engines, small_library):
-    on_sqlite, on_postgres = engines("sqlite", url=None), engines("postgres")
-    add_library(on_sqlite, small_library)
-    add_library(on_postgres, small_library)
+def test_both_backends_suggest_the_same_first_reply_with_the_same_score(
+        engines, tmp_path, library_home_template, library_url):
+    shutil.copytree(library_home_template, tmp_path / "sqlite")
+    on_sqlite, on_postgres = engines("sqlite", url=None), engines("postgres", url=library_url)
     for mode in ("dense", "lexical", "hybrid"):
         for query in QUERIES:
             want, got = top(on_sqlite, query, mode), top(on_postgres, query, mode)
@@ -82,9 +90,8 @@ def test_both_backends_suggest_the_same_first_reply_with_the_same_score(engines,
             assert got[1] == pytest.approx(want[1], abs=2e-3), (mode, query)
 
 
-def test_two_engines_on_one_database_see_each_others_writes_at_once(engines, small_library):
-    writer, reader = engines("first"), engines("second")
-    add_library(writer, small_library)
+def test_two_engines_on_one_database_see_each_others_writes_at_once(engines, library_url):
+    writer, reader = engines("first", url=library_url), engines("second", url=library_url)
     assert top(reader, "do gift cards ever expire?")[0] != "gift-cards"
 
     add_library(writer, [{"id": "gift-cards", "title": "Gift cards",
@@ -106,9 +113,8 @@ def test_two_engines_on_one_database_see_each_others_writes_at_once(engines, sma
         assert top(reader, "how long is my voucher valid", mode)[0] != "gift-cards"
 
 
-def test_a_deleted_document_takes_its_vector_and_trigrams_with_it(engines, small_library):
-    engine = engines("home")
-    add_library(engine, small_library)
+def test_a_deleted_document_takes_its_vector_and_trigrams_with_it(engines, library_url):
+    engine = engines("home", url=library_url)
     db = engine.db
     ids = {d["id"] for d in storage.search.documents_of(db, "refund-policy", ("reply",
                                                                                "question"))}
@@ -147,9 +153,8 @@ def test_concurrent_syncs_embed_each_document_once(engines, small_library):
     assert first.sync() == {} and second.sync() == {}
 
 
-def test_a_rebuild_gives_the_same_vectors_and_baseline_as_the_first_build(engines, small_library):
-    engine = engines("home")
-    add_library(engine, small_library)
+def test_a_rebuild_gives_the_same_vectors_and_baseline_as_the_first_build(engines, library_url):
+    engine = engines("home", url=library_url)
     embedder = engine.embedders()[0]
     index = engine.vector_index(embedder)
     baseline, hits = index.baseline, index.search(embedder.embed_queries(["refund"]), 5)
