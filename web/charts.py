@@ -96,7 +96,7 @@ def bars(items: list[tuple], unit: str = "", title: str = "", limit: float | Non
         y += bar_h + 10
     if pass_line is not None and items:
         x = left + span * pass_line / top
-        parts.append(f'<line x1="{x:.1f}" y1="{LINE}" x2="{x:.1f}" y2="{y - 6:.1f}" '
+        parts.insert(0, f'<line x1="{x:.1f}" y1="{LINE}" x2="{x:.1f}" y2="{y - 6:.1f}" '
                      f'stroke="{PASS_COLOUR}" stroke-dasharray="5 4" class="pass-line"/>'
                      + _text(x, FONT, [f"pass {_number(pass_line, unit)}"], "middle"))
     if not items:
@@ -111,15 +111,23 @@ def columns(items: list[tuple], unit: str = "", title: str = "", limit: float | 
     (label, value, href, note), the note written under the label. Labels too long for their
     column are slanted rather than cut. `pass_line`: a dashed line at that value."""
     items = [_item(i) for i in items]
-    left, plot_h, head = 10, 170, FONT + 8
-    step = (WIDTH - left * 2) / max(len(items), 1)
+    right, plot_h, head = 10, 170, FONT + 8
+    texts = [" · ".join([str(label)] + ([note] if note else [])) for label, *_, note in items]
+    step = (WIDTH - 2 * right) / max(len(items), 1)
     longest = max([len(str(label)) for label, *_ in items] + [len(n) for *_, n in items] + [1])
     slanted = longest * CHAR > step - 4
-    below = (longest * CHAR * 0.72 + 2 * LINE) if slanted else 2 * LINE + 4
+    left = right
+    if slanted:  # room on the left for the first labels, which run down and to the left
+        reach = [len(t) * CHAR * 0.71 - (i + 0.5) * step for i, t in enumerate(texts)]
+        left = max(right, max(reach, default=0) + 8)
+        step = (WIDTH - left - right) / max(len(items), 1)
+    below = (max(map(len, texts), default=1) * CHAR * 0.71 + 2 * LINE) if slanted else (
+        2 * LINE + 4)
     base = head + plot_h
     height = base + below + 6
     top = limit or max([v for _, v, _, _ in items if v is not None] + [1])
-    parts = [f'<line x1="{left}" y1="{base}" x2="{WIDTH - left}" y2="{base}" stroke="#555"/>']
+    parts = [f'<line x1="{left:.1f}" y1="{base}" x2="{WIDTH - right}" y2="{base}" '
+             'stroke="#555"/>']
     for i, (label, value, href, note) in enumerate(items):
         x = left + i * step
         h = 0 if value is None else (plot_h - LINE) * value / top
@@ -132,15 +140,15 @@ def columns(items: list[tuple], unit: str = "", title: str = "", limit: float | 
                      + _text(centre, base - h - 4, [_number(value, unit)], "middle"))
         lines = [str(label)] + ([note] if note else [])
         if slanted:
-            parts.append(_text(centre, base + FONT + 2, [" · ".join(lines)], "end",
+            parts.append(_text(centre, base + FONT + 2, [texts[i]], "end",
                                f' transform="rotate(-45 {centre:.1f} {base + FONT + 2})"'))
         else:
             parts.append(_text(centre, base + FONT + 4, lines, "middle"))
     if pass_line is not None and items:
         y = base - (plot_h - LINE) * pass_line / top
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - left}" y2="{y:.1f}" '
+        parts.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" '
                      f'stroke="{PASS_COLOUR}" stroke-dasharray="5 4" class="pass-line"/>'
-                     + _text(WIDTH - left, y - 4, [f"pass {_number(pass_line, unit)}"], "end"))
+                     + _text(WIDTH - right, y - 4, [f"pass {_number(pass_line, unit)}"], "end"))
     if not items:
         parts.append(_text(10, 25, ["No data in this period."]))
     return Markup(_svg(height, title, "columns") + "".join(parts) + "</svg>")

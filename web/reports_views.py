@@ -103,12 +103,12 @@ def dashboard():
         "first_response": charts.columns(histogram, title="First response time"),
         "sla": charts.columns(
             [(k, v["sla"]["compliance_pct"], _link(filters, "responses", period=k, breached="1"),
-              f"{v['sla']['replies']} replies")
+              _count(v["sla"]["replies"], "reply", "replies"))
              for k, v in speed["by_period"].items()], unit="%", limit=100,
             title="SLA compliance"),
         "quality": charts.columns(
             [(k, v["mean_score"], _link(filters, "quality", period=k, poor="1"),
-              f"{v['reviews']} reviews")
+              _count(v["reviews"], "review"))
              for k, v in quality["by_period"].items()], limit=100, title="Quality score",
             pass_line=pass_score),
         "quadrant": charts.stacked(
@@ -119,7 +119,7 @@ def dashboard():
             title="Quality x speed per agent", labels=QUADRANT_LABELS),
         "categories": charts.bars(
             sorted(((labels.get(k, k), v, _link(filters, "quality", category=k),
-                     f"{quality['overall']['category_reviews'].get(k, 0)} reviews")
+                     _count(quality["overall"]["category_reviews"].get(k, 0), "review"))
                     for k, v in quality["overall"]["categories"].items()),
                    key=lambda item: item[1])[:8], limit=100, title="Weakest categories",
             pass_line=pass_score),
@@ -146,6 +146,11 @@ def dashboard():
                            drafting=data["drafting"], agents=agents,
                            channels=sorted(speed["by_channel"]), intervals=INTERVALS,
                            tables=TABLES, link=lambda name, **kw: _link(filters, name, **kw))
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    """'1 review', '3 reviews'."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 QUADRANT_LABELS = {"good_fast": "good, in time", "good_slow": "good, late",

@@ -109,10 +109,12 @@ def test_a_gap_opens_the_new_reply_form_with_its_questions(site):
 
 
 @pytest.mark.parametrize("width", [1400, 390])
-def test_chart_text_is_at_least_12px_and_inside_the_chart(site, width):
+@pytest.mark.parametrize("period", ["from=2026-09-01&to=2026-09-30",  # 5 weeks
+                                    "from=2026-08-01&to=2026-09-30"])  # 10: labels slant
+def test_chart_text_is_at_least_12px_and_inside_the_chart(site, width, period):
     base, browser, _ = site
     page = login(browser, base, "lee", PASSWORD, viewport={"width": width, "height": 900})
-    page.goto(f"{base}/reports/?from=2026-09-01&to=2026-09-30")
+    page.goto(f"{base}/reports/?{period}")
     found = page.evaluate("""() => [...document.querySelectorAll('figure.chart svg')].flatMap(
         svg => {
           const box = svg.getBoundingClientRect(), scale = box.width / svg.viewBox.baseVal.width;

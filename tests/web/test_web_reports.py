@@ -47,7 +47,7 @@ def test_dashboard_has_every_chart_as_inline_svg(as_user, reviewed):
     assert 'href="/reports/tables/responses?' in html
     # the weakest categories by their rubric labels, with how many reviews each bar stands for
     assert ">Next steps and follow-up</tspan>" in html and ">next_steps<" not in html
-    assert "1 reviews" in html and "pass 80" in html
+    assert "· 1 review<" in html and "pass 80" in html
 
 
 @pytest.mark.parametrize("name", TABLES)
