@@ -65,10 +65,15 @@ def build(engine, embedder: Embedder, again: bool = True) -> dict | None:
 
 
 def embed_pending(engine, embedder: Embedder, limit: int) -> int:
-    """Embed and store up to `limit` documents that have no vector of this model (built
-    before), in one transaction; how many it stored. Safe to call from many processes at
-    once (workers): each takes documents the others have not locked."""
+    """Embed and store up to `limit` documents that have no vector of this model, in one
+    transaction; how many it stored (a model never built is built first, whole). Safe to
+    call from many processes at once (workers): each takes documents the others have not
+    locked."""
     db = engine.db
+    if storage.vectors.model_stamp(db, embedder.name) is None:
+        report = build(engine, embedder, again=False)
+        if report is not None:
+            return report["vectors"]
     with db.atomic():
         storage.vectors.lock_model(db, embedder.name, shared=True)  # waits for a build
         rows = storage.vectors.claim_pending(db, embedder.name, limit)

@@ -127,6 +127,18 @@ def test_a_deleted_document_takes_its_vector_and_trigrams_with_it(engines, libra
     assert engine.status()["stale"] is False
 
 
+def test_embedding_pending_documents_of_a_model_never_built_builds_it(engines, small_library):
+    engine = engines("home")
+    add_library(engine, small_library[:2])  # through writing(): its sync builds the model
+    embedder = engine.embedders()[0]
+    count = storage.vectors.vector_count(engine.db, MODEL)
+    storage.vectors.drop_table(engine.db, MODEL)
+    assert engine.vector_index(embedder) is None
+    assert engine.embed_pending(embedder, 1) == count  # all of them: a build
+    assert engine.embed_pending(embedder, 1) == 0
+    assert engine.status()["stale"] is False
+
+
 def test_concurrent_syncs_embed_each_document_once(engines, small_library):
     first, second = engines("first"), engines("second")
     first.sync()  # the model's (empty) table and stamp exist: what is left is pending work
