@@ -5,7 +5,7 @@ rule. Data is read from ../shared/data (already in the library/query formats of
 docs/evaluation.md); nothing is downloaded.
 
     python -m bench.public_eval [--data ../shared/data] [--sets banking77,...]
-        [--skews balanced,zipf,top75] [--modes dense,lexical,hybrid]
+        [--skews balanced,zipf,top75] [--size 600] [--every 1] [--modes dense,lexical,hybrid]
         [--learn-sets banking77,...] [--ablations] [--json]
 
 Rows per set and variant (balanced, or a skew of `suggest.evaluation.SKEWS`): dense, lexical,
@@ -140,9 +140,9 @@ def run_set(name: str, folder: Path, args) -> None:
     memos: dict[str, dict] = {name: {} for name in rankers}
     for variant in args.skews.split(","):
         if variant == "balanced":
-            sample, history = queries, None
+            sample, history = queries[:: args.every], None
         else:
-            sample, history = skewed_sample(queries, variant)
+            sample, history = skewed_sample(queries, variant, size=args.size)
         modes = tuple(m for m in args.modes.split(",") if m)
         if modes:
             result = evaluate(library, None, modes=modes, queries=sample, history=history,
@@ -185,6 +185,9 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--skews", default=",".join(VARIANTS),
                         help="variants: balanced and/or the skews " + ", ".join(SKEWS))
+    parser.add_argument("--size", type=int, default=600, help="queries per skewed sample")
+    parser.add_argument("--every", type=int, default=1,
+                        help="balanced: score every n-th query only (a quicker, smaller run)")
     parser.add_argument("--modes", default=",".join(MODES),
                         help="replykit's modes to run ('' for the baselines only)")
     parser.add_argument("--learn-sets", default=",".join(SETS),

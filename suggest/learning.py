@@ -19,10 +19,12 @@ top-1 did not drop, and rebuilds the indexes against it (`SuggestEngine.rebuild`
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shutil
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,9 +135,26 @@ def _vectors(engine, embedder, texts, as_query) -> np.ndarray:
         np.zeros((0, embedder.dim), dtype=np.float32))
 
 
+@contextmanager
+def _models_lock(folder: Path):
+    """One `learn` or `rollback` at a time per home (they pick version numbers)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def learn(engine: SuggestEngine) -> dict:
     """Learn a new model version from the team's pairs, activate it unless the held-out
     top-1 dropped, rebuild the indexes. Returns the version's manifest (see module doc)."""
+    with _models_lock(models_dir(engine)):
+        return _learn(engine)
+
+
+def _learn(engine: SuggestEngine) -> dict:
     started = time.perf_counter()
     pairs = team_pairs(engine.db)
     train = [p for p in pairs if not held_out(p["question"])]
@@ -215,12 +234,13 @@ def rollback(engine: SuggestEngine) -> dict:
     """Return to the version active before the current one (or the base models) and rebuild
     the indexes. {"from": version, "to": version or None}; NotFound when none is active."""
     folder = models_dir(engine)
-    current = adapters.active_version(folder)
-    if current is None:
-        raise NotFound("no learnt model version is active: nothing to roll back")
-    previous = adapters.read_manifest(folder, current).get("previous")
-    adapters.set_active(folder, previous)
-    engine.rebuild()
+    with _models_lock(folder):
+        current = adapters.active_version(folder)
+        if current is None:
+            raise NotFound("no learnt model version is active: nothing to roll back")
+        previous = adapters.read_manifest(folder, current).get("previous")
+        adapters.set_active(folder, previous)
+        engine.rebuild()
     return {"from": current, "to": previous}
 
 

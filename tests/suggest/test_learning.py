@@ -144,3 +144,31 @@ def test_the_learn_command_states_the_held_out_split_and_rolls_back(engine):
                            env={"REPLYKIT_MULTILINGUAL_MODEL": ""})
     assert result.exit_code == 1
     assert result.output == "Error: no learnt model version is active: nothing to roll back\n"
+
+
+def test_two_learn_runs_at_once_make_two_versions(engine):
+    """Each run picks its version number under the home's models lock."""
+    import threading
+
+    from replykit.home import Home
+    from suggest.engine import SuggestEngine
+
+    add_desks(engine)
+    results, errors = [], []
+
+    def run():
+        home = Home(engine.config)
+        try:
+            results.append(learning.learn(SuggestEngine(home))["version"])
+        except Exception as exc:  # reported below: a thread's exception is lost otherwise
+            errors.append(exc)
+        finally:
+            home.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(results) == [1, 2]
+    assert learning.status(engine)["active"] in (1, 2)
