@@ -285,7 +285,8 @@
     const item = current ? state.suggestions[state.selected] : null;
     const bar = $("suggestion-files");
     bar.hidden = !(item && item.attachments && item.attachments.length);
-    bar.replaceChildren(...(bar.hidden ? [] : [`Files of “${item.title}”: `, files(item.attachments)]));
+    bar.replaceChildren(...(bar.hidden ? []
+      : ["Files of “", el("bdi", {}, item.title), "”: ", files(item.attachments)]));
   }
 
   function size(bytes) {
