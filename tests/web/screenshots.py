@@ -90,6 +90,8 @@ def main(out: Path = OUTPUT) -> int:
                                 "library-edit-persian.png"),
                                ("/library/replies/refund-policy/history", "library-history.png"),
                                ("/library/curation", "library-curation.png"),
+                               ("/library/merge?a=password-reset&b=password-reset-link",
+                                "library-merge.png"),
                                ("/reports/?from=2026-08-01&to=2026-09-30", "reports.png")):
                 lead.goto(base + path)
                 lead.wait_for_load_state("networkidle")
