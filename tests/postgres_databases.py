@@ -37,3 +37,8 @@ def drop_database(server_url: str, url: str) -> None:
     close_pool(url)
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {database_name(url)} WITH (FORCE)")
+
+
+def server_of(url: str) -> str:
+    """The server URL (its `postgres` database) of a URL made by `database_url`."""
+    return url.replace(f"/{database_name(url)}?", "/postgres?", 1)
