@@ -212,12 +212,15 @@ def replies_restore(home, reply_id, version, author):
               help="Read this helpdesk's own JSON of macros, saved or canned replies "
                    "(default: replykit's JSONL or CSV, by extension).")
 @click.option("--author", default="")
+@click.option("--no-index", is_flag=True, help="Skip updating the vector indexes afterwards "
+              "(PostgreSQL: `replykit worker` processes encode the new texts).")
 @json_option
 @pass_home
-def replies_import(home, path, source, author, as_json):
+def replies_import(home, path, source, author, no_index, as_json):
     """Import saved replies from JSONL, CSV or another helpdesk's JSON. A broken file imports
     nothing; an odd row is imported repaired or skipped, with a warning."""
-    with _engine(home).writing() as db:
+    writer = nullcontext(home.db) if no_index else _engine(home).writing()
+    with writer as db:
         result = library_io.import_replies(db, path, home.config.attachments_dir, author, source)
     if as_json:
         echo_json(result)

@@ -106,3 +106,24 @@ def test_a_worker_on_a_new_database_builds_the_model_first(home, tmp_path):
     worker.work(engine, once=True)
     assert not engine.status()["stale"]
     assert storage.vectors.vector_ids(home.db, MODEL) == engine.document_ids()
+
+
+@postgres_only
+def test_replies_import_no_index_leaves_the_encoding_to_workers(loaded_engine, config, tmp_path,
+                                                               small_library):
+    from suggest import worker
+
+    path = tmp_path / "replies.jsonl"
+    path.write_text("".join(json.dumps({**record, "id": f"copy-{record['id']}"},
+                                       ensure_ascii=False) + "\n"
+                            for record in small_library[:5]), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--home", str(config.home), "replies", "import",
+                                      str(path), "--no-index", "--json"],
+                                env={"REPLYKIT_DATABASE_URL": config.database_url,
+                                     "REPLYKIT_MULTILINGUAL_MODEL": ""})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["added"] == 5
+    pending = storage.vectors.pending_count(loaded_engine.db, MODEL)
+    assert pending >= 5  # a title and a title + body at least, per reply
+    assert worker.work(loaded_engine, once=True) == {MODEL: pending}
+    assert not loaded_engine.status()["stale"]
