@@ -22,10 +22,11 @@ from suggest.engine import SuggestEngine
 @json_option
 @pass_home
 def worker(home, once, batch, poll, as_json):
-    """Embed search documents that lack vectors (after `import conversations --no-index`),
-    on PostgreSQL only. Run one per core on as many machines as you like against one
-    database: they never embed the same document, and the documents of a worker that dies
-    are taken by the others. SIGTERM or Ctrl-C: finish the batch and stop."""
+    """Embed search documents that lack vectors (after `import conversations --no-index` or
+    `replies import --no-index`), on PostgreSQL only. Run one per core on as many machines
+    as you like against one database: they never embed the same document, and the documents
+    of a worker that dies are taken by the others. SIGTERM or Ctrl-C: finish the batch and
+    stop."""
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())

@@ -1,6 +1,7 @@
 """Embedding workers (PostgreSQL): processes on any machine that take documents lacking a
 vector from the database and embed them, so a large import (`import conversations
---no-index`) is encoded by as many machines as run `replykit worker`.
+--no-index`, `replies import --no-index`) is encoded by as many machines as run
+`replykit worker`.
 
 The queue is the `documents` table itself: a document is pending for a model while its vector
 table has no row for it. `SuggestEngine.embed_pending` claims up to N of them with
