@@ -24,7 +24,7 @@ import pytest
 import requests
 import test_forget
 from click.testing import CliRunner
-from conftest import drop_database
+from postgres_databases import drop_database
 from test_forget import EMMA_SECRETS
 
 from bench.suggest_bench import free_port, stop_server
