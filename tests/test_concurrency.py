@@ -28,6 +28,8 @@ from suggest import library
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 
+pytestmark = pytest.mark.both_backends
+
 CLI = [sys.executable, "-c", "from cli.main import cli; cli()"]
 LOCKED = "database is locked"
 PASSWORD = "correct-horse-9"
@@ -133,7 +135,10 @@ def shared_home(library_config) -> Path:
     root = library_config.home
     settings = 'multilingual_model = ""\n'
     if library_config.is_postgres:
+        # every statement is a round trip to the server: on this shared machine an import of
+        # 600 conversations holds the write lock ~25 s (SQLite: ~5 s), and three writers queue
         settings += f"database_url = {json.dumps(library_config.database_url)}\n"
+        settings += "busy_timeout = 120.0\n"
     (root / "config.toml").write_text(settings, encoding="utf-8")
     home = Home(load_config(root))
     users.add_user(home.db, "lee", PASSWORD, "lead", name="Lee Lead", team="billing,technical")
