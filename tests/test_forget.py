@@ -177,6 +177,7 @@ def test_customer_must_be_named(stocked):
         forget_customer(stocked.db, "  ")
 
 
+@pytest.mark.sqlite_only("reads SQLite's WAL file")
 def test_a_reader_holding_the_wal_makes_forget_fail_loudly(stocked):
     """A second connection in a read transaction keeps the WAL from being truncated: the
     deletion stays committed, the command exits 1 naming the WAL file; once the reader is gone

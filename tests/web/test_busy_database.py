@@ -8,12 +8,16 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 
+import pytest
 from click.testing import CliRunner
 from webtest_helpers import PASSWORD, csrf_token, signed_in
 
 from cli.main import cli
 from replykit.config import load_config
 from web import create_app
+
+# the other writer holds SQLite's file lock (PostgreSQL's busy answer: tests/test_postgres.py)
+pytestmark = pytest.mark.sqlite_only("holds the write lock of the SQLite file")
 
 
 @contextmanager
