@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOME_DIR ?= replykit-data
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-postgres bench bench-servers eval serve clean chromium screenshots crash load fuzz
+.PHONY: install translations demo test test-postgres bench bench-servers eval serve clean chromium screenshots crash load fuzz
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,16 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The interface's gettext catalogs (web/translations, docs/web.md "Languages"): extract the
+# strings of the templates and web/*.py, merge them into the Thai and Persian .po files, and
+# compile the .mo files the app reads (committed; tests/web/test_i18n.py checks they are current).
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output \
+		--project replykit -o web/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i web/translations/messages.pot -d web/translations \
+		--no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d web/translations --statistics
 
 demo: $(STAMP)
 	@if [ ! -f $(HOME_DIR)/replykit.db ]; then $(VENV)/bin/replykit --home $(HOME_DIR) demo; \

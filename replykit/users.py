@@ -29,6 +29,8 @@ from storage.db import write_transaction
 ROLES = ("agent", "reviewer", "lead", "admin")
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "rk_"
+LANGUAGES = ("en", "th", "fa")  # the web interface's languages (web/translations)
+CALENDARS = ("gregorian", "buddhist", "persian")  # how the web interface writes dates
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 # A hash that matches no password: checked when the user is unknown, so a login takes as long
 # for a missing user as for a wrong password.
@@ -86,6 +88,8 @@ def _public(row: dict, db: sqlite_utils.Database) -> dict:
     user["teams"] = store.user_teams(db, row["id"])
     user["roles"] = json.loads(row["roles"])
     user["active"] = bool(row["active"])
+    user["locale"] = row.get("locale")
+    user["calendar"] = row.get("calendar") or "gregorian"
     return user
 
 
@@ -194,6 +198,17 @@ def set_teams(
         store.replace_user_teams(db, row["id"], teams)
         store.update_user(db, row["id"], {"team": teams[0] if teams else "", "updated_at": now()})
     return get_user(db, username)
+
+
+def set_preferences(db: sqlite_utils.Database, user_id: int, locale: str, calendar: str) -> None:
+    """A user's interface language (one of LANGUAGES, or '' for the browser's) and calendar
+    (one of CALENDARS)."""
+    if locale not in LANGUAGES + ("",):
+        raise InputError(f"locale: {locale!r} is not one of {', '.join(LANGUAGES)}")
+    if calendar not in CALENDARS:
+        raise InputError(f"calendar: {calendar!r} is not one of {', '.join(CALENDARS)}")
+    with write_transaction(db):
+        store.update_user(db, user_id, {"locale": locale or None, "calendar": calendar})
 
 
 def reset_password(

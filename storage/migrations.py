@@ -47,6 +47,7 @@ MIGRATIONS = (
     (201, "users in several teams", users.m201_user_teams),
     (202, "owners by user id: drafting sessions, drafts sent for review", users.m202_owner_ids),
     (203, "reviewers by user id", users.m203_reviewer_ids),
+    (204, "each user's interface language and calendar", users.m204_user_locale),
     (210, "login throttle, API token expiry", users.m210_accounts),
     (220, "audit log of admin changes, exports and erasures", audit.m220_audit_log),
     (240, "attachment contents in the database (PostgreSQL mode)",

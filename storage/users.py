@@ -93,6 +93,13 @@ def m203_reviewer_ids(db: sqlite_utils.Database) -> None:
     _add_owner_id(db, "reviews", "reviewer", "reviewer_id")
 
 
+def m204_user_locale(db: sqlite_utils.Database) -> None:
+    """Each user's interface language (`users.locale`: en, th or fa; NULL: the browser's) and
+    calendar for dates (`users.calendar`: gregorian, buddhist or persian; NULL: gregorian)."""
+    db.execute("ALTER TABLE users ADD COLUMN locale TEXT")
+    db.execute("ALTER TABLE users ADD COLUMN calendar TEXT")
+
+
 def _add_owner_id(db: sqlite_utils.Database, table: str, name_column: str, id_column: str):
     db.execute(f"ALTER TABLE {table} ADD COLUMN {id_column} INTEGER REFERENCES users(id)")
     db.execute(

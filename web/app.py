@@ -49,9 +49,10 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.extensions["replykit.per_thread"] = threading.local()
     app.extensions["replykit.vector_indexes"] = {}
 
-    from web import limits, security
+    from web import i18n, limits, security
 
     security.init_app(app, rk_config)
+    i18n.init_app(app)
     limits.init_app(app)  # after the security hook: the size check and sign-in come first
     app.config.update(flask_settings)
 
@@ -110,6 +111,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
         api_workspace,
         auth,
         health,
+        i18n,
         library_views,
         openapi,
         reports_views,
@@ -118,7 +120,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     )
 
     for module in (auth, workspace, library_views, reviews_views, reports_views,
-                   api_suggest, api_reports, api_workspace, openapi, admin_views, health):
+                   api_suggest, api_reports, api_workspace, openapi, admin_views, health, i18n):
         app.register_blueprint(module.bp)
     security.check_declared(app)
     return app

@@ -1,0 +1,208 @@
+"""The interface in Thai and Persian (web/i18n.py, web/translations): every string of the
+templates and web/*.py has a Thai and a Persian translation, the compiled catalogs are
+current, pages follow the user's language (else the browser's), Persian pages run right to
+left, and dates follow the locale and the user's calendar."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from hypothesis import given
+from hypothesis import strategies as st
+from webtest_helpers import csrf_token
+
+from replykit import users
+from web.i18n import format_instant, thai_buddhist_year, to_solar_hijri
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "web" / "translations"
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+# English labels of the pages converted so far; none may remain on a Thai or Persian page
+ENGLISH_LABELS = ("Sign out", "Review queue", "Reviews of my replies", "Drafts waiting for review",
+                  "Assigned replies", "Add user", "Audit log", "Last sign-in", "Rubric editor",
+                  "Save as a new version", "Calibration sessions", "No draft waiting",
+                  "Skip to main content", "Workspace", "Reports")
+PAGES = {"rui": ("/reviews/", "/reviews/mine", "/reviews/sessions", "/reviews/calibration"),
+         "lee": ("/reviews/rubrics", "/reviews/disputes", "/reviews/assign"),
+         "root": ("/admin/", "/admin/users/new", "/admin/audit", "/admin/users/1")}
+
+
+def catalog(language: str):
+    """The .po catalog of `language`."""
+    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return read_po(f, locale=language)
+
+
+def extracted_messages() -> dict[str, tuple]:
+    """msgid -> (msgid_plural or None) for every string that `make translations` extracts
+    (babel.cfg: web/**.py and web/templates)."""
+    with open(ROOT / "babel.cfg", encoding="utf-8") as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
+    found = {}
+    for _name, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=keywords):
+        if isinstance(message, tuple):
+            found[message[0]] = message
+        else:
+            found[message] = (message,)
+    return found
+
+
+@pytest.mark.parametrize("language", ["th", "fa"])
+def test_every_interface_string_is_translated(language):
+    translations = catalog(language)
+    messages = extracted_messages()
+    assert len(messages) > 200
+    missing, broken = [], []
+    for msgid, forms in messages.items():
+        entry = translations.get(msgid)
+        strings = () if entry is None else (
+            entry.string if isinstance(entry.string, tuple) else (entry.string,))
+        if not strings or not all(strings):
+            missing.append(msgid)
+        elif any(set(PLACEHOLDER.findall(s)) != set(PLACEHOLDER.findall(forms[-1]))
+                 for s in strings):
+            broken.append(msgid)
+    assert not missing, f"{language}: untranslated (run make translations): {missing}"
+    assert not broken, f"{language}: placeholders differ from the English: {broken}"
+
+
+@pytest.mark.parametrize("language", ["th", "fa"])
+def test_compiled_catalogs_are_current(language):
+    folder = TRANSLATIONS / language / "LC_MESSAGES"
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog(language))
+    assert compiled.getvalue() == (folder / "messages.mo").read_bytes(), (
+        f"web/translations/{language}: messages.mo is older than messages.po: "
+        "run make translations")
+
+
+def page(client, path: str, language: str | None = None) -> str:
+    headers = {"Accept-Language": language} if language else {}
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200, (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("language", ["th", "fa"])
+def test_converted_pages_show_no_english_label(as_user, client, language):
+    pages = {"/login": page(client, "/login", language)}
+    for username, paths in PAGES.items():
+        signed_in, _token = as_user(username)
+        pages.update({path: page(signed_in, path, language) for path in paths})
+    for path, html in pages.items():
+        assert f'<html lang="{language}" dir="{"rtl" if language == "fa" else "ltr"}">' in html
+        text = re.sub(r"<[^>]+>", " ", html)
+        left = [label for label in ENGLISH_LABELS if label in text]
+        assert not left, f"{language} {path}: English labels {left}"
+    assert "ออกจากระบบ" in pages["/reviews/"] if language == "th" else "خروج" in pages[
+        "/reviews/"]
+
+
+def test_browser_language_and_english_default(client):
+    assert '<html lang="fa" dir="rtl">' in page(client, "/login", "fa-IR,fa;q=0.9,en;q=0.5")
+    assert '<html lang="th" dir="ltr">' in page(client, "/login", "th-TH")
+    assert '<html lang="en" dir="ltr">' in page(client, "/login", "de-DE,fr;q=0.8")
+    assert '<html lang="en" dir="ltr">' in page(client, "/login")
+
+
+def test_picker_stores_the_users_language_and_calendar(as_user, db):
+    ana, token = as_user("ana")
+    response = ana.post("/language", data={"csrf_token": token, "locale": "th",
+                                            "calendar": "buddhist", "next": "/reviews/mine"})
+    assert response.status_code == 302 and response.headers["Location"] == "/reviews/mine"
+    assert (users.get_user(db, "ana")["locale"], users.get_user(db, "ana")["calendar"]) == (
+        "th", "buddhist")
+    html = page(ana, "/reviews/mine", "fa")  # the user's choice wins over the browser's
+    assert '<html lang="th" dir="ltr">' in html and "รีวิวคำตอบของฉัน" in html
+    other, _ = as_user("bo")  # another user keeps the browser's language
+    assert '<html lang="fa" dir="rtl">' in page(other, "/reviews/mine", "fa")
+    ana.post("/language", data={"csrf_token": token, "locale": "", "calendar": "gregorian",
+                                 "next": "/reviews/mine"})
+    assert users.get_user(db, "ana")["locale"] is None
+    assert '<html lang="fa" dir="rtl">' in page(ana, "/reviews/mine", "fa")
+
+
+def test_picker_refuses_bad_input_and_foreign_targets(as_user, db):
+    ana, token = as_user("ana")
+    assert ana.post("/language", data={"locale": "th"}).status_code == 400  # no CSRF token
+    bad = ana.post("/language", data={"csrf_token": token, "locale": "xx"})
+    assert bad.status_code == 400 and "locale: &#39;xx&#39; is not one of en, th, fa" in (
+        bad.get_data(as_text=True))
+    bad = ana.post("/language", data={"csrf_token": token, "locale": "fa", "calendar": "lunar"})
+    assert bad.status_code == 400 and "calendar: &#39;lunar&#39;" in bad.get_data(as_text=True)
+    assert users.get_user(db, "ana")["locale"] is None
+    away = ana.post("/language", data={"csrf_token": token, "locale": "fa",
+                                       "next": "//evil.example/x"})
+    assert away.headers["Location"] == "/"
+
+
+def test_signed_out_visitor_language_is_a_cookie(client):
+    token = csrf_token(client)
+    response = client.post("/language", data={"csrf_token": token, "locale": "fa",
+                                              "next": "/login"})
+    assert response.status_code == 302
+    assert "replykit_lang=fa" in response.headers["Set-Cookie"]
+    assert "HttpOnly" in response.headers["Set-Cookie"]
+    assert '<html lang="fa" dir="rtl">' in page(client, "/login", "th")
+
+
+def test_dates_follow_the_users_calendar(as_user):
+    root, token = as_user("root")
+    today = datetime.now(UTC)
+    gregorian = page(root, "/admin/", "en")
+    assert str(today.year) in gregorian and str(today.year + 543) not in gregorian
+    root.post("/language", data={"csrf_token": token, "locale": "th", "calendar": "buddhist"})
+    assert str(today.year + 543) in page(root, "/admin/")
+    root.post("/language", data={"csrf_token": token, "locale": "fa", "calendar": "persian"})
+    year = str(to_solar_hijri(today.date())[0]).translate(str.maketrans("0123456789",
+                                                                        "۰۱۲۳۴۵۶۷۸۹"))
+    assert year in page(root, "/admin/")
+
+
+@pytest.mark.parametrize(("day", "expected"), [
+    (date(2026, 3, 21), (1405, 1, 1)),   # Nowruz 1405
+    (date(2026, 3, 20), (1404, 12, 29)),  # 1404 is a common year
+    (date(2025, 3, 20), (1403, 12, 30)),  # 1403 is a leap year
+    (date(2024, 3, 20), (1403, 1, 1)),
+    (date(2000, 1, 1), (1378, 10, 11)),
+    (date(1979, 2, 11), (1357, 11, 22)),
+    (date(2026, 9, 22), (1405, 6, 31)),
+    (date(2026, 9, 23), (1405, 7, 1)),
+])
+def test_solar_hijri_known_dates(day, expected):
+    assert to_solar_hijri(day) == expected
+
+
+@given(st.dates(min_value=date(1800, 1, 1), max_value=date(2400, 12, 30)))
+def test_solar_hijri_days_follow_each_other(day):
+    year, month, dom = to_solar_hijri(day)
+    after = to_solar_hijri(day + timedelta(days=1))
+    length = 31 if month <= 6 else 30 if month <= 11 else None
+    if after[2] == dom + 1:
+        assert after[:2] == (year, month) and (length is None or dom < length)
+    else:  # a month ends: its length is right, Esfand has 29 or 30 days
+        assert after[2] == 1
+        assert dom == length if length else dom in (29, 30)
+        assert after[:2] == ((year, month + 1) if month < 12 else (year + 1, 1))
+
+
+def test_readable_dates_in_each_locale_and_calendar():
+    moment = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
+    assert format_instant(moment, "en") == "Sep 1, 2026, 9:30\u202fAM"
+    assert format_instant(moment, "th", "buddhist", "date") == "1 ก.ย. 2569"
+    assert thai_buddhist_year(date(2026, 1, 1)) == 2569
+    assert format_instant(moment, "fa", "persian", "date") == "۱۰ شهریور ۱۴۰۵"
+    assert format_instant(moment, "en", "persian", "date") == "Shahrivar 10, 1405"
+    assert format_instant(datetime(2026, 9, 1, 9, 30), "fa") == format_instant(moment, "fa")
+    with pytest.raises(ValueError, match="calendar: 'julian'"):
+        format_instant(moment, "en", "julian")
