@@ -71,15 +71,29 @@ class VectorIndex:
         vectors: np.ndarray,
         exact_max: int = 20000,
         nprobe: int = 24,
+        previous: VectorIndex | None = None,
     ) -> VectorIndex:
-        """A new index over `vectors` ((n, dim) float32) with the given int64 `ids`."""
+        """A new index over `vectors` ((n, dim) float32) with the given int64 `ids`. An IVF
+        index reuses the coarse quantizer (k-means centroids) of `previous` when that holds
+        exactly these ids with this model (ids are never reused, so the data is unchanged)
+        instead of training it again: 12 s of k-means at 100k vectors."""
         ids = np.asarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
         if len(ids) > exact_max:
             nlist = int(4 * math.sqrt(len(ids)))
-            quantizer = faiss.IndexFlatIP(dim)
+            reuse = (
+                previous is not None
+                and previous.kind == "ivf"
+                and (previous.model, previous.dim, previous.index.nlist) == (model, dim, nlist)
+                and previous._ids == set(ids.tolist())
+            )
+            if reuse:
+                quantizer = faiss.clone_index(previous.index.quantizer)
+            else:
+                quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            index.train(vectors)
+            if not reuse:
+                index.train(vectors)
             index.nprobe = nprobe
             kind = "ivf"
         else:

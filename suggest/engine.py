@@ -173,8 +173,16 @@ class SuggestEngine:
             vectors,
             exact_max=self.config.exact_search_max,
             nprobe=self.config.ivf_nprobe,
+            previous=self._current(embedder),
         )
         return index, encoded
+
+    def _current(self, embedder: Embedder) -> VectorIndex | None:
+        """The embedder's index on disk, or None if missing or unusable."""
+        try:
+            return self.vector_index(embedder)
+        except IndexMismatch:
+            return None
 
     def rebuild(self) -> list[dict]:
         """Write every embedder's index anew from the documents table."""

@@ -512,3 +512,63 @@ def test_e5_indexes_customer_questions_as_queries_and_replies_as_passages(tmp_pa
     minilm = engine.embedders()[0]
     assert cache_model(minilm, True) == cache_model(minilm, False) == minilm.name
     home.close()
+
+
+# ------------------------------------------------------------------ IVF rebuild reuse
+
+
+def centroids(index: VectorIndex) -> np.ndarray:
+    quantizer = index.index.quantizer
+    return quantizer.reconstruct_n(0, quantizer.ntotal)
+
+
+def test_ivf_rebuild_of_the_same_ids_reuses_the_trained_centroids():
+    rng = np.random.default_rng(5)
+    ids = np.arange(2000, dtype=np.int64) + 7
+    first = VectorIndex.build("m", 16, ids, clustered(rng, 2000, 16, 30), exact_max=100)
+    # other vectors under the same ids: only a reuse can give the first index's centroids
+    vectors = clustered(rng, 2000, 16, 30)
+    again = VectorIndex.build("m", 16, ids, vectors, exact_max=100, previous=first)
+    assert again.kind == "ivf" and np.array_equal(centroids(again), centroids(first))
+    fresh = VectorIndex.build("m", 16, ids, vectors, exact_max=100)
+    assert not np.array_equal(centroids(fresh), centroids(first))
+    # the reused index holds the new vectors and finds each one first with every list probed
+    again.index.nprobe = again.index.nlist
+    assert [row[0][0] for row in again.search(vectors[:20], 1)] == ids[:20].tolist()
+
+
+@pytest.mark.parametrize("change", ["ids", "model"])
+def test_ivf_rebuild_of_changed_data_or_another_model_trains_anew(change):
+    rng = np.random.default_rng(6)
+    ids = np.arange(2000, dtype=np.int64)
+    first = VectorIndex.build("m", 16, ids, clustered(rng, 2000, 16, 30), exact_max=100)
+    vectors = clustered(rng, 2000, 16, 30)
+    new_ids, model = (ids + 1, "m") if change == "ids" else (ids, "other")
+    again = VectorIndex.build(model, 16, new_ids, vectors, exact_max=100, previous=first)
+    assert np.array_equal(
+        centroids(again), centroids(VectorIndex.build(model, 16, new_ids, vectors, exact_max=100))
+    )
+    assert not np.array_equal(centroids(again), centroids(first))
+
+
+def test_engine_rebuild_of_unchanged_documents_keeps_the_ivf_centroids(tmp_path, small_library):
+    config = load_config(tmp_path / "home", multilingual_model="", exact_search_max=5)
+    home = Home(config)
+    try:
+        for record in small_library:
+            library.add_reply(home.db, record, author="test")
+        engine = SuggestEngine(home)
+        engine.rebuild()
+        (embedder,) = engine.embedders()
+        ids = np.array(sorted(engine.vector_index(embedder).ids), dtype=np.int64)
+        # centroids trained on other vectors (k-means of the same vectors would give the same)
+        rng = np.random.default_rng(7)
+        planted = VectorIndex.build(embedder.name, embedder.dim, ids,
+                                    unit_vectors(rng, len(ids), embedder.dim), exact_max=5)
+        planted.save(engine.index_path(embedder))
+        engine.rebuild()
+        after = VectorIndex.load(engine.index_path(embedder))
+        assert after.kind == "ivf" and np.array_equal(centroids(after), centroids(planted))
+        assert after.search(planted.index.quantizer.reconstruct(0), 1)[0]  # still searches
+    finally:
+        home.close()
