@@ -19,10 +19,6 @@ from index.lexical import LexicalIndex, query_trigrams
 from replykit.errors import ReplykitError
 from storage.db import write_transaction
 
-CTYPE_HINT = (
-    "CREATE DATABASE replykit ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' "
-    "TEMPLATE template0")
-
 
 class PgLexicalIndex(LexicalIndex):
     """Trigram search over `documents` in the PostgreSQL database `db`."""
@@ -33,10 +29,9 @@ class PgLexicalIndex(LexicalIndex):
     def ensure_vocab(self) -> None:
         """Create the trigram index and frequency table if missing; refuse a database whose
         ctype hides Thai and Persian letters from pg_trgm."""
-        if not storage.trigrams.ctype_ok(self.db):
-            raise ReplykitError(
-                "database: pg_trgm finds no trigrams in Thai or Persian text (its LC_CTYPE is "
-                f"not a UTF-8 one); create the database with {CTYPE_HINT}")
+        problem = storage.trigrams.ctype_problem(self.db)
+        if problem:
+            raise ReplykitError(problem)
         if not storage.trigrams.ready(self.db):
             with write_transaction(self.db):
                 storage.trigrams.ensure_tables(self.db)

@@ -40,11 +40,17 @@ def ensure_tables(db) -> None:
     count(db, [row[0] for row in db.execute("SELECT lexical_text FROM documents")], +1)
 
 
-def ctype_ok(db) -> bool:
-    """Whether pg_trgm reads Thai and Persian letters as word characters in this database
-    (a UTF-8 LC_CTYPE; under 'C' it indexes none of them): bool."""
-    return db.execute("SELECT cardinality(show_trgm('เงิน')) > 0 "
-                      "AND cardinality(show_trgm('پول')) > 0").fetchone()[0] == 1
+def ctype_problem(db) -> str | None:
+    """Why pg_trgm cannot index Thai and Persian letters in this database (its LC_CTYPE is
+    not a UTF-8 one, e.g. 'C': it then indexes none of them), with the fix; None if it can."""
+    ok, name, ctype = db.execute(
+        "SELECT cardinality(show_trgm('เงิน')) > 0 AND cardinality(show_trgm('پول')) > 0, "
+        "datname, datctype FROM pg_database WHERE datname = current_database()").fetchone()
+    if ok == 1:
+        return None
+    return (f"PostgreSQL database {name!r} has LC_CTYPE {ctype!r}, under which pg_trgm "
+            "finds no trigrams in Thai or Persian text; create it with CREATE DATABASE "
+            f"{name} ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0")
 
 
 def count(db, texts: list[str], sign: int) -> None:
