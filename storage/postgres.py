@@ -106,10 +106,30 @@ _pools: dict[str, psycopg_pool.ConnectionPool] = {}
 _pools_lock = threading.Lock()
 
 
-def pool(url: str) -> psycopg_pool.ConnectionPool:
-    """The process-wide connection pool of `url`, opened on first use."""
+class DatabaseUnreachable(psycopg.OperationalError):
+    """The PostgreSQL server could not be reached or refused the login (the message names the
+    database with its password hidden, and libpq's reason)."""
+
+
+def _probe(url: str, timeout: float) -> None:
+    """Connect once, so a wrong URL or a server that is down fails at once with its reason
+    (the pool would only time out, after 30 s, without one)."""
+    from storage.db import redact_url
+
+    try:
+        psycopg.connect(url, connect_timeout=max(2, int(timeout))).close()
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split("\n", 1)[0].split()) or type(exc).__name__
+        raise DatabaseUnreachable(
+            f"cannot connect to the database {redact_url(url)}: {reason}") from None
+
+
+def pool(url: str, timeout: float = 10.0) -> psycopg_pool.ConnectionPool:
+    """The process-wide connection pool of `url`, opened on first use (after one connection
+    that says why, if the database cannot be reached within `timeout` seconds)."""
     with _pools_lock:
         if url not in _pools:
+            _probe(url, timeout)
             _pools[url] = psycopg_pool.ConnectionPool(
                 url, min_size=1, max_size=POOL_MAX_SIZE, configure=_configure,
                 kwargs={"autocommit": True}, open=True, name="replykit")
@@ -183,7 +203,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str, lock_timeout: float = 30.0):
         self.url = url
-        self._pool = pool(url)
+        self._pool = pool(url, lock_timeout)
         raw = self._pool.getconn()
         raw.execute(f"SET lock_timeout = {int(lock_timeout * 1000)}")
         self.conn = _Connection(raw)

@@ -258,3 +258,23 @@ def test_a_closed_database_cannot_be_used(postgres_url):
         assert other.execute("SELECT 1").fetchone() == (1,)
     finally:
         other.close()
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(tmp_path, monkeypatch):
+    """A wrong URL or a server that is down fails at once with libpq's reason, not after the
+    pool's 30 s wait with a traceback; the password is never shown."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    monkeypatch.setenv("REPLYKIT_DATABASE_URL", "postgresql://rk:s3cret@127.0.0.1:1/replykit")
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path / "home"), "replies", "list"])
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Error: cannot connect to the database postgresql://rk:***@127.0.0.1:1/replykit: ")
+    assert "Connection refused" in result.output and "s3cret" not in result.output
+
+
+def test_redact_url_hides_a_password_parameter():
+    assert redact_url("postgresql:///replykit?host=/run/pg&password=s3cret&sslmode=off") == (
+        "postgresql:///replykit?host=/run/pg&password=***&sslmode=off")
