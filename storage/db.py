@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import sqlite_utils
 
-from storage.postgres import DatabaseUnreachable, PostgresDatabase
+from storage.postgres import PostgresDatabase
 
 BUSY_TIMEOUT = 30.0
 PRIVATE = 0o077  # permission bits for group and others: never set on the home or database
@@ -121,15 +121,13 @@ def connect(
 
 def busy_message(exc: BaseException) -> str | None:
     """What to tell a user when `exc` is SQLite giving up on a lock held by another writer
-    past the busy timeout, or PostgreSQL's lock timeout or a serialization failure, or a
-    PostgreSQL server that cannot be reached (None for any other error)."""
+    past the busy timeout, or PostgreSQL's lock timeout or a serialization failure (None for
+    any other error)."""
     postgres_busy = isinstance(exc, psycopg.errors.LockNotAvailable
                                | psycopg.errors.SerializationFailure
                                | psycopg.errors.DeadlockDetected)
     sqlite_busy = isinstance(exc, sqlite3.OperationalError) and (
         "locked" in str(exc) or "busy" in str(exc))
-    if isinstance(exc, DatabaseUnreachable):
-        return str(exc)
     if postgres_busy or sqlite_busy:
         return (
             "the database stayed busy (another import or rebuild is writing); nothing was "
