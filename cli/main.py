@@ -19,6 +19,7 @@ from cli import (
 from replykit.config import ConfigError
 from replykit.errors import ReplykitError
 from storage.db import OPERATIONAL_ERRORS, busy_message
+from storage.postgres import DatabaseUnreachable
 
 
 class ReplykitGroup(click.Group):
@@ -27,7 +28,7 @@ class ReplykitGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (ReplykitError, ConfigError) as exc:
+        except (ReplykitError, ConfigError, DatabaseUnreachable) as exc:
             raise click.ClickException(str(exc)) from exc
         except OPERATIONAL_ERRORS as exc:
             message = busy_message(exc)
