@@ -27,6 +27,8 @@ from storage.db import write_transaction
 from suggest import feedback, library
 from suggest.engine import is_question
 
+MAX_DAYS = 36500  # stale's day counts: a century, far below timedelta's limit
+
 
 def last_used(db: sqlite_utils.Database) -> dict[str, str]:
     """Latest use of each saved reply used at least once (`feedback.usage`'s last_used: an
@@ -50,6 +52,9 @@ def stale(db: sqlite_utils.Database, days: int = 30, min_age: int = 30,
     reasons: used before but not in the `days` days up to `usage_as_of` (the newest imported
     message); never used although added at least `min_age` days before `now`; or accepted
     less often than `min_acceptance` once shown at least `min_shown` times."""
+    for value, name in ((days, "days"), (min_age, "age")):
+        if not 0 <= value <= MAX_DAYS:
+            raise InputError(f"must be a whole number of days from 0 to {MAX_DAYS}", name)
     now = now or datetime.now(UTC)
     as_of = usage_as_of(db, now)
     cutoff = (as_of - timedelta(days=days)).isoformat()

@@ -204,3 +204,11 @@ def test_gaps_find_questions_without_a_good_reply(web_config):
     gaps = curation.gaps(SuggestEngine(home), weak=0.99, same=0.0, min_size=1)
     assert gaps and gaps[0]["size"] >= 1 and gaps[0]["examples"]
     home.close()
+
+
+@pytest.mark.parametrize("query", ["days=-5", "age=-1", "days=99999999999", "threshold=0",
+                                   "threshold=1.5"])
+def test_curation_refuses_out_of_range_settings(as_user, query):
+    lead, _ = as_user("lee")
+    response = lead.get(f"/library/curation?{query}")  # 99999999999 days overflowed: a 500
+    assert response.status_code == 400
