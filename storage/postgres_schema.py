@@ -361,7 +361,8 @@ def check_encoding(db) -> None:
     if encoding != "UTF8":
         raise DatabaseEncodingError(
             f"PostgreSQL database {name!r} has encoding {encoding}, replykit needs UTF8: "
-            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_CTYPE 'C.UTF-8' TEMPLATE template0")
+            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' "
+            "TEMPLATE template0")
 
 
 def apply_baseline(db) -> None:

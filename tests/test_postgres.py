@@ -111,7 +111,7 @@ def test_baseline_versions_are_todays_migrations():
     assert BASELINE_VERSIONS <= {v for v, _, _ in MIGRATIONS}
 
 
-def test_a_database_not_in_utf8_is_refused(postgres_server):
+def test_a_database_not_in_utf8_is_refused(postgres_server, tmp_path):
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS rk_latin1")
         conn.execute("CREATE DATABASE rk_latin1 TEMPLATE template0 ENCODING 'LATIN1' "
@@ -121,6 +121,14 @@ def test_a_database_not_in_utf8_is_refused(postgres_server):
         with pytest.raises(DatabaseEncodingError) as error:
             connect(url)
         assert "has encoding LATIN1, replykit needs UTF8" in str(error.value)
+        from click.testing import CliRunner
+
+        from cli.main import cli
+
+        result = CliRunner(env={"REPLYKIT_DATABASE_URL": url}).invoke(
+            cli, ["--home", str(tmp_path / "home"), "replies", "list"])
+        assert result.exit_code == 1
+        assert result.output == f"Error: {error.value}\n"
     finally:
         drop_database(postgres_server, url)
 
