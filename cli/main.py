@@ -20,6 +20,7 @@ from replykit.config import ConfigError
 from replykit.errors import ReplykitError
 from storage.db import OPERATIONAL_ERRORS, busy_message
 from storage.postgres import DatabaseUnreachable
+from storage.postgres_schema import DatabaseEncodingError
 
 
 class ReplykitGroup(click.Group):
@@ -28,7 +29,7 @@ class ReplykitGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (ReplykitError, ConfigError, DatabaseUnreachable) as exc:
+        except (ReplykitError, ConfigError, DatabaseUnreachable, DatabaseEncodingError) as exc:
             raise click.ClickException(str(exc)) from exc
         except OPERATIONAL_ERRORS as exc:
             message = busy_message(exc)
