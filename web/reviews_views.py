@@ -26,6 +26,7 @@ from rubrics.rubric import parse_rubric, parse_yaml
 from storage import conversations as conversation_store
 from storage import reviews as review_store
 from storage.db import write_transaction
+from web import rubric_form
 from web.access import (
     blinded_reviews,
     conversation_in_scope,
@@ -390,15 +391,21 @@ def rubrics():
     name = request.values.get("name") or names[0]
     if name not in names:
         raise NotFound(f"no rubric named {name!r}")
-    text, error = None, None
+    text, error, rows = None, None, None
     if request.method == "POST":
         text = request.form.get("definition", "")
         try:
-            data = parse_yaml(text, "the editor")
+            if request.form.get("mode") == "form":  # the form (web/rubric_form.py)
+                rows = rubric_form.posted_rows(request.form)
+                data = rubric_form.definition_of(request.form, name)
+                text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+                source = "the form"
+            else:
+                data, source = parse_yaml(text, "the editor"), "the editor"
             if not isinstance(data, dict):
                 raise InputError("the definition must be a YAML mapping")
             data.setdefault("version", 1)
-            result = store.store_rubric(db, parse_rubric(data, "the editor"), text, _me())
+            result = store.store_rubric(db, parse_rubric(data, source), text, _me())
             flash(f"Stored {result['name']} v{result['version']}." if result["created"]
                   else "Nothing changed: no new version.")
             return redirect(url_for("reviews.rubrics", name=result["name"]))
@@ -409,8 +416,12 @@ def rubrics():
         definition = {k: current[k] for k in ("name", "version", "pass_threshold",
                                                "description", "categories")}
         text = yaml.safe_dump(definition, allow_unicode=True, sort_keys=False)
+    if rows is None:
+        rows = rubric_form.rows_of(current)
+    form_error = error if request.form.get("mode") == "form" else None
     return render_template("reviews/rubrics.html", names=names, name=name, current=current,
-                           text=text, error=error,
+                           text=text, error=error, rows=rows, form_error=form_error,
+                           form=request.form,
                            versions=store.list_rubrics(db)), (400 if error else 200)
 
 
