@@ -70,9 +70,10 @@ eval: $(STAMP)
 crash: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -s -m slow tests/test_crash.py
 
-# Load test (issue 7): 8 clients, >= 60 s and >= 10,000 requests against `replykit serve`.
+# Load test (issue 7): 8 clients, >= 60 s and >= 10,000 requests against `replykit serve`; then
+# 1, 4 and 8 clients against the raw floor with as many threads, micro-batching on and off.
 load: $(STAMP)
-	$(PY) -m bench.load_bench --clients 8 --seconds 60 --min-requests 10000
+	$(PY) -m bench.load_bench --clients 8 --seconds 60 --min-requests 10000 --sweep 1,4,8
 
 # Fuzz every parser with 10,000 generated inputs and the JSON API with schemathesis (400
 # examples per operation, with an admin's token) (docs/bad-input.md); the full log with

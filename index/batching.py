@@ -73,10 +73,11 @@ _lock = threading.Lock()
 
 
 def embed_query(embedder: Embedder, text: str, max_batch: int) -> np.ndarray:
-    """`embedder`'s query vector of one question ((dim,) float32): encoded in this thread when
-    `max_batch` < 2, else together with the questions other threads of this process are asking
-    at the same moment (one encoder thread per embedder name and process)."""
-    if max_batch < 2:
+    """`embedder`'s query vector of one question ((dim,) float32): together with the questions
+    other threads of this process are asking at the same moment (one encoder thread per
+    embedder name and process) when `max_batch` >= 2 and the embedder (or the base model of an
+    adapted one) is `batchable`; else encoded in this thread."""
+    if max_batch < 2 or not getattr(getattr(embedder, "base", embedder), "batchable", False):
         return embedder.embed_queries([text])[0]
     key = (os.getpid(), embedder.name, max_batch)  # a forked worker starts its own threads
     with _lock:

