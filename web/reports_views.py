@@ -9,7 +9,7 @@ table downloads as CSV."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request, url_for
@@ -38,7 +38,11 @@ def _filters() -> dict:
     args = request.args
     calendar = parse_calendar(get_home().config.sections.get("calendar"))
     to = args.get("to") or datetime.now(ZoneInfo(calendar.timezone)).date().isoformat()
-    start = args.get("from") or (datetime.fromisoformat(to) - timedelta(weeks=8)).date().isoformat()
+    try:
+        start = args.get("from") or (date.fromisoformat(to) - timedelta(weeks=8)).isoformat()
+    except (ValueError, OverflowError) as exc:
+        raise InputError("must be a date (YYYY-MM-DD) after the first 8 weeks of year 1",
+                         "parameter to") from exc
     interval = args.get("interval") or "week"
     if interval not in INTERVALS:
         raise InputError(f"must be one of {', '.join(INTERVALS)}", "parameter interval")

@@ -208,3 +208,9 @@ def test_charts_are_readable():
                                  limit=100))
     assert "rotate(-45" in columns  # too long for its column: slanted, not cut
     assert len(re.findall(r"<tspan[^>]*>2026-W\d\d · 12 reviews</tspan>", columns)) == 12
+
+
+@pytest.mark.parametrize("query", ["to=abc", "to=0001-01-02", "from=abc"])
+def test_a_bad_period_is_a_400(as_user, query):
+    lead, _ = as_user("lee")
+    assert lead.get(f"/reports/?{query}").status_code == 400  # to=abc was a 500
