@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from hypothesis import given
 from hypothesis import strategies as st
-from webtest_helpers import csrf_token
+from webtest_helpers import PASSWORD, csrf_token
 
 from replykit import users
+from replykit.config import load_config
+from web import create_app
 from web.i18n import format_instant, thai_buddhist_year, to_solar_hijri
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,3 +209,38 @@ def test_readable_dates_in_each_locale_and_calendar():
     assert format_instant(datetime(2026, 9, 1, 9, 30), "fa") == format_instant(moment, "fa")
     with pytest.raises(ValueError, match="calendar: 'julian'"):
         format_instant(moment, "en", "julian")
+
+
+def test_picker_in_chromium_on_a_phone(tmp_path, web_home_template):
+    """Rui picks Persian in the header's picker on a 360 px phone: the page turns right to left
+    (the brand moves to the right edge), nothing overflows sideways, and the choice stays
+    after signing out and in again (then the picker's form is closed again)."""
+    from browser import chromium, login, serve, unavailable
+
+    if unavailable():
+        pytest.skip(unavailable())
+    root = tmp_path / "home"
+    shutil.copytree(web_home_template, root)
+    config = load_config(root, multilingual_model="")
+    phone = {"width": 360, "height": 740}
+    with serve(create_app(config)) as base, chromium() as browser:
+        page = login(browser, base, "rui", PASSWORD, phone)
+        page.goto(f"{base}/reviews/")
+        assert page.get_attribute("html", "dir") == "ltr"
+        page.click(".language-picker summary")
+        page.select_option(".language-picker select[name=locale]", "fa")
+        page.select_option(".language-picker select[name=calendar]", "persian")
+        page.click(".language-picker button")
+        page.wait_for_load_state("networkidle")
+        assert page.url.endswith("/reviews/")
+        assert page.get_attribute("html", "dir") == "rtl"
+        assert page.inner_text("h1") == "صف بازبینی"
+        brand = page.locator("header .brand").bounding_box()
+        assert brand["x"] > phone["width"] / 2  # mirrored: the brand starts on the right
+        assert page.evaluate("document.documentElement.scrollWidth") <= phone["width"]
+        page.click("header .signout button")
+        page.wait_for_load_state("networkidle")
+        again = login(browser, base, "rui", PASSWORD, phone)
+        again.goto(f"{base}/reviews/mine")
+        assert again.get_attribute("html", "lang") == "fa"
+        assert not again.is_visible(".language-picker form")
