@@ -199,9 +199,11 @@ def _table_rows(name: str, filters: dict) -> list[dict]:
         if args.get("first"):
             rows = [r for r in rows if r["first_response"]]
         if args.get("min_m"):
-            rows = [r for r in rows if r["calendar_s"] >= 60 * int(args["min_m"])]
+            low = 60 * _minutes("min_m")
+            rows = [r for r in rows if r["calendar_s"] >= low]
         if args.get("max_m"):
-            rows = [r for r in rows if r["calendar_s"] < 60 * int(args["max_m"])]
+            high = 60 * _minutes("max_m")
+            rows = [r for r in rows if r["calendar_s"] < high]
         if args.get("breached"):
             rows = [r for r in rows if r["sla"] is not None and not r["sla"]["within"]]
         return [dict(r, sla=None if r["sla"] is None else r["sla"]["within"]) for r in rows
@@ -226,6 +228,14 @@ def _table_rows(name: str, filters: dict) -> list[dict]:
                                    "poor", "rated", "csat_mean", "low_csat", "few")}
                 for r in _weakest_saved_replies(filters)]
     raise NotFound(f"no report table {name!r}")
+
+
+def _minutes(name: str) -> int:
+    """A whole number of minutes from the query string; InputError otherwise."""
+    value = request.args.get(name, type=int)
+    if value is None:
+        raise InputError("must be a whole number of minutes", f"parameter {name}")
+    return value
 
 
 def _quality_rows(data: dict, filters: dict) -> list[dict]:

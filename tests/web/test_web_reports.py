@@ -214,3 +214,4 @@ def test_charts_are_readable():
 def test_a_bad_period_is_a_400(as_user, query):
     lead, _ = as_user("lee")
     assert lead.get(f"/reports/?{query}").status_code == 400  # to=abc was a 500
+    assert lead.get("/reports/tables/responses?min_m=abc").status_code == 400  # also
