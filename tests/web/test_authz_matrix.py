@@ -29,6 +29,7 @@ EXPECTED = {
     "static": EVERYONE,
     "auth.login": EVERYONE,
     "health.health": EVERYONE,
+    "i18n.choose_language": EVERYONE,
     "auth.logout": SIGNED_IN,
     "workspace.index": EVERYONE,
     "workspace.workspace": AGENTS,
