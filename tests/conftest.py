@@ -34,7 +34,12 @@ settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-from postgres_databases import create_database, database_name, drop_database  # noqa: E402
+from postgres_databases import (  # noqa: E402
+    create_database,
+    database_name,
+    drop_database,
+    pin_database,
+)
 
 from replykit.config import load_config  # noqa: E402
 from replykit.home import Home  # noqa: E402
@@ -175,7 +180,10 @@ def small_library() -> list[dict]:
 
 @pytest.fixture
 def config(tmp_path, database_url_of_backend):
-    """A home in tmp_path with only the primary (MiniLM) embedder, on this test's backend."""
+    """A home in tmp_path with only the primary (MiniLM) embedder, on this test's backend (a
+    PostgreSQL database is also named in the home's config.toml, for `--home` commands)."""
+    if database_url_of_backend:
+        pin_database(tmp_path / "home", database_url_of_backend)
     return load_config(tmp_path / "home", multilingual_model="",
                        database_url=database_url_of_backend)
 
@@ -238,7 +246,7 @@ def library_config(request, config):
         shutil.copytree(request.getfixturevalue("library_home_template"), config.home)
         return config
     root, template = request.getfixturevalue("postgres_library_template")
-    shutil.copytree(root, config.home)
+    shutil.copytree(root, config.home, dirs_exist_ok=True)
     server = request.getfixturevalue("postgres_server")
     drop_database(server, config.database_url)
     create_database(server, template=template, name=database_name(config.database_url))

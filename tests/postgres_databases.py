@@ -3,7 +3,9 @@ it): each test gets its own database, a copy of a template."""
 
 from __future__ import annotations
 
+import json
 import secrets
+from pathlib import Path
 
 
 def database_url(server_url: str, name: str) -> str:
@@ -42,3 +44,10 @@ def drop_database(server_url: str, url: str) -> None:
 def server_of(url: str) -> str:
     """The server URL (its `postgres` database) of a URL made by `database_url`."""
     return url.replace(f"/{database_name(url)}?", "/postgres?", 1)
+
+
+def pin_database(home: Path, url: str) -> None:
+    """Name the PostgreSQL database `url` in the home's config.toml, so that commands given
+    only `--home` (CLI tests, subprocesses) open the test's database."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f"database_url = {json.dumps(url)}\n", encoding="utf-8")
