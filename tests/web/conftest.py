@@ -101,9 +101,12 @@ def web_config(request, tmp_path, backend):
     if backend == "sqlite":
         shutil.copytree(request.getfixturevalue("web_home_template"), root)
         return load_config(root, multilingual_model="")
+    from postgres_databases import pin_database
+
     template_root, template_database = request.getfixturevalue("postgres_web_template")
     shutil.copytree(template_root, root)
     url = request.getfixturevalue("postgres_database")(template_database)
+    pin_database(root, url)  # commands given --home open the same database
     return load_config(root, multilingual_model="", database_url=url)
 
 
