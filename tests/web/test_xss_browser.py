@@ -141,7 +141,7 @@ def test_payloads_stay_text_for_the_lead(site):
         "/library/replies/xss-fa": (f"سلام {SCRIPT}",),
         "/library/replies/xss-refund/history": (SCRIPT, ALERT, SVG),
         "/library/replies/xss-refund/edit": (SVG, LINK),  # the live preview
-        "/library/curation?days=0&age=0": (f"Refund {SCRIPT}",),
+        "/library/curation?threshold=0.01": (f"Refund {SCRIPT}",),  # in a pair
         "/reviews/": (),
         f"/reviews/{ids['review']}": (f"گفتگوی خوب {SCRIPT}", f"ชัดเจน {IMG}", MAL,
                                       f"Unfair {SVG}", f"سلام، {SCRIPT}"),
