@@ -116,9 +116,11 @@ def num(value, digits: int | None = None) -> str:
     Persian); `digits`: exactly that many decimals."""
     if value is None:
         return "–"
+    locale = str(get_locale())
     pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
-    return numbers.format_decimal(value, format=pattern, locale=str(get_locale()),
-                                  numbering_system="default")
+    text = numbers.format_decimal(value, format=pattern, locale=locale,
+                                  numbering_system="default")  # the locale's separators
+    return text.translate(PERSIAN_DIGITS) if locale == "fa" else text
 
 
 def format_instant(moment: datetime, locale: str, calendar: str = "gregorian",

@@ -3,7 +3,8 @@
 
 Builds a throw-away home with the demo library, a few English, Thai and Persian
 conversations and one user per role, serves it, and photographs the pages in headless
-Chromium, including the workspace with Thai and with Persian (right-to-left) content."""
+Chromium, including the workspace with Thai and with Persian (right-to-left) content, and the
+translated pages with the interface in English, Thai and Persian."""
 
 from __future__ import annotations
 
@@ -66,6 +67,31 @@ def suggest_page(page, base: str, query: str, name: str, out: Path) -> None:
     page.screenshot(path=str(out / name), full_page=True)
 
 
+def interface_pages(browser, base: str, out: Path) -> None:
+    """The translated pages (sign-in, review queue, rubric editor, admin users) with the
+    interface in English, Thai and Persian, the language coming from the browser's
+    Accept-Language: ui-<language>-<page>.png."""
+    for language in ("en", "th", "fa"):
+        for username, paths in ((None, (("/login", "login"),)),
+                                ("lee", (("/reviews/", "reviews"),
+                                         ("/reviews/rubrics", "rubric-editor"))),
+                                ("root", (("/admin/", "admin-users"),))):
+            context = browser.new_context(viewport={"width": 1280, "height": 800},
+                                          locale=language)
+            page = context.new_page()
+            if username:
+                page.goto(f"{base}/login")
+                page.fill("input[name=username]", username)
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_load_state("networkidle")
+            for path, name in paths:
+                page.goto(base + path)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(out / f"ui-{language}-{name}.png"), full_page=True)
+            context.close()
+
+
 def main(out: Path = OUTPUT) -> int:
     reason = unavailable()
     if reason:
@@ -104,6 +130,7 @@ def main(out: Path = OUTPUT) -> int:
             reviewer.check('input[name="rating-accurate"][value="4"]')
             reviewer.check('input[name="rating-clear"][value="3"]')
             reviewer.screenshot(path=str(out / "review-form-thai.png"), full_page=True)
+            interface_pages(browser, base, out)
     for name in sorted(p.name for p in out.glob("*.png")):
         print(out / name)
     return 0
