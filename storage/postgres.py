@@ -177,7 +177,8 @@ class Keys(NamedTuple):
 
 
 class _Connection:
-    """What callers read of `db.conn`: whether a transaction is open, and executemany."""
+    """What callers use of `db.conn`: whether a transaction is open, execute, executemany and
+    `with db.conn:` (commit or roll back what is open, as sqlite3's connection does)."""
 
     def __init__(self, conn: psycopg.Connection):
         self.raw = conn
@@ -190,6 +191,14 @@ class _Connection:
         cursor = self.raw.cursor()
         cursor.execute(translate(sql), tuple(parameters))
         return cursor
+
+    def __enter__(self) -> _Connection:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        """`with db.conn:` as with sqlite3: commit what is open, or roll it back on error."""
+        if self.in_transaction:
+            self.raw.execute("ROLLBACK" if kind else "COMMIT")
 
     def executemany(self, sql: str, rows: Iterable[Iterable]) -> psycopg.Cursor:
         cursor = self.raw.cursor()

@@ -286,3 +286,16 @@ def test_an_unreachable_database_is_one_line_without_the_password(tmp_path, monk
 def test_redact_url_hides_a_password_parameter():
     assert redact_url("postgresql:///replykit?host=/run/pg&password=s3cret&sslmode=off") == (
         "postgresql:///replykit?host=/run/pg&password=***&sslmode=off")
+
+
+def test_with_conn_commits_or_rolls_back_as_sqlite3_does(pg):
+    pg.execute("BEGIN")
+    pg.execute("INSERT INTO login_attempts (username, ip, ok, at) VALUES ('a', 'b', 1, 't')")
+    with pg.conn:
+        pass
+    with pytest.raises(ZeroDivisionError), pg.conn:
+        pg.execute("BEGIN")
+        pg.execute("DELETE FROM login_attempts")
+        raise ZeroDivisionError
+    assert pg.execute("SELECT COUNT(*) FROM login_attempts").fetchone() == (1,)
+    assert not pg.conn.in_transaction
