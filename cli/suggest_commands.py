@@ -508,6 +508,8 @@ def eval_command(
 
     modes = MODES if mode == "all" else (mode,)
     result = evaluate(library_path, queries_path, modes, k, model, multilingual_model, threshold)
+    for warning in result["import_warnings"]:  # a skipped library row changes the figures
+        click.echo(f"Warning: {library_io.warning_line(warning)}", err=True)
     for reply_id, lines in sorted(result["unknown_ids"].items()):
         shown = ", ".join(map(str, lines[:5])) + (" ..." if len(lines) > 5 else "")
         click.echo(

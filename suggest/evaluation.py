@@ -173,7 +173,8 @@ def evaluate(
     uses first (`record_history`); `learn` adapts the embedders to the library's example
     questions first (`suggest.learning.learn`), so the queries are its held-out split.
     Returns {"rows": [metrics per mode], "unknown_ids": {id: [query lines]}, "build_seconds",
-    "learned": the learning report or None}."""
+    "learned": the learning report or None, "import_warnings": the library rows the import
+    repaired or skipped (suggest.library_io)}."""
     queries = read_queries(queries_path) if queries is None else queries
     with tempfile.TemporaryDirectory(prefix="replykit-eval-") as tmp:
         config = load_config(
@@ -185,7 +186,8 @@ def evaluate(
         home = Home(config)
         try:
             started = time.perf_counter()
-            import_replies(home.db, Path(library), config.attachments_dir, author="eval")
+            imported = import_replies(home.db, Path(library), config.attachments_dir,
+                                      author="eval")
             if history:
                 record_history(home.db, history)
             engine = SuggestEngine(home)
@@ -229,4 +231,5 @@ def evaluate(
         "unknown_ids": unknown,
         "build_seconds": round(build_seconds, 2),
         "learned": learned,
+        "import_warnings": imported["warnings"],
     }
