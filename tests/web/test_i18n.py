@@ -22,6 +22,8 @@ from webtest_helpers import PASSWORD, csrf_token
 
 from replykit import users
 from replykit.config import load_config
+from replykit.home import Home
+from rubrics import drafts
 from web import create_app
 from web.i18n import format_instant, thai_buddhist_year, to_solar_hijri
 
@@ -217,8 +219,9 @@ def test_readable_dates_in_each_locale_and_calendar():
 
 def test_picker_in_chromium_on_a_phone(tmp_path, web_home_template):
     """Rui picks Persian in the header's picker on a 360 px phone: the page turns right to left
-    (the brand moves to the right edge), nothing overflows sideways, and the choice stays
-    after signing out and in again (then the picker's form is closed again)."""
+    (the brand moves to the right edge), nothing overflows sideways, the scoring form's live
+    score speaks Persian, and the choice stays after signing out and in again (then the
+    picker's form is closed again)."""
     from browser import chromium, login, serve, unavailable
 
     if unavailable():
@@ -226,6 +229,10 @@ def test_picker_in_chromium_on_a_phone(tmp_path, web_home_template):
     root = tmp_path / "home"
     shutil.copytree(web_home_template, root)
     config = load_config(root, multilingual_model="")
+    home = Home(config)
+    drafts.request_draft(home.db, "Ana Agent", "Refunds take 5 days.", "How long?",
+                         "Rui Reviewer")
+    home.close()
     phone = {"width": 360, "height": 740}
     with serve(create_app(config)) as base, chromium() as browser:
         page = login(browser, base, "rui", PASSWORD, phone)
@@ -242,6 +249,11 @@ def test_picker_in_chromium_on_a_phone(tmp_path, web_home_template):
         brand = page.locator("header .brand").bounding_box()
         assert brand["x"] > phone["width"] / 2  # mirrored: the brand starts on the right
         assert page.evaluate("document.documentElement.scrollWidth") <= phone["width"]
+        page.click("form:has(input[name=draft]) button")  # the live score speaks Persian
+        page.wait_for_selector("#score-form")
+        page.check('input[name="rating-accurate"][value="4"]')
+        assert page.inner_text("#live-verdict") == "۱ از ۸ نمره داده شد · قبول"
+        assert page.inner_text("#live-score") == "۱۰۰٫۰۰"
         page.click("header .signout button")
         page.wait_for_load_state("networkidle")
         again = login(browser, base, "rui", PASSWORD, phone)
