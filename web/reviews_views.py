@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import yaml
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from replykit import audit
 from replykit.errors import InputError, NotFound, ReplykitError
@@ -249,7 +250,7 @@ def score(review_id: int):
             if action in ("submit", "submit-next") and not errors:
                 return _submit(db, review, next_one=action == "submit-next")
             if not errors:
-                flash("Saved.")
+                flash(gettext("Saved."))
                 return redirect(url_for("reviews.score", review_id=review_id))
         except ReplykitError as exc:
             error = str(exc)
@@ -267,12 +268,13 @@ def _submit(db, review: dict, next_one: bool):
     result = reviews.submit_review(db, review["id"], _me())
     if review["target_kind"] == "draft":
         drafts.return_draft(db, review["draft_id"], _me(), review["overall_comment"])
-    flash(f"Review {review['id']} submitted: score {result['score']}.")
+    flash(gettext("Review %(id)s submitted: score %(score)s.", id=review["id"],
+                  score=result["score"]))
     if not next_one:
         return redirect(url_for("reviews.view", review_id=review["id"]))
     following = _next_review(db, review["id"])
     if following is None:
-        flash("Your review queue is empty.")
+        flash(gettext("Your review queue is empty."))
         return redirect(url_for("reviews.queue"))
     return redirect(url_for("reviews.score", review_id=following))
 
@@ -309,7 +311,7 @@ def dispute(review_id: int):
     if not is_named(db, current_user(), reviews.get_review(db, review_id)["author"]):
         return forbidden("only the reviewed agent disputes a review")
     disputes.open_dispute(db, review_id, _me(), request.form.get("reason", ""))
-    flash("Dispute sent to the leads.")
+    flash(gettext("Dispute sent to the leads."))
     return redirect(url_for("reviews.view", review_id=review_id))
 
 
@@ -363,7 +365,7 @@ def resolve(dispute_id: int):
     result = disputes.resolve_dispute(db, dispute_id, _me(),
                                       request.form.get("decision", ""),
                                       request.form.get("comment", ""))
-    flash(f"Dispute {dispute_id}: {result['state']}.")
+    flash(gettext("Dispute %(id)s: %(state)s.", id=dispute_id, state=result["state"]))
     return redirect(url_for("reviews.disputes_list"))
 
 
@@ -406,8 +408,9 @@ def rubrics():
                 raise InputError("the definition must be a YAML mapping")
             data.setdefault("version", 1)
             result = store.store_rubric(db, parse_rubric(data, source), text, _me())
-            flash(f"Stored {result['name']} v{result['version']}." if result["created"]
-                  else "Nothing changed: no new version.")
+            flash(gettext("Stored %(name)s v%(version)s.", name=result["name"],
+                          version=result["version"]) if result["created"]
+                  else gettext("Nothing changed: no new version."))
             return redirect(url_for("reviews.rubrics", name=result["name"]))
         except ReplykitError as exc:
             error = str(exc)
@@ -500,8 +503,9 @@ def create_session():
             team=form.get("team", ""), seed=form.get("seed") or None)
     except ReplykitError as exc:
         return _sessions_page(str(exc))
-    flash(f"Calibration session {session['id']} created: {len(session['items'])} replies "
-          f"for {len(participants)} reviewers.")
+    flash(gettext("Calibration session %(id)s created: %(replies)s replies for %(reviewers)s "
+                  "reviewers.", id=session["id"], replies=len(session["items"]),
+                  reviewers=len(participants)))
     return redirect(url_for("reviews.session_view", session_id=session["id"]))
 
 

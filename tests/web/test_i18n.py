@@ -5,6 +5,7 @@ left, and dates follow the locale and the user's calendar."""
 
 from __future__ import annotations
 
+import html as html_lib
 import io
 import re
 import shutil
@@ -260,3 +261,14 @@ def test_picker_in_chromium_on_a_phone(tmp_path, web_home_template):
         again.goto(f"{base}/reviews/mine")
         assert again.get_attribute("html", "lang") == "fa"
         assert not again.is_visible(".language-picker form")
+
+
+def test_server_messages_follow_the_language(as_user):
+    lead, token = as_user("lee")
+    text = page(lead, "/reviews/rubrics", "th").split('class="code" dir="auto">')[1]
+    text = html_lib.unescape(text.split("</textarea>")[0])
+    saved = lead.post("/reviews/rubrics", data={"csrf_token": token, "name": "support-reply",
+                                                "definition": text},
+                      headers={"Accept-Language": "th"})
+    assert saved.status_code == 302
+    assert "ไม่มีอะไรเปลี่ยน: ไม่มีเวอร์ชันใหม่" in page(lead, "/reviews/rubrics", "th")
