@@ -77,8 +77,9 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
-    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-            "both_backends"):
+    marked = metafunc.definition.get_closest_marker
+    if "backend" in metafunc.fixturenames and marked("both_backends") and not marked(
+            "sqlite_only"):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
