@@ -229,6 +229,8 @@ def blobs(directory):
     return sorted(p.name for p in directory.rglob("*") if p.is_file()) if directory.exists() else []
 
 
+@pytest.mark.sqlite_only("attachment files on disk; on PostgreSQL their bytes are rows, "
+                        "tests/test_postgres_servers.py")
 def test_attachment_round_trip_and_replace_by_name(home):
     library.add_reply(home.db, REPLY)
     directory = home.config.attachments_dir
@@ -248,6 +250,8 @@ def test_attachment_round_trip_and_replace_by_name(home):
     )
 
 
+@pytest.mark.sqlite_only("attachment files on disk; on PostgreSQL their bytes are rows, "
+                        "tests/test_postgres_servers.py")
 def test_a_path_as_attachment_name_cannot_escape_the_directory(home, tmp_path):
     library.add_reply(home.db, REPLY)
     directory = home.config.attachments_dir
@@ -262,6 +266,8 @@ def test_a_path_as_attachment_name_cannot_escape_the_directory(home, tmp_path):
 @pytest.mark.parametrize(
     "name", ["..", ".", "", "  ", "dir/", "a\x00b", "tab\there", None, "x" * 256]
 )
+@pytest.mark.sqlite_only("attachment files on disk; on PostgreSQL their bytes are rows, "
+                        "tests/test_postgres_servers.py")
 def test_unusable_attachment_names_are_rejected(home, name):
     library.add_reply(home.db, REPLY)
     with pytest.raises(InputError) as info:
@@ -280,6 +286,8 @@ def test_safe_filename_never_returns_a_path(name):
     assert safe and name.replace("\\", "/").strip().rstrip(". ").endswith(safe)
 
 
+@pytest.mark.sqlite_only("attachment files on disk; on PostgreSQL their bytes are rows, "
+                        "tests/test_postgres_servers.py")
 def test_attachment_size_limit_writes_nothing(home):
     library.add_reply(home.db, REPLY)
     directory = home.config.attachments_dir
@@ -295,6 +303,8 @@ def test_attachment_size_limit_writes_nothing(home):
     assert item["size"] == attachments.MAX_BYTES
 
 
+@pytest.mark.sqlite_only("attachment files on disk; on PostgreSQL their bytes are rows, "
+                        "tests/test_postgres_servers.py")
 def test_attaching_to_an_unknown_reply_leaves_no_file(home):
     with pytest.raises(NotFound, match=r"^no saved reply with id 'nope'$"):
         attachments.add(home.db, home.config.attachments_dir, "nope", "a.txt", b"hello")
