@@ -7,7 +7,8 @@ processes agree at once. `SuggestEngine` calls these for `sync`, `rebuild` and `
   the documents it takes stay locked until it commits and concurrent callers skip them
   (`FOR UPDATE SKIP LOCKED`), so several syncs or workers never embed a document twice.
 - `build` recomputes all of a model's vectors and its baseline in one transaction (readers
-  see the old vectors until it commits); the first sync of a model builds it.
+  see the old vectors until it commits; writers wait for it, as for any write
+  transaction); the first sync of a model builds it.
 The fcntl lock and FAISS files of the SQLite mode are not used."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from index.embedders import Embedder
 from index.pg_vectors import PgVectorIndex
 from index.vectors import baseline_similarity
 from replykit.errors import IndexMismatch
-from storage.db import redact_url
+from storage.db import redact_url, write_transaction
 
 BATCH = 64  # documents embedded per transaction by `sync` (a writer deleting one waits for it)
 
@@ -45,7 +46,9 @@ def build(engine, embedder: Embedder, again: bool = True) -> dict | None:
     # encode what the embedding cache lacks first, committed in batches: the transaction
     # below then only reads the cache (and a killed build keeps what it encoded)
     _, encoded = engine._vectors(embedder, engine._documents())
-    with db.atomic():
+    # under the write lock that every writer takes first: creating and dropping vector tables
+    # locks `documents`, which an import holding the lock may be writing (a deadlock else)
+    with write_transaction(db):
         storage.vectors.lock_model(db, embedder.name)
         stamp = storage.vectors.model_stamp(db, embedder.name)
         if not again and stamp is not None and int(stamp["dim"]) == embedder.dim:
