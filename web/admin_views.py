@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from replykit import audit, users
 from replykit.errors import Conflict, InputError, NotFound, ReplykitError
@@ -71,10 +72,10 @@ def new_user():
         return render_template("admin/new_user.html", form=form, roles=users.ROLES,
                                error=str(exc)), exc.status
     if not generated:
-        flash(f"User {user['username']!r} added.")
+        flash(gettext("User %(username)s added.", username=user["username"]))
         return redirect(url_for("admin.user", user_id=user["id"]))
     return _user_page(user["id"], 201, password=password,
-                      notice=f"User {user['username']!r} added.")
+                      notice=gettext("User %(username)s added.", username=user["username"]))
 
 
 @bp.get("/users/<int:user_id>")
@@ -111,8 +112,8 @@ def set_roles(user_id: int):
             raise Conflict("you cannot remove your own admin role")
         users.set_roles(get_home().db, username, roles, actor=_actor())
 
-    return _change(user_id, change, "Roles changed; the user's sessions ended and API tokens "
-                                    "were revoked.")
+    return _change(user_id, change, gettext(
+        "Roles changed; the user's sessions ended and API tokens were revoked."))
 
 
 @bp.post("/users/<int:user_id>/teams")
@@ -121,7 +122,7 @@ def set_teams(user_id: int):
     """Replace the user's teams (a comma list; empty: no team)."""
     teams = request.form.get("teams", "")
     return _change(user_id, lambda username: users.set_teams(
-        get_home().db, username, teams, actor=_actor()), "Teams changed.")
+        get_home().db, username, teams, actor=_actor()), gettext("Teams changed."))
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -136,7 +137,7 @@ def reset_password(user_id: int):
         users.reset_password(get_home().db, person["username"], password, actor=_actor())
     except ReplykitError as exc:
         return _user_page(user_id, exc.status, error=str(exc))
-    notice = "Password reset; the user's sessions ended and API tokens were revoked."
+    notice = gettext("Password reset; the user's sessions ended and API tokens were revoked.")
     if user_id == current_user()["id"]:
         login(users.get_user_by_id(get_home().db, user_id))
     if generated:
@@ -155,7 +156,7 @@ def deactivate(user_id: int):
             raise Conflict("you cannot deactivate yourself")
         users.deactivate_user(get_home().db, username, actor=_actor())
 
-    return _change(user_id, change, "User deactivated.")
+    return _change(user_id, change, gettext("User deactivated."))
 
 
 @bp.post("/users/<int:user_id>/activate")
@@ -163,7 +164,7 @@ def deactivate(user_id: int):
 def activate(user_id: int):
     """Let a deactivated user sign in again (their old tokens stay revoked)."""
     return _change(user_id, lambda username: users.activate_user(
-        get_home().db, username, actor=_actor()), "User activated.")
+        get_home().db, username, actor=_actor()), gettext("User activated."))
 
 
 @bp.post("/users/<int:user_id>/tokens")
@@ -178,7 +179,7 @@ def create_token(user_id: int):
                                    actor=_actor())
     except ReplykitError as exc:
         return _user_page(user_id, exc.status, error=str(exc))
-    return _user_page(user_id, 201, token=token, notice="API token created.")
+    return _user_page(user_id, 201, token=token, notice=gettext("API token created."))
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

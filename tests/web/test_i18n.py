@@ -272,3 +272,10 @@ def test_server_messages_follow_the_language(as_user):
                       headers={"Accept-Language": "th"})
     assert saved.status_code == 302
     assert "ไม่มีอะไรเปลี่ยน: ไม่มีเวอร์ชันใหม่" in page(lead, "/reviews/rubrics", "th")
+    root, token = as_user("root")
+    bo = root.get("/admin/").get_data(as_text=True).split('data-username="bo"')[1]
+    user_id = re.search(r"/admin/users/(\d+)", bo).group(1)
+    changed = root.post(f"/admin/users/{user_id}/teams", data={"csrf_token": token,
+                                                                "teams": "billing"})
+    assert changed.status_code == 302
+    assert "تیم‌ها تغییر کرد." in page(root, f"/admin/users/{user_id}", "fa")
