@@ -276,6 +276,7 @@ def test_server_messages_follow_the_language(as_user):
     bo = root.get("/admin/").get_data(as_text=True).split('data-username="bo"')[1]
     user_id = re.search(r"/admin/users/(\d+)", bo).group(1)
     changed = root.post(f"/admin/users/{user_id}/teams", data={"csrf_token": token,
-                                                                "teams": "billing"})
+                                                                "teams": "billing"},
+                        headers={"Accept-Language": "fa"})  # as the browser sends it
     assert changed.status_code == 302
     assert "تیم‌ها تغییر کرد." in page(root, f"/admin/users/{user_id}", "fa")
