@@ -10,9 +10,9 @@ import threading
 from collections import Counter
 
 import pytest
-from conftest import create_database, drop_database  # noqa: I001 (tests/conftest.py)
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from postgres_databases import create_database, drop_database
 
 import storage.search
 import storage.trigrams

@@ -27,7 +27,7 @@ WEB_WITHOUT_DOCUMENTS = {
     "api_workspace.api_draft_start", "api_workspace.api_render",
     "api_workspace.api_review_request", "auth.login", "auth.logout", "reviews.dispute",
     "reviews.resolve", "reviews.rubrics", "reviews.score", "reviews.start",
-    "reviews.create_session", "reviews.assign",
+    "reviews.create_session", "reviews.assign", "i18n.choose_language",
     # users, roles, teams and API tokens (admin pages)
     "admin.new_user", "admin.set_roles", "admin.set_teams", "admin.reset_password",
     "admin.deactivate", "admin.activate", "admin.create_token", "admin.revoke_token",
@@ -35,7 +35,8 @@ WEB_WITHOUT_DOCUMENTS = {
 # CLI commands that change no documents, or rebuild every index themselves (demo, restore,
 # index rebuild)
 CLI_WITHOUT_DOCUMENTS = {
-    "backup", "demo", "eval", "feedback", "index rebuild", "index status", "replies attach",
+    "backup", "demo", "eval", "feedback", "index rebuild", "index status", "learn", "worker",
+    "replies attach",
     "replies export", "replies history", "replies list", "replies show", "replies usage",
     "restore", "serve", "suggest",
     *(f"report {c}" for c in ("speed", "quality", "combined")),

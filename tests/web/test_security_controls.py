@@ -17,6 +17,7 @@ from replykit import users
 from replykit.config import load_config
 from rubrics import store
 from suggest import library
+from suggest.conversations import import_conversations
 from web import create_app
 
 VOLATILE = ("web_sessions", "login_attempts", "api_tokens")
@@ -31,6 +32,7 @@ def snapshot(db) -> list[str]:
 def valid_form(endpoint: str, ids: dict, db) -> dict:
     """A form or JSON body with which the route changes something."""
     rubric = store.show_rubric(db, "support-reply")
+    reviewer_ids = [users.get_user(db, name)["id"] for name in ("lee", "rui")]
     definition = {k: rubric[k] for k in ("name", "pass_threshold", "description",
                                          "categories")} | {"description": "Changed."}
     return {
@@ -49,6 +51,10 @@ def valid_form(endpoint: str, ids: dict, db) -> dict:
         "reviews.dispute": {"reason": "Unfair."},
         "reviews.resolve": {"decision": "uphold"},
         "reviews.rubrics": {"definition": yaml.safe_dump(definition)},
+        "reviews.create_session": {"name": "Round 2", "from": "2026-09-01", "to": "2026-10-01",
+                                   "size": "1", "reviewers": reviewer_ids},
+        "reviews.assign": {"from": "2026-09-01", "to": "2026-10-01", "per_agent": "1",
+                           "reviewers": reviewer_ids},
         "api_suggest.api_suggest": {"query": "refund", "mode": "lexical"},
         "api_suggest.api_feedback": {"event": "shown"},
         "api_workspace.api_render": {"id": "password-reset"},  # refund-policy is a draft here
@@ -71,13 +77,28 @@ def first_allowed(endpoint: str) -> str:
     raise AssertionError(endpoint)
 
 
-def test_csrf_on_every_state_changing_route(app, db):
+def test_csrf_on_every_state_changing_route(app, db, tmp_path):
     """Signed in as someone allowed: without the token 400 and nothing changes; with it the
     same request changes something. With an API token no CSRF token is needed."""
     ids = seed(db)
     # the admin pages change Bo; the token revoked is Ana's (deactivating Bo revokes his)
     ids |= {"user": users.get_user(db, "bo")["id"], "token": users.create_token(db, "ana")["id"]}
     library.edit_reply(db, "refund-policy", {"status": "draft"}, "Lee Lead")  # to approve
+    # unreviewed replies: assign takes one per agent (Ana's, one of Bo's), a calibration
+    # session samples what is left
+    extra = tmp_path / "c4.jsonl"
+    extra.write_text("\n".join(json.dumps({
+        "conversation_id": "C4", "message_id": mid, "role": role, "author": author,
+        "channel": "email", "created_at": at, "body": body, "subject": "Invoice"})
+        for mid, role, author, at, body in (
+            ("m1", "customer", "Emma Stone", "2026-09-04T09:00:00Z", "Where is my invoice?"),
+            ("m2", "agent", "Bo Agent", "2026-09-04T09:10:00Z", "It is on the billing page."),
+            ("m3", "customer", "Emma Stone", "2026-09-05T09:00:00Z", "And last month's?"),
+            ("m4", "agent", "Ana Agent", "2026-09-05T09:10:00Z", "Under 'All invoices'."),
+            ("m5", "customer", "Emma Stone", "2026-09-06T09:00:00Z", "Thanks, and VAT?"),
+            ("m6", "agent", "Bo Agent", "2026-09-06T09:10:00Z", "VAT is on each invoice."),
+        )), encoding="utf-8")
+    import_conversations(db, extra)
     changing = [r for r in requests_of(app, ids) if r[1] != "GET"]
     # resolving first lets Ana dispute again; signing in and out go last
     changing.sort(key=lambda r: (r[0].startswith("auth."), r[0] != "reviews.resolve"))

@@ -204,9 +204,8 @@
     return el("li", {
       class: state.confident ? "suggestion" : "suggestion weak", id: `suggestion-${index}`,
       role: "option", "aria-selected": "false", dataset: { index: String(index) },
-      // a screen reader names the option by its title and reads the reply after it, not the
-      // whole card (score, tags, reason) as one name
-      "aria-labelledby": `suggestion-${index}-title`, "aria-describedby": `suggestion-${index}-body`,
+      // named by its content, title first (a name of the title alone left the card's other
+      // visible text out of it: axe's label-content-name-mismatch, a serious violation)
     },
       el("div", { class: "suggestion-head" },
         el("strong", { dir: "auto", class: "title", id: `suggestion-${index}-title` }, item.title),
