@@ -35,13 +35,14 @@ demo: $(STAMP)
 	@echo "Open http://127.0.0.1:5000/ and sign in with a demo login above."
 	$(VENV)/bin/replykit --home $(HOME_DIR) serve --host 127.0.0.1 --port 5000
 
+# Two processes (pytest-xdist): each runs torch on one thread, so two use a 2-core machine.
 test: $(STAMP) chromium
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # The whole suite on PostgreSQL (an embedded server per session; modules marked both_backends
 # run on both in `make test` already; SQLite-only tests say so and skip or keep SQLite).
 test-postgres: $(STAMP) chromium
-	REPLYKIT_TEST_BACKEND=postgresql $(PY) -m pytest -q
+	REPLYKIT_TEST_BACKEND=postgresql $(PY) -m pytest -q -n 2
 
 # Debian's chromium (and fonts for Thai and Arabic script) for the browser tests; idempotent.
 # Without apt (or root) it only warns: the browser tests then skip, saying why.
