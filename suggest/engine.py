@@ -259,37 +259,40 @@ class SuggestEngine:
         if outermost:
             self.sync()
 
+    def index_states(self, where, measure) -> list[dict]:
+        """Each embedder's index: model, dim, where it lives (`where(embedder)`: a dict) and
+        its state (unusable, missing, stale or ok); `measure(embedder, index)` gives its
+        size_bytes, missing and extra counts. Shared by both backends' `status`."""
+        states = []
+        for embedder in self.embedders():
+            entry = {"model": embedder.name, "dim": embedder.dim, **where(embedder)}
+            try:
+                index = self.vector_index(embedder)
+            except IndexMismatch as exc:
+                states.append({**entry, "state": "unusable", "problem": str(exc)})
+                continue
+            if index is None:
+                states.append({**entry, "state": "missing", "vectors": 0})
+                continue
+            counts = measure(embedder, index)
+            stale = counts["missing"] or counts["extra"]
+            states.append({**entry, **index.stamp(), "vectors": len(index), **counts,
+                           "state": "stale" if stale else "ok"})
+        return states
+
     def status(self) -> dict:
         """Models, counts, size on disk and staleness of every index."""
         if is_postgres(self.db):
             return pg_index.status(self)
         wanted = self.document_ids()
         kinds = storage.search.document_counts_by_kind(self.db)
-        indexes = []
-        for embedder in self.embedders():
-            path = self.index_path(embedder)
-            entry = {"model": embedder.name, "dim": embedder.dim, "file": str(path)}
-            try:
-                index = self.vector_index(embedder)
-            except IndexMismatch as exc:
-                indexes.append({**entry, "state": "unusable", "problem": str(exc)})
-                continue
-            if index is None:
-                indexes.append({**entry, "state": "missing", "vectors": 0})
-                continue
+
+        def measure(embedder, index) -> dict:
             have = index.ids
-            missing, extra = len(wanted - have), len(have - wanted)
-            indexes.append(
-                {
-                    **entry,
-                    **index.stamp(),
-                    "vectors": len(index),
-                    "size_bytes": path.stat().st_size,
-                    "missing": missing,
-                    "extra": extra,
-                    "state": "stale" if missing or extra else "ok",
-                }
-            )
+            return {"size_bytes": self.index_path(embedder).stat().st_size,
+                    "missing": len(wanted - have), "extra": len(have - wanted)}
+
+        indexes = self.index_states(lambda e: {"file": str(self.index_path(e))}, measure)
         return {
             "home": str(self.config.home),
             "documents": len(wanted),

@@ -113,23 +113,10 @@ def status(engine) -> dict:
     """Models, counts, sizes and pending documents, as `SuggestEngine.status` on SQLite."""
     db = engine.db
     kinds = storage.search.document_counts_by_kind(db)
-    indexes = []
-    for embedder in engine.embedders():
-        entry = {"model": embedder.name, "dim": embedder.dim,
-                 "table": storage.vectors.table_name(embedder.name)}
-        try:
-            index = vector_index(engine, embedder)
-        except IndexMismatch as exc:
-            indexes.append({**entry, "state": "unusable", "problem": str(exc)})
-            continue
-        if index is None:
-            indexes.append({**entry, "state": "missing", "vectors": 0})
-            continue
-        pending = storage.vectors.pending_count(db, embedder.name)
-        indexes.append({**entry, **index.stamp(), "vectors": len(index),
-                        "size_bytes": storage.vectors.table_bytes(db, embedder.name),
-                        "missing": pending, "extra": 0,
-                        "state": "stale" if pending else "ok"})
+    indexes = engine.index_states(
+        lambda e: {"table": storage.vectors.table_name(e.name)},
+        lambda e, index: {"size_bytes": storage.vectors.table_bytes(db, e.name),
+                          "missing": storage.vectors.pending_count(db, e.name), "extra": 0})
     return {
         "home": str(engine.config.home),
         "database": redact_url(engine.config.database_url),
