@@ -77,6 +77,15 @@ def web_home_template(tmp_path_factory, library_home_template) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def module_web_config(tmp_path_factory, web_home_template):
+    """A copy of the web template home (SQLite) shared by one module's tests: the browser
+    tests serve one app per module."""
+    root = tmp_path_factory.mktemp("module-web") / "home"
+    shutil.copytree(web_home_template, root)
+    return load_config(root, multilingual_model="")
+
+
 @pytest.fixture(scope="session")
 def postgres_web_template(tmp_path_factory, postgres_library_template, postgres_server):
     """(home, database name): `web_home_template` on PostgreSQL, its database closed so that

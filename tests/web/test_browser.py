@@ -6,13 +6,11 @@ dashboard. Skipped, with the reason, where Chromium or Playwright is missing."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from browser import chromium, login, serve, unavailable
 from webtest_helpers import PASSWORD
 
-from replykit.config import load_config
 from suggest import library
 from web import create_app
 
@@ -23,10 +21,8 @@ pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, web_home_template):
-    root = tmp_path_factory.mktemp("browser") / "home"
-    shutil.copytree(web_home_template, root)
-    config = load_config(root, multilingual_model="")
+def site(module_web_config):
+    config = module_web_config
     app = create_app(config)
     with serve(app) as base, chromium() as browser:
         yield base, browser, config

@@ -7,13 +7,11 @@ where Chromium or Playwright is missing."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from browser import chromium, login, serve, unavailable
 from webtest_helpers import PASSWORD
 
-from replykit.config import load_config
 from replykit.home import Home
 from rubrics import reviews
 from suggest import library
@@ -49,10 +47,9 @@ def _conversations(path, count: int = 3) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, web_home_template):
-    root = tmp_path_factory.mktemp("lead-browser") / "home"
-    shutil.copytree(web_home_template, root)
-    config = load_config(root, multilingual_model="")
+def site(module_web_config):
+    config = module_web_config
+    root = config.home
     home = Home(config)
     original = library.get_reply(home.db, "password-reset")
     library.add_reply(home.db, {"id": "password-reset-2", "title": "Password reset (copy)",

@@ -9,7 +9,6 @@ content. Skipped, with the reason, where Chromium or Playwright is missing."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from browser import chromium, login, serve, unavailable
 from security_seed import seed
 from webtest_helpers import PASSWORD
 
-from replykit.config import load_config
 from replykit.home import Home
 from web import create_app
 
@@ -39,10 +37,8 @@ PHONES = ({"width": 360, "height": 740}, {"width": 390, "height": 844})
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, web_home_template):
-    root = tmp_path_factory.mktemp("a11y") / "home"
-    shutil.copytree(web_home_template, root)
-    config = load_config(root, multilingual_model="")
+def site(module_web_config):
+    config = module_web_config
     home = Home(config)
     ids = seed(home.db)
     ids["bo"] = home.db.execute("SELECT id FROM users WHERE username = 'bo'").fetchone()[0]

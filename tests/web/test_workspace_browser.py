@@ -8,13 +8,11 @@ where Chromium or Playwright is missing."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from browser import chromium, login, serve, unavailable
 from webtest_helpers import PASSWORD
 
-from replykit.config import load_config
 from replykit.home import Home
 from storage import users as user_store
 from web import create_app
@@ -28,10 +26,8 @@ LRI, PDI = "\u2066", "\u2069"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, web_home_template):
-    root = tmp_path_factory.mktemp("workspace-browser") / "home"
-    shutil.copytree(web_home_template, root)
-    config = load_config(root, multilingual_model="")
+def site(module_web_config):
+    config = module_web_config
     app = create_app(config)
     with serve(app) as base, chromium() as browser:
         yield base, browser, config

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from browser import chromium, login, serve, unavailable
 from webtest_helpers import PASSWORD
 
-from replykit.config import load_config
 from replykit.home import Home
 from storage import users as user_store
 from suggest import attachments
@@ -50,10 +48,9 @@ def long_thread(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, web_home_template):
-    root = tmp_path_factory.mktemp("workspace-library") / "home"
-    shutil.copytree(web_home_template, root)
-    config = load_config(root, multilingual_model="")
+def site(module_web_config):
+    config = module_web_config
+    root = config.home
     home = Home(config)
     attachments.add(home.db, config.attachments_dir, "refund-policy", THAI_NAME, PDF)
     import_conversations(home.db, long_thread(root.parent / "long.jsonl"))
