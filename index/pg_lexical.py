@@ -17,7 +17,6 @@ import math
 import storage.trigrams
 from index.lexical import LexicalIndex, query_trigrams
 from replykit.errors import ReplykitError
-from storage.db import write_transaction
 
 
 class PgLexicalIndex(LexicalIndex):
@@ -27,14 +26,11 @@ class PgLexicalIndex(LexicalIndex):
         super().__init__(db, "documents")
 
     def ensure_vocab(self) -> None:
-        """Create the trigram index and frequency table if missing; refuse a database whose
-        ctype hides Thai and Persian letters from pg_trgm."""
+        """Refuse a database whose ctype hides Thai and Persian letters from pg_trgm (the
+        trigram index and frequency table come with migration 7)."""
         problem = storage.trigrams.ctype_problem(self.db)
         if problem:
             raise ReplykitError(problem)
-        if not storage.trigrams.ready(self.db):
-            with write_transaction(self.db):
-                storage.trigrams.ensure_tables(self.db)
 
     def document_count(self) -> int:
         return storage.trigrams.document_count(self.db)

@@ -18,7 +18,17 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from storage import app_secrets, audit, blobs, conversations, library, reviews, search, users
+from storage import (
+    app_secrets,
+    audit,
+    blobs,
+    conversations,
+    library,
+    reviews,
+    search,
+    trigrams,
+    users,
+)
 from storage.db import is_postgres, write_transaction
 from storage.postgres_schema import BASELINE_VERSIONS, apply_baseline, check_encoding
 
@@ -40,6 +50,8 @@ MIGRATIONS = (
     (5, "templated past-reply titles; past replies templated again", _m005_templated_titles),
     (6, "saved-reply actions (tags, status, assignee set on the ticket)",
      library.m006_reply_actions),
+    (7, "trigram index and frequencies for lexical search (PostgreSQL only)",
+     trigrams.m007_lexical_trigrams),
     (100, "rubric versions, reviews, drafts, assignments, disputes", reviews.m100_reviews),
     (101, "calibration sessions and their participants", reviews.m101_calibration_sessions),
     (102, "the replies of calibration sessions", reviews.m102_calibration_items),

@@ -101,7 +101,6 @@ def delete_documents(db: sqlite_utils.Database, ids: list[int]) -> None:
     """Delete these documents (the FTS triggers follow; on PostgreSQL `storage.trigrams`
     follows here and their vectors by ON DELETE CASCADE)."""
     if is_postgres(db):
-        trigrams.ensure_tables(db)
         trigrams.count(db, [row["lexical_text"] for row in
                             document_rows(db, ("lexical_text",), list(ids))], -1)
     for chunk in _chunks(ids):
@@ -112,7 +111,6 @@ def insert_documents(db: sqlite_utils.Database, docs: list[dict]) -> None:
     """Insert document rows (kind, ref, saved_reply_id, text, lexical_text, text_hash, script)
     (on PostgreSQL also counting their trigrams, `storage.trigrams`)."""
     if is_postgres(db):
-        trigrams.ensure_tables(db)
         trigrams.count(db, [doc["lexical_text"] for doc in docs], +1)
     db["documents"].insert_all(docs)
 

@@ -2,11 +2,13 @@
 
 A GIN trigram index on `documents.lexical_text` finds candidates (`LIKE '%tri%'` per query
 trigram), and `lexical_trigrams` holds each in-word trigram's document frequency, as SQLite's
-fts5vocab table does; its row '' (no trigram is empty) counts the documents. Both are made on
-first use (`ensure_tables`) and kept by `storage.search.insert_documents` /
-`delete_documents` in the writer's transaction. PostgreSQL only."""
+fts5vocab table does; its row '' (no trigram is empty) counts the documents. Both are made by
+migration 7 (`m007_lexical_trigrams`, nothing on SQLite) and kept by
+`storage.search.insert_documents` / `delete_documents` in the writer's transaction."""
 
 from __future__ import annotations
+
+from storage.db import is_postgres
 
 # Characters between words, for the trigrams of index.lexical (Python `re`) and for the
 # frequencies computed here (a PostgreSQL regular expression): the same class in both.
@@ -26,6 +28,12 @@ def _chunks(values: list) -> list[list]:
 def ready(db) -> bool:
     """Whether `lexical_trigrams` exists: bool."""
     return db.execute("SELECT to_regclass('lexical_trigrams') IS NOT NULL").fetchone()[0] == 1
+
+
+def m007_lexical_trigrams(db) -> None:
+    """The trigram index and frequency table on PostgreSQL (SQLite has FTS5: nothing)."""
+    if is_postgres(db):
+        ensure_tables(db)
 
 
 def ensure_tables(db) -> None:
