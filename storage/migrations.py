@@ -26,6 +26,7 @@ from storage import (
     library,
     reviews,
     search,
+    sync_state,
     trigrams,
     users,
 )
@@ -52,6 +53,7 @@ MIGRATIONS = (
      library.m006_reply_actions),
     (7, "trigram index and frequencies for lexical search (PostgreSQL only)",
      trigrams.m007_lexical_trigrams),
+    (8, "helpdesk sync cursors", sync_state.m008_sync_state),
     (100, "rubric versions, reviews, drafts, assignments, disputes", reviews.m100_reviews),
     (101, "calibration sessions and their participants", reviews.m101_calibration_sessions),
     (102, "the replies of calibration sessions", reviews.m102_calibration_items),

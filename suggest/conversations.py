@@ -15,7 +15,7 @@ messages since the previous agent reply."""
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -213,22 +213,47 @@ def import_conversations(
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", str(path))
+    return import_records(
+        db, ((f"{path} line {number}, ", record) for number, record in _records(path, progress))
+    )
+
+
+def import_records(
+    db: sqlite_utils.Database,
+    records: Iterable[tuple[str, dict]],
+    on_bad: Callable[[InputError], None] | None = None,
+) -> dict:
+    """Store `(where, record)` pairs (the import format; `where` prefixes errors, e.g.
+    'file.jsonl line 3, ') in one write transaction (a savepoint inside another), then rebuild
+    each touched conversation's past replies. A bad record raises InputError and rolls back
+    everything, unless `on_bad(error)` is given: then that record is left out and reported
+    (a helpdesk sync must not stall on one odd message). Returns counts: messages, skipped
+    (already there), rejected (left out by on_bad), conversations, past_replies."""
     touched: set[str] = set()
-    added = skipped = 0
+    added = skipped = rejected = 0
     with write_transaction(db):
         base = storage.conversations.last_message_seq(db)
-        for number, record in _records(path, progress):
-            where = f"{path} line {number}, "
-            message, conversation = validate_message(record, where)
-            if _store_message(db, message, conversation, base + number, where):
+        for number, (where, record) in enumerate(records, start=1):
+            try:
+                # both raise before writing anything: a rejected record leaves no trace
+                message, conversation = validate_message(record, where)
+                stored = _store_message(db, message, conversation, base + number, where)
+            except InputError as error:
+                if on_bad is None:
+                    raise
+                on_bad(error)
+                rejected += 1
+                continue
+            if stored:
                 added += 1
                 touched.add(message["conversation_id"])
             else:
                 skipped += 1
         past_count = sum(_rebuild_past_replies(db, c) for c in sorted(touched))
-    return {
+    counts = {
         "messages": added,
         "skipped": skipped,
         "conversations": len(touched),
         "past_replies": past_count,
     }
+    return {**counts, "rejected": rejected} if on_bad is not None else counts

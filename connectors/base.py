@@ -1,0 +1,114 @@
+"""What every helpdesk source offers (`Source`), the batches it yields (`Batch`), its one
+error type (`ConnectorError`), and reading a source's settings from `[sync.NAME]` of
+config.toml: credentials come from environment variables the settings name (`token_env =
+"DJANGO_HELPDESK_TOKEN"`), never from the file or the command line."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from replykit.errors import ReplykitError
+
+# Settings keys that would put a secret into config.toml: refused, name an env variable instead.
+SECRET_KEYS = ("token", "password", "api_key", "api_token", "secret", "access_token")
+
+# [sync.NAME] type -> the module whose from_config(name, settings) builds the source.
+SOURCE_TYPES = {
+    "django-helpdesk": "connectors.django_helpdesk",
+    "jsonl-http": "connectors.jsonl_http",
+    "chatwoot": "connectors.chatwoot",
+    "zendesk": "connectors.zendesk",
+}
+
+
+class ConnectorError(ReplykitError):
+    """A source cannot be reached, refuses us or answers something we cannot read. The
+    message names the source and the request, never a credential."""
+
+    status = 502
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Records in the `import conversations` format (docs/conversations.md; optional `nps`
+    0-10, `ces` 1-7) and the cursor to resume after them: stored with them, atomically."""
+
+    records: list[dict]
+    cursor: str
+
+
+class Source(Protocol):
+    """A helpdesk: `pull` conversations, `post_reply` into one, `apply_actions` to one."""
+
+    name: str
+
+    def pull(self, cursor: str | None) -> Iterator[Batch]:
+        """Batches of everything new or changed since `cursor` (None: from the start), oldest
+        first. Each batch's cursor resumes right after it; pulling again from the last one
+        yields nothing new (or only messages the importer skips as already stored). The
+        generator is lazy: the runner commits each batch before asking for the next."""
+        ...
+
+    def post_reply(self, conversation_id: str, text: str, private: bool) -> str:
+        """Add `text` to the conversation as a reply (private: an internal note the customer
+        does not see); returns the helpdesk's id of the new message."""
+        ...
+
+    def apply_actions(self, conversation_id: str, actions: dict) -> list[str]:
+        """Apply a saved reply's actions (`{"tags": [...], "status": ..., "assignee": ...}`)
+        to the conversation; returns one line per action: what was applied, or that the
+        helpdesk's API does not allow it."""
+        ...
+
+
+def source_settings(sections: dict, name: str) -> dict:
+    """The `[sync.NAME]` table of config.toml (`sections` of the Config), checked: it exists,
+    has a known `type`, and holds no secret itself."""
+    sources = sections.get("sync", {})
+    settings = sources.get(name)
+    if not isinstance(settings, dict):
+        known = ", ".join(sorted(k for k, v in sources.items() if isinstance(v, dict)))
+        raise ConnectorError(f"no source {name!r} in config.toml [sync.{name}]"
+                             + (f" (configured: {known})" if known else ""))
+    kind = settings.get("type")
+    if kind not in SOURCE_TYPES:
+        raise ConnectorError(f"config.toml [sync.{name}] type: {kind!r} is not one of "
+                             f"{', '.join(SOURCE_TYPES)}")
+    literal = sorted(set(settings) & set(SECRET_KEYS))
+    if literal:
+        raise ConnectorError(
+            f"config.toml [sync.{name}] {literal[0]}: secrets are not kept in the file; set "
+            f"{literal[0]}_env = \"SOME_VARIABLE\" and put the secret in that environment variable")
+    return settings
+
+
+def make_source(sections: dict, name: str) -> Source:
+    """The source configured as `[sync.NAME]`."""
+    settings = source_settings(sections, name)
+    module = importlib.import_module(SOURCE_TYPES[settings["type"]])
+    return module.from_config(name, settings)
+
+
+def setting(settings: dict, name: str, key: str, default=None):
+    """A required (default None) or optional setting of `[sync.NAME]`, as text."""
+    value = settings.get(key, default)
+    if value is None or value == "":
+        raise ConnectorError(f"config.toml [sync.{name}] {key}: is required")
+    return str(value)
+
+
+def secret(settings: dict, name: str, key: str) -> str:
+    """The secret whose environment variable `[sync.NAME]` names as `KEY_env`."""
+    variable = settings.get(f"{key}_env")
+    if not variable:
+        raise ConnectorError(f"config.toml [sync.{name}] {key}_env: is required (the name of "
+                             f"the environment variable holding the {key})")
+    value = os.environ.get(str(variable))
+    if not value:
+        raise ConnectorError(f"environment variable {variable} (config.toml [sync.{name}] "
+                             f"{key}_env) is not set")
+    return value
