@@ -293,3 +293,90 @@ def saved_reply_messages(db: sqlite_utils.Database) -> list[dict]:
         "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
         "WHERE m.role = 'agent' AND m.saved_reply_id IS NOT NULL AND m.saved_reply_id != '' "
         "ORDER BY m.conversation_id, m.seq"))
+
+
+# ---- survey scores and what was really sent (issue 15; appended)
+
+
+def m010_survey_scores(db: sqlite_utils.Database) -> None:
+    """Migration 10: a conversation's NPS (0-10) and CES (1-7) survey answers, beside csat."""
+    db.execute("ALTER TABLE conversations ADD COLUMN nps INTEGER")
+    db.execute("ALTER TABLE conversations ADD COLUMN ces INTEGER")
+
+
+def m011_sent_replies(db: sqlite_utils.Database) -> None:
+    """Migration 11: what an agent really sent (from the embed panel, or an imported or synced
+    agent message), the saved reply it came from and how much the inserted text was edited."""
+    for sql in (
+        """CREATE TABLE sent_replies (
+            id INTEGER PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            message_id TEXT,
+            agent TEXT NOT NULL DEFAULT '',
+            sent_at TEXT NOT NULL,
+            text TEXT NOT NULL,
+            saved_reply_id TEXT,
+            inserted_text TEXT,
+            edit_ratio REAL,
+            source TEXT NOT NULL,
+            feedback_id INTEGER,
+            team_id TEXT
+        )""",
+        "CREATE UNIQUE INDEX sent_replies_message ON sent_replies(conversation_id, message_id)",
+        "CREATE INDEX sent_replies_reply ON sent_replies(saved_reply_id)",
+    ):
+        db.execute(sql)
+
+
+_SENT_COLUMNS = ("id", "conversation_id", "message_id", "agent", "sent_at", "text",
+                 "saved_reply_id", "inserted_text", "edit_ratio", "source", "feedback_id")
+
+
+def insert_sent_reply(db: sqlite_utils.Database, row: dict) -> int:
+    """Store one sent_replies row (columns from _SENT_COLUMNS but id); returns its id: int."""
+    columns = [c for c in _SENT_COLUMNS[1:] if c in row]
+    return db.execute(
+        f"INSERT INTO sent_replies ({', '.join(columns)}) VALUES ({_marks(columns)}) "
+        "RETURNING id", [row[c] for c in columns]).fetchone()[0]
+
+
+def sent_reply(db: sqlite_utils.Database, sent_id: int) -> dict | None:
+    """One sent_replies row, or None."""
+    rows = list(db.query(f"SELECT {', '.join(_SENT_COLUMNS)} FROM sent_replies WHERE id = ?",
+                         [sent_id]))
+    return rows[0] if rows else None
+
+
+def sent_replies_of(db: sqlite_utils.Database, conversation_id: str) -> list[dict]:
+    """A conversation's sent_replies rows, oldest first: list[dict]."""
+    return list(db.query(
+        f"SELECT {', '.join(_SENT_COLUMNS)} FROM sent_replies WHERE conversation_id = ? "
+        "ORDER BY sent_at, id", [conversation_id]))
+
+
+def claim_sent_reply(db: sqlite_utils.Database, sent_id: int, message_id: str,
+                     sent_at: str) -> None:
+    """Give a send recorded without a helpdesk message id the id (and time) of the imported
+    message it turned out to be."""
+    db.execute("UPDATE sent_replies SET message_id = ?, sent_at = ? WHERE id = ?",
+               [message_id, sent_at, sent_id])
+
+
+def agent_messages_of(db: sqlite_utils.Database, conversation_id: str) -> list[dict]:
+    """A conversation's agent messages in time order: list[dict] with message_id, author,
+    created_at, clean_body, saved_reply_id."""
+    return list(db.query(
+        "SELECT message_id, author, created_at, clean_body, saved_reply_id FROM messages "
+        "WHERE conversation_id = ? AND role = 'agent' ORDER BY created_at, seq",
+        [conversation_id]))
+
+
+def sends(db: sqlite_utils.Database) -> list[dict]:
+    """Every sent_replies row with its conversation's channel, team and survey answers:
+    list[dict] with conversation_id, message_id, agent, sent_at, saved_reply_id, edit_ratio,
+    text_length, source, channel, team, csat, nps, ces."""
+    return list(db.query(
+        "SELECT s.conversation_id, s.message_id, s.agent, s.sent_at, s.saved_reply_id, "
+        "s.edit_ratio, LENGTH(s.text) AS text_length, s.source, c.channel, c.team, c.csat, "
+        "c.nps, c.ces FROM sent_replies s JOIN conversations c ON c.id = s.conversation_id "
+        "ORDER BY s.sent_at, s.id"))

@@ -2,9 +2,10 @@
 
 Required fields: conversation_id, message_id, role (customer|agent), author, channel,
 created_at (ISO 8601 with a timezone), body. Optional: subject, priority, status, csat (1-5),
-customer_id, customer_email, resolved_at, team (conversation-level; the last non-empty value
-wins), saved_reply_id (agent rows sent from a saved reply). docs/conversations.md has the
-format with an example.
+nps (0-10), ces (1-7), customer_id, customer_email, resolved_at, team (conversation-level;
+the last non-empty value wins), saved_reply_id (agent rows sent from a saved reply).
+docs/conversations.md has the format with an example. Each imported agent message is recorded
+as a send (suggest.sending), matched to the saved reply it came from where one is known.
 
 The file is streamed: rows go straight into the database inside one transaction, so a bad row
 anywhere rolls everything back and nothing is half-written. Re-importing a message that is
@@ -25,7 +26,7 @@ import storage.conversations
 from replykit.errors import InputError
 from replykit.textio import file_format, read_csv, read_jsonl
 from storage.db import write_transaction
-from suggest import documents, privacy
+from suggest import documents, privacy, sending
 from suggest.cleaning import clean_body
 
 REQUIRED = ("conversation_id", "message_id", "role", "author", "channel", "created_at", "body")
@@ -35,11 +36,15 @@ CONVERSATION_FIELDS = (
     "priority",
     "status",
     "csat",
+    "nps",
+    "ces",
     "customer_id",
     "customer_email",
     "resolved_at",
     "team",
 )
+# survey answers (conversation-level): CSAT 1-5, NPS 0-10, CES (customer effort) 1-7
+SCORES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 ROLES = ("customer", "agent")
 MAX_FIELD = 100_000
 
@@ -78,6 +83,17 @@ def _text(record: dict, field: str, where: str, required: bool) -> str:
     return value
 
 
+def _score(value: str, low: int, high: int, where: str) -> int:
+    """A survey answer: a whole number from `low` to `high` ("9", 9 or 9.0), or InputError."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not number.is_integer() or not low <= number <= high:
+        raise InputError(f"{value!r} is not a score from {low} to {high}", where)
+    return int(number)
+
+
 def validate_message(record: dict, where: str) -> tuple[dict, dict]:
     """(message row, conversation fields) from one input record, or InputError."""
     message = {f: _text(record, f, where, f not in ("author", "channel", "body")) for f in REQUIRED}
@@ -90,16 +106,9 @@ def validate_message(record: dict, where: str) -> tuple[dict, dict]:
     saved_reply_id = _text(record, "saved_reply_id", where, False)
     message["saved_reply_id"] = saved_reply_id or None
     conversation = {f: _text(record, f, where, False) for f in CONVERSATION_FIELDS}
-    if conversation["csat"]:
-        try:
-            csat = int(conversation["csat"])
-        except ValueError:
-            csat = 0
-        if not 1 <= csat <= 5:
-            raise InputError(
-                f"{conversation['csat']!r} is not a score from 1 to 5", f"{where}field csat"
-            )
-        conversation["csat"] = csat
+    for field, (low, high) in SCORES.items():
+        if conversation[field]:
+            conversation[field] = _score(conversation[field], low, high, f"{where}field {field}")
     if conversation["resolved_at"]:
         conversation["resolved_at"] = parse_timestamp(
             conversation["resolved_at"], f"{where}field resolved_at"
@@ -250,6 +259,8 @@ def import_records(
             else:
                 skipped += 1
         past_count = sum(_rebuild_past_replies(db, c) for c in sorted(touched))
+        for conversation_id in sorted(touched):
+            sending.match_conversation(db, conversation_id)
     counts = {
         "messages": added,
         "skipped": skipped,
