@@ -303,38 +303,3 @@ def inserted_events_of(db: sqlite_utils.Database, conversation_id: str) -> list[
         "WHERE conversation_id = ? AND suggestion_kind = 'saved' AND event = 'inserted' "
         "ORDER BY created_at, id", [conversation_id]))
 
-
-# ---- the index queue (appended): changes the vector indexes have not caught up with
-
-
-def _enqueue(db: sqlite_utils.Database, where: str, params: list) -> None:
-    queued_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-    db.execute(
-        "INSERT INTO index_queue (document_id, reply, queued_at) SELECT id, CASE WHEN "
-        "kind = 'past' THEN 'past:' || ref ELSE 'saved:' || ref END, ? FROM documents "
-        f"WHERE {where} ORDER BY id", [queued_at, *params])
-
-
-def enqueue_documents(db: sqlite_utils.Database, ids: list[int]) -> None:
-    """Queue these documents (call before deleting them, in the same transaction)."""
-    for chunk in _chunks(list(ids)):
-        _enqueue(db, f"id IN ({_marks(chunk)})", chunk)
-
-
-def queue_head(db: sqlite_utils.Database) -> int:
-    """The id of the newest queued change, 0 when the queue is empty: int."""
-    return db.execute("SELECT COALESCE(MAX(id), 0) FROM index_queue").fetchone()[0]
-
-
-def dequeue(db: sqlite_utils.Database, head: int) -> int:
-    """Remove the queued changes up to id `head` (the indexes have caught up with them):
-    how many went, int."""
-    return db.execute("DELETE FROM index_queue WHERE id <= ?", [head]).rowcount
-
-
-def queue_state(db: sqlite_utils.Database) -> dict:
-    """{'changes': queued changes, 'replies': distinct saved or past replies among them,
-    'oldest': queued_at of the oldest (None when empty)}."""
-    changes, replies, oldest = db.execute(
-        "SELECT COUNT(*), COUNT(DISTINCT reply), MIN(queued_at) FROM index_queue").fetchone()
-    return {"changes": int(changes), "replies": int(replies), "oldest": oldest}
