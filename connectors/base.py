@@ -58,10 +58,10 @@ class Source(Protocol):
         does not see); returns the helpdesk's id of the new message."""
         ...
 
-    def apply_actions(self, conversation_id: str, actions: dict) -> list[str]:
-        """Apply a saved reply's actions (`{"tags": [...], "status": ..., "assignee": ...}`)
-        to the conversation; returns one line per action: what was applied, or that the
-        helpdesk's API does not allow it."""
+    def apply_actions(self, conversation_id: str, actions: list[dict]) -> list[str]:
+        """Apply a saved reply's actions (its `actions` list: `{"type": "set_status", "value":
+        "solved"}`..., docs/saved-replies.md) to the conversation; returns one line per
+        action: what was applied, or that the helpdesk's API does not allow it."""
         ...
 
 
