@@ -14,7 +14,7 @@ from replykit.errors import InputError, NotFound
 from rubrics import drafts as review_drafts
 from storage import conversations as conversation_store
 from storage import library as library_store
-from suggest import attachments, drafts, library, placeholders, privacy, proposals
+from suggest import attachments, conversation_context, drafts, library, placeholders, proposals
 from web.access import (
     conversation_in_scope,
     may_read_conversation,
@@ -51,13 +51,6 @@ def api_conversations():
     return jsonify({"conversations": [r for r in rows if r["id"] in readable]})
 
 
-def unanswered(messages: list[dict]) -> list[dict]:
-    """The customer's messages since the last agent reply (all of them when no agent has
-    replied yet), in order."""
-    last_agent = max((i for i, m in enumerate(messages) if m["role"] != "customer"), default=-1)
-    return [m for m in messages[last_agent + 1:] if m["role"] == "customer"]
-
-
 def conversation(db, conversation_id: str) -> dict:
     """A conversation with its messages; `question`: the customer's messages since the last
     agent reply, joined by blank lines (what the agent answers next; the last customer
@@ -69,32 +62,9 @@ def conversation(db, conversation_id: str) -> dict:
     found = {k: row[k] for k in ("id", "subject", "channel", "status", "customer_name",
                                  "customer_email", "team")}
     found["messages"] = conversation_store.conversation_messages(db, conversation_id)
-    # answered already (a lead reading it): the customer's last message, as before
-    asked = unanswered(found["messages"]) or [
-        m for m in found["messages"] if m["role"] == "customer"][-1:]
-    found["question"] = "\n\n".join(m["body"] for m in asked)
-    found["values"] = _conversation_values(row, found["messages"])
+    found["question"] = conversation_context.question(found["messages"])
+    found["values"] = conversation_context.values(row, found["messages"])
     return found
-
-
-def _conversation_values(row: dict, messages: list[dict]) -> dict:
-    """{placeholder name: value} known from the conversation: the customer's name and e-mail
-    from the row, else an e-mail the customer wrote; the order reference the customer
-    mentioned last (found with suggest.privacy's patterns); the ticket id."""
-    name = (row["customer_name"] or "").strip()
-    values = {"ticket.id": row["id"]}
-    if name:
-        values.update({"customer.name": name, "customer.first_name": name.split()[0]})
-    written = [d for m in messages if m["role"] == "customer"
-               for d in privacy.found_details(m["body"] or "")]
-    emails = [v for k, v in written if k == "customer.email"]
-    email = row["customer_email"] or (emails[-1] if emails else "")
-    if email:
-        values["customer.email"] = email
-    orders = [v for k, v in written if k == "order.id"]
-    if orders:
-        values["order.id"] = orders[-1]
-    return values
 
 
 @bp.get("/conversations/<conversation_id>")
@@ -121,7 +91,7 @@ def context(db, user: dict, conversation_id: str | None) -> tuple[dict, dict]:
     if row is None:
         raise NotFound(f"no conversation {conversation_id!r}")
     messages = conversation_store.conversation_messages(db, conversation_id)
-    return agent, _conversation_values(row, messages)
+    return agent, conversation_context.values(row, messages)
 
 
 def _renderable_reply(db, reply_id: str) -> dict:
