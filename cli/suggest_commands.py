@@ -335,7 +335,8 @@ def index_rebuild(home, as_json):
 @json_option
 @pass_home
 def index_status(home, as_json):
-    """Models, counts, size on disk and staleness of the indexes."""
+    """Models, counts, size on disk and staleness of the indexes; the changes queued for them
+    (pending per model, and the age of the oldest queued change)."""
     status = _engine(home).status()
     if as_json:
         echo_json(status)
@@ -360,6 +361,12 @@ def index_status(home, as_json):
                 if item["state"] == "stale"
                 else ""
             )
+        )
+    if status["pending_changes"]:
+        click.echo(
+            f"Pending: {status['pending_changes']} queued changes of "
+            f"{status['pending_replies']} replies, the oldest "
+            f"{status['oldest_pending_seconds']} s old (the index writer catches up)"
         )
 
 
@@ -431,6 +438,7 @@ def serve(home, host, port, threads):
     app = create_app(home.config)
     engine = SuggestEngine(home)
     engine.embedders()  # load models before the first request
+    app.extensions["replykit.index_writer"].nudge()  # drain what a stopped server left queued
     click.echo(f"replykit serving {home.config.home} on http://{host}:{port}/")
     waitress.serve(app, host=host, port=port, threads=threads)
 

@@ -26,7 +26,7 @@ import sqlite_utils
 
 from replykit.customers import Customer, canonical_email, canonical_id
 from replykit.errors import InputError, ReplykitError
-from storage import erasure
+from storage import erasure, search
 from storage.db import is_postgres, write_transaction
 from suggest import proposals
 
@@ -147,6 +147,7 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
         reply_hashes = erasure.reply_document_hashes(db, list(replies))
         for reply_id, drop in replies.items():
             proposals.strip_customer(db, reply_id, who.for_library(), drop)
+        search.enqueue_documents(db, documents)  # the vector indexes follow
         delete(db, "documents", "id", documents)
         for table in ("review_ratings", "review_history", "review_disputes"):
             delete(db, table, "review_id", reviews)

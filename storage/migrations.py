@@ -53,6 +53,8 @@ MIGRATIONS = (
      library.m006_reply_actions),
     (7, "trigram index and frequencies for lexical search (PostgreSQL only)",
      trigrams.m007_lexical_trigrams),
+    (12, "the index queue: documents the vector indexes have not caught up with",
+     search.m012_index_queue),
     (10, "conversations' NPS and CES survey answers", conversations.m010_survey_scores),
     (11, "what agents really sent (sent_replies)", conversations.m011_sent_replies),
     (8, "helpdesk sync cursors", sync_state.m008_sync_state),

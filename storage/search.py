@@ -3,6 +3,8 @@ triggers), the embedding cache, and suggestion feedback."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlite_utils
 
 from storage import trigrams
@@ -54,6 +56,18 @@ def m003_search_documents(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+def m012_index_queue(db: sqlite_utils.Database) -> None:
+    """Migration 12: the documents whose vectors are not written yet, queued in the
+    transaction that adds or deletes them (`reply`: 'saved:<id>' or 'past:<id>', what the
+    library page counts; `queued_at`: ISO-8601 UTC, for the age of the oldest change)."""
+    db.execute("""CREATE TABLE index_queue (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL,
+        reply TEXT NOT NULL,
+        queued_at TEXT NOT NULL
+    )""")
+
+
 # ---- queries
 
 _CHUNK = 500  # values per `IN (?, …)` list, well under SQLite's parameter limit
@@ -99,20 +113,25 @@ def documents_of(db: sqlite_utils.Database, ref: str, kinds: tuple[str, ...]) ->
 
 def delete_documents(db: sqlite_utils.Database, ids: list[int]) -> None:
     """Delete these documents (the FTS triggers follow; on PostgreSQL `storage.trigrams`
-    follows here and their vectors by ON DELETE CASCADE)."""
+    follows here and their vectors by ON DELETE CASCADE), queueing them for the vector
+    indexes (`index_queue`)."""
     if is_postgres(db):
         trigrams.count(db, [row["lexical_text"] for row in
                             document_rows(db, ("lexical_text",), list(ids))], -1)
+    enqueue_documents(db, ids)
     for chunk in _chunks(ids):
         db.execute(f"DELETE FROM documents WHERE id IN ({_marks(chunk)})", chunk)
 
 
 def insert_documents(db: sqlite_utils.Database, docs: list[dict]) -> None:
     """Insert document rows (kind, ref, saved_reply_id, text, lexical_text, text_hash, script)
-    (on PostgreSQL also counting their trigrams, `storage.trigrams`)."""
+    (on PostgreSQL also counting their trigrams, `storage.trigrams`), and queue them for the
+    vector indexes (`index_queue`)."""
     if is_postgres(db):
         trigrams.count(db, [doc["lexical_text"] for doc in docs], +1)
+    last = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()[0]
     db["documents"].insert_all(docs)
+    _enqueue(db, "id > ?", [last])
 
 
 def reply_documents_with_reply(db: sqlite_utils.Database) -> list[dict]:
@@ -303,3 +322,49 @@ def inserted_events_of(db: sqlite_utils.Database, conversation_id: str) -> list[
         "WHERE conversation_id = ? AND suggestion_kind = 'saved' AND event = 'inserted' "
         "ORDER BY created_at, id", [conversation_id]))
 
+
+# ---- the index queue (appended): changes the vector indexes have not caught up with
+
+
+def _enqueue(db: sqlite_utils.Database, where: str, params: list) -> None:
+    queued_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    db.execute(
+        "INSERT INTO index_queue (document_id, reply, queued_at) SELECT id, CASE WHEN "
+        "kind = 'past' THEN 'past:' || ref ELSE 'saved:' || ref END, ? FROM documents "
+        f"WHERE {where} ORDER BY id", [queued_at, *params])
+
+
+def enqueue_documents(db: sqlite_utils.Database, ids: list[int]) -> None:
+    """Queue these documents (call before deleting them, in the same transaction)."""
+    for chunk in _chunks(list(ids)):
+        _enqueue(db, f"id IN ({_marks(chunk)})", chunk)
+
+
+def queue_head(db: sqlite_utils.Database) -> int:
+    """The id of the newest queued change, 0 when the queue is empty: int."""
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM index_queue").fetchone()[0]
+
+
+def dequeue(db: sqlite_utils.Database, head: int) -> int:
+    """Remove the queued changes up to id `head` (the indexes have caught up with them):
+    how many went, int."""
+    return db.execute("DELETE FROM index_queue WHERE id <= ?", [head]).rowcount
+
+
+def queue_state(db: sqlite_utils.Database) -> dict:
+    """{'changes': queued changes, 'replies': distinct saved or past replies among them,
+    'oldest': queued_at of the oldest (None when empty)}."""
+    changes, replies, oldest = db.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT reply), MIN(queued_at) FROM index_queue").fetchone()
+    return {"changes": int(changes), "replies": int(replies), "oldest": oldest}
+
+
+def edited_ratio_by_reply(db: sqlite_utils.Database) -> list[dict]:
+    """Per saved reply: reply_id, body_length (characters of its current body) and
+    mean_edit_ratio of its `edited` feedback events (None without one): list[dict]."""
+    return list(db.query(
+        "SELECT r.id AS reply_id, LENGTH(r.body) AS body_length, f.mean_edit_ratio "
+        "FROM saved_replies r LEFT JOIN (SELECT suggestion_id, AVG(edit_ratio) AS "
+        "mean_edit_ratio FROM suggestion_feedback WHERE suggestion_kind = 'saved' "
+        "AND event = 'edited' AND edit_ratio IS NOT NULL GROUP BY suggestion_id) f "
+        "ON f.suggestion_id = r.id"))

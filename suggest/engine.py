@@ -5,7 +5,9 @@ The database is the source of truth: `sync()` adds and removes vectors until an 
 exactly the documents' ids (ids are never reused, so equal id sets mean equal content);
 `rebuild()` writes every index anew (cached embeddings make that cheap when little changed).
 A file lock serialises index writers across processes; a reader reloads an index whose file
-changed on disk."""
+changed on disk. Every change to `documents` is queued in `index_queue` in its own
+transaction; a sync or rebuild removes what it has caught up with, so the queue tells how far
+behind the indexes are (`pending`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sqlite_utils
@@ -34,6 +38,9 @@ from replykit.errors import IndexMismatch
 from replykit.home import Home
 from storage.db import is_postgres, write_transaction
 from suggest import feedback, pg_index
+
+if TYPE_CHECKING:
+    from suggest.index_writer import IndexWriter
 
 
 def is_question(kind: str) -> bool:
@@ -59,6 +66,8 @@ class SuggestEngine:
     _loaded: dict[str, _Loaded] = field(default_factory=dict)
     _lexical: LexicalIndex | None = None
     _signals: tuple | None = None  # (cache key, suggest.feedback.ranking_signals)
+    # the serving process's index writer: `writing()` hands it the catch-up instead of syncing
+    background: IndexWriter | None = None
 
     @property
     def config(self) -> Config:
@@ -187,9 +196,13 @@ class SuggestEngine:
     def rebuild(self) -> list[dict]:
         """Write every embedder's index anew from the documents table."""
         if is_postgres(self.db):
-            return [pg_index.build(self, embedder) for embedder in self.embedders()]
+            head = storage.search.queue_head(self.db)
+            report = [pg_index.build(self, embedder) for embedder in self.embedders()]
+            storage.search.dequeue(self.db, head)
+            return report
         report = []
         with self._writer_lock():
+            head = storage.search.queue_head(self.db)
             rows = self._documents()
             for embedder in self.embedders():
                 started = time.perf_counter()
@@ -204,15 +217,21 @@ class SuggestEngine:
                         "seconds": round(time.perf_counter() - started, 3),
                     }
                 )
+            storage.search.dequeue(self.db, head)
         return report
 
     def sync(self) -> dict:
         """Add/remove vectors so each index holds exactly the documents' ids; an index that
-        is missing or was built by another model is rebuilt. Returns counts per model."""
+        is missing or was built by another model is rebuilt; then the queued changes it has
+        caught up with leave `index_queue`. Returns counts per model."""
         if is_postgres(self.db):
-            return pg_index.sync(self)
+            head = storage.search.queue_head(self.db)
+            changes = pg_index.sync(self)
+            storage.search.dequeue(self.db, head)
+            return changes
         changes = {}
         with self._writer_lock():
+            head = storage.search.queue_head(self.db)  # read first: all it names is committed
             wanted = self.document_ids()
             for embedder in self.embedders():
                 try:
@@ -237,6 +256,7 @@ class SuggestEngine:
                 index.add(np.array([r[0] for r in rows], dtype=np.int64), vectors)
                 self._save(embedder, index)
                 changes[embedder.name] = {"added": len(rows), "removed": len(extra)}
+            storage.search.dequeue(self.db, head)
         return changes
 
     def embed_pending(self, embedder: Embedder, limit: int) -> int:
@@ -248,16 +268,34 @@ class SuggestEngine:
     @contextmanager
     def writing(self) -> Iterator[sqlite_utils.Database]:
         """The one write path for changes that may touch `documents`: `with engine.writing()
-        as db:` runs the block in one write transaction (`storage.db.write_transaction`) and,
-        once it has committed, brings the vector indexes in line (`sync`). A block that raises
-        rolls back and syncs nothing. Inside another write transaction the block becomes a
+        as db:` runs the block in one write transaction (`storage.db.write_transaction`; the
+        changed documents are queued in it) and, once it has committed, brings the vector
+        indexes in line: `sync` here (CLI commands), or a nudge to the `background` writer,
+        which catches up while the caller returns (the web app). A block that raises rolls
+        back and syncs nothing. Inside another write transaction the block becomes a
         savepoint and the sync is left to the outermost writer (nothing is committed yet)."""
         db = self.db
         outermost = not db.conn.in_transaction
         with write_transaction(db):
             yield db
-        if outermost:
+        if not outermost:
+            return
+        if self.background is not None:
+            self.background.nudge()
+        else:
             self.sync()
+
+    def pending(self) -> dict:
+        """How far the vector indexes are behind the database: {'pending_changes': queued
+        changes, 'pending_replies': saved or past replies they belong to,
+        'oldest_pending_seconds': age of the oldest (None when none is queued)}."""
+        queue = storage.search.queue_state(self.db)
+        age = None
+        if queue["oldest"] is not None:
+            oldest = datetime.fromisoformat(queue["oldest"])
+            age = round(max((datetime.now(UTC) - oldest).total_seconds(), 0.0), 3)
+        return {"pending_changes": queue["changes"], "pending_replies": queue["replies"],
+                "oldest_pending_seconds": age}
 
     def index_states(self, where, measure) -> list[dict]:
         """Each embedder's index: model, dim, where it lives (`where(embedder)`: a dict) and
@@ -281,9 +319,16 @@ class SuggestEngine:
         return states
 
     def status(self) -> dict:
-        """Models, counts, size on disk and staleness of every index."""
-        if is_postgres(self.db):
-            return pg_index.status(self)
+        """Models, counts, size on disk and staleness of every index; per index `pending`
+        (documents it lacks or still holds: every document while it is missing), and the
+        queue's `pending` figures (`pending()`)."""
+        found = pg_index.status(self) if is_postgres(self.db) else self._sqlite_status()
+        for item in found["indexes"]:
+            built = item["state"] in ("ok", "stale")
+            item["pending"] = item["missing"] + item["extra"] if built else found["documents"]
+        return {**found, **self.pending()}
+
+    def _sqlite_status(self) -> dict:
         wanted = self.document_ids()
         kinds = storage.search.document_counts_by_kind(self.db)
 

@@ -15,6 +15,7 @@ from replykit.config import Config, load_config
 from replykit.errors import ReplykitError
 from storage.db import busy_message
 from storage.health import connection_lost
+from suggest.index_writer import IndexWriter
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
@@ -48,6 +49,9 @@ def create_app(config: Config | dict | None = None) -> Flask:
     # than the suggestion itself. Vector indexes are loaded once and shared by all threads.
     app.extensions["replykit.per_thread"] = threading.local()
     app.extensions["replykit.vector_indexes"] = {}
+    # writes commit and return; this thread brings the vector indexes in line after them
+    app.extensions["replykit.index_writer"] = IndexWriter(
+        rk_config, app.extensions["replykit.vector_indexes"])
 
     from web import i18n, limits, security
 

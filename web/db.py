@@ -22,11 +22,13 @@ def get_home() -> Home:
 
 def engine() -> SuggestEngine:
     """This server thread's engine: models stay loaded, and vector indexes are shared by all
-    threads of the app (FAISS searches are read-only)."""
+    threads of the app (FAISS searches are read-only). Its writes commit and return: the
+    app's index writer (`suggest.index_writer`) catches the indexes up after them."""
     local = current_app.extensions["replykit.per_thread"]
     found = getattr(local, "engine", None)
     if found is None:
         found = local.engine = SuggestEngine(
-            get_home(), _loaded=current_app.extensions["replykit.vector_indexes"]
+            get_home(), _loaded=current_app.extensions["replykit.vector_indexes"],
+            background=current_app.extensions["replykit.index_writer"],
         )
     return found

@@ -103,6 +103,7 @@ def index():
     everything = library.list_replies(db, teams=_teams())
     return render_template(
         "library/list.html", replies=replies, args=args, sorts=SORTS, statuses=library.STATUSES,
+        indexing=engine().pending()["pending_replies"],
         tags=sorted({t for r in everything for t in r["tags"]}),
         languages=sorted({r["language"] for r in everything}),
         authors=sorted({r["author"] for r in everything if r["author"]}),
