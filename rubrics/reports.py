@@ -15,6 +15,7 @@ from rubrics.periods import buckets
 from rubrics.sla import parse_sla
 from rubrics.speed import load_facts, quantile, reply_rows, speed_metrics
 from rubrics.store import get_rubric
+from rubrics.survey_scores import nps
 from storage import conversations as conversation_store
 from storage import reviews as review_store
 
@@ -318,33 +319,44 @@ FEW_REVIEWS = 3  # below this many reviewed replies a saved reply's score is sho
 
 def saved_reply_quality(db: sqlite_utils.Database, start: datetime | None = None,
                         end: datetime | None = None, teams=None) -> dict[str, dict]:
-    """Review scores and CSAT of the agent replies sent from each saved reply in [start, end)
-    (None: no bound), by saved reply id. Each entry: sent (replies sent from it), reviewed
-    (those with a submitted review), reviews, mean_score (mean of the reviewed replies'
-    scores), poor (reviewed replies below their rubric's pass threshold), rated (conversations
-    with a CSAT among those it was sent in, each counted once), csat_mean, low_csat (rated 1
-    or 2), few (fewer than FEW_REVIEWS reviewed replies: not yet a trend). `teams` as in
-    speed_report. Only replies that carry the saved reply's id count (docs/metrics.md)."""
+    """Review scores and survey answers of the agent replies sent from each saved reply in
+    [start, end) (None: no bound), by saved reply id. Each entry: sent (replies sent from it),
+    reviewed (those with a submitted review), reviews, mean_score (mean of the reviewed
+    replies' scores), poor (reviewed replies below their rubric's pass threshold), rated
+    (conversations with a CSAT among those it was sent in, each counted once), csat_mean,
+    low_csat (rated 1 or 2), nps ({"n", "promoters", "passives", "detractors", "score"} of the
+    conversations with an NPS answer), ces_rated, ces_mean, few (fewer than FEW_REVIEWS
+    reviewed replies: not yet a trend). `teams` as in speed_report. A reply counts when its
+    import names the saved reply or its send was recorded with it (sent_replies, matched to an
+    insertion): docs/metrics.md."""
     lo = start or datetime.min.replace(tzinfo=UTC)
     hi = end or datetime.max.replace(tzinfo=UTC)
     allowed = team_conversations(db, teams)
-    sent = [row for row in conversation_store.saved_reply_messages(db)
-            if lo <= parse_instant(row["created_at"]) < hi
+    sent = {(row["conversation_id"], row["message_id"]): row
+            for row in conversation_store.saved_reply_messages(db)}
+    for number, row in enumerate(conversation_store.sends(db)):
+        if row["saved_reply_id"] is not None:
+            key = (row["conversation_id"], row["message_id"] or f"unsynced send {number}")
+            sent[key] = dict(row, message_id=key[1], created_at=row["sent_at"])
+    sent = [row for row in sent.values() if lo <= parse_instant(row["created_at"]) < hi
             and (allowed is None or row["conversation_id"] in allowed)]
     reviewed = {(e["conversation_id"], e["message_id"]): e for e in reviewed_replies(db, lo, hi)}
+    surveyed = {row["id"]: row for row in conversation_store.survey_answers(db)}
     found: dict[str, dict] = {}
     for row in sent:
         entry = found.setdefault(row["saved_reply_id"], {"sent": 0, "replies": [],
-                                                         "csat": {}})
+                                                         "conversations": set()})
         entry["sent"] += 1
         review = reviewed.get((row["conversation_id"], row["message_id"]))
         if review is not None:
             entry["replies"].append(review)
-        if row["csat"] is not None:
-            entry["csat"][row["conversation_id"]] = row["csat"]
+        entry["conversations"].add(row["conversation_id"])
     out = {}
     for reply_id, entry in found.items():
-        replies, csat = entry["replies"], list(entry["csat"].values())
+        replies = entry["replies"]
+        answers = [surveyed[c] for c in sorted(entry["conversations"]) if c in surveyed]
+        csat = [a["csat"] for a in answers if a["csat"] is not None]
+        ces = [a["ces"] for a in answers if a["ces"] is not None]
         out[reply_id] = {
             "sent": entry["sent"],
             "reviewed": len(replies),
@@ -355,6 +367,9 @@ def saved_reply_quality(db: sqlite_utils.Database, start: datetime | None = None
             "rated": len(csat),
             "csat_mean": _round(statistics.fmean(csat)) if csat else None,
             "low_csat": sum(1 for value in csat if value <= 2),
+            "nps": nps([a["nps"] for a in answers if a["nps"] is not None]),
+            "ces_rated": len(ces),
+            "ces_mean": _round(statistics.fmean(ces)) if ces else None,
             "few": len(replies) < FEW_REVIEWS,
         }
     return out
@@ -378,11 +393,12 @@ def _flatten(data: dict, prefix: str = "") -> dict:
 
 
 def flatten_groups(report: dict) -> tuple[list[str], list[dict]]:
-    """(columns, rows): one row per group (overall, agent:X, channel:Y, period:Z) with the
-    group's metrics flattened to dotted names; lists of rows and trends are left out."""
+    """(columns, rows): one row per group (overall, agent:X, channel:Y, team:T (surveys),
+    period:Z, saved_reply:R (surveys)) with the group's metrics flattened to dotted names;
+    lists of rows and trends are left out."""
     groups = [("overall", report["overall"])]
-    for kind in ("agent", "channel", "period"):
-        groups += [(f"{kind}:{k}", v) for k, v in report[f"by_{kind}"].items()]
+    for kind in ("agent", "channel", "team", "period", "saved_reply"):
+        groups += [(f"{kind}:{k}", v) for k, v in report.get(f"by_{kind}", {}).items()]
     rows, columns = [], ["group"]
     for name, metrics in groups:
         flat = _flatten({k: v for k, v in metrics.items() if k != "trend"})

@@ -380,3 +380,23 @@ def sends(db: sqlite_utils.Database) -> list[dict]:
         "s.edit_ratio, LENGTH(s.text) AS text_length, s.source, c.channel, c.team, c.csat, "
         "c.nps, c.ces FROM sent_replies s JOIN conversations c ON c.id = s.conversation_id "
         "ORDER BY s.sent_at, s.id"))
+
+
+def survey_answers(db: sqlite_utils.Database) -> list[dict]:
+    """The survey answers of every conversation with at least one: list[dict] with id, csat,
+    nps, ces (None: not answered)."""
+    return list(db.query(
+        "SELECT id, csat, nps, ces FROM conversations "
+        "WHERE csat IS NOT NULL OR nps IS NOT NULL OR ces IS NOT NULL"))
+
+
+def replykit_sends_by_reply(db: sqlite_utils.Database) -> list[dict]:
+    """Per saved reply, its sends that went through replykit (the embed panel, or an imported
+    message matched to an insertion): list[dict] with reply_id, sends, mean_edit_ratio (of
+    those with a ratio, else None) and kept_chars (Σ (1 − edit ratio) × characters sent)."""
+    return list(db.query(
+        "SELECT saved_reply_id AS reply_id, COUNT(*) AS sends, "
+        "AVG(edit_ratio) AS mean_edit_ratio, "
+        "COALESCE(SUM((1 - edit_ratio) * LENGTH(text)), 0) AS kept_chars "
+        "FROM sent_replies WHERE saved_reply_id IS NOT NULL "
+        "AND (source = 'embed' OR feedback_id IS NOT NULL) GROUP BY saved_reply_id"))

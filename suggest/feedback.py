@@ -72,16 +72,38 @@ def usage(db: sqlite_utils.Database, reply_id: str | None = None) -> list[dict]:
 
     Each row: reply_id; shown, inserted, edited, dismissed (feedback events); sent (messages
     of imported conversations sent from it); used = inserted + sent; last_used, the latest
-    insert or send (None: never used); acceptance_rate = inserted / shown, to 4 places
-    (None when never shown)."""
+    insert or send (None: never used); sends (replies really sent through replykit from it:
+    the embed panel's, and imported messages matched to an insertion, suggest.sending).
+    Measured on those sends where there are any (`basis` "sends"), else on the insert events
+    ("inserts"; None when never shown): acceptance_rate = sends (or inserted) / shown, to 4
+    places (None when never shown); mean_edit_ratio (of the sends, or of the `edited` events);
+    time_saved_s = characters kept from the saved reply / TYPING_CHARS_PER_S, where a send
+    keeps (1 − its edit ratio) × its length and an insert (1 − mean_edit_ratio) × the body's
+    length (docs/metrics.md)."""
     rows = storage.search.reply_usage(db, reply_id or None)
+    sends = {r["reply_id"]: r for r in storage.conversations.replykit_sends_by_reply(db)}
+    edits = {r["reply_id"]: r for r in storage.search.edited_ratio_by_reply(db)}
     for row in rows:
         row["used"] = row["inserted"] + row["sent"]
         times = [row.pop("last_inserted"), row.pop("last_sent")]
         row["last_used"] = max((t for t in times if t), default=None)
-        row["acceptance_rate"] = (
-            round(row["inserted"] / row["shown"], 4) if row["shown"] else None)
+        sent = sends.get(row["reply_id"])
+        edit = edits.get(row["reply_id"], {"mean_edit_ratio": None, "body_length": 0})
+        row["sends"] = sent["sends"] if sent else 0
+        accepted = row["sends"] or row["inserted"]
+        row["basis"] = "sends" if sent else ("inserts" if row["shown"] else None)
+        row["acceptance_rate"] = round(accepted / row["shown"], 4) if row["shown"] else None
+        ratio = sent["mean_edit_ratio"] if sent else edit["mean_edit_ratio"]
+        row["mean_edit_ratio"] = None if ratio is None else round(ratio, 4)
+        kept = (sent["kept_chars"] if sent
+                else row["inserted"] * (1 - (ratio or 0)) * edit["body_length"])
+        row["time_saved_s"] = round(kept / TYPING_CHARS_PER_S, 1)
     return rows
+
+
+# An agent types about 40 words (200 characters) a minute: each character kept from a saved
+# reply saves 0.3 s of typing. A floor, not the whole saving: finding the answer is left out.
+TYPING_CHARS_PER_S = 200 / 60
 
 
 # Usage prior: a saved reply used often is, before reading the question, a likelier answer.

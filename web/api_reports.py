@@ -1,7 +1,7 @@
 """JSON API of the rubrics area: speed / quality / combined reports, rubrics and reviews
 (read-only), used by the web dashboards.
 
-    GET /api/reports/speed|quality|combined?from=&to=&agent=&channel=&interval=&team=
+    GET /api/reports/speed|quality|combined|surveys?from=&to=&agent=&channel=&interval=&team=
     GET /api/rubrics                      GET /api/rubrics/<name>?version=
     GET /api/reviews?reviewer=&author=&state=      GET /api/reviews/<id>
     GET /api/reviews/queue?reviewer=      GET /api/reviews/calibration?from=&to=&rubric=
@@ -18,7 +18,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import Forbidden
 
 from replykit.errors import InputError
-from rubrics import assignments, calibration, reports, store
+from rubrics import assignments, calibration, reports, store, surveys
 from rubrics import reviews as reviews_mod
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
@@ -43,6 +43,7 @@ BUILDERS = {
     "speed": reports.speed_report,
     "quality": reports.quality_report,
     "combined": reports.combined_report,
+    "surveys": surveys.surveys_report,
 }
 
 
@@ -54,10 +55,10 @@ def _bounds(sections: dict):
 @bp.get("/reports/<kind>")
 @require_role("reviewer", "lead")
 def api_report(kind: str):
-    """A speed, quality or combined report (same JSON as `replykit report KIND --format
-    json`) over the user's teams, or the one `team` asked for."""
+    """A speed, quality, combined or surveys report (same JSON as `replykit report KIND
+    --format json`) over the user's teams, or the one `team` asked for."""
     if kind not in BUILDERS:
-        raise InputError(f"unknown report {kind!r} (speed, quality, combined)", "path")
+        raise InputError(f"unknown report {kind!r} ({', '.join(BUILDERS)})", "path")
     interval = request.args.get("interval", "month")
     if interval not in INTERVALS:
         raise InputError(f"must be one of {', '.join(INTERVALS)}", "parameter interval")

@@ -1,7 +1,8 @@
 """Reports dashboard: first-response-time distribution, SLA compliance over time, quality
 trend, the quality x speed quadrant per agent, weakest rubric categories, saved replies with
-the lowest review scores, saved-reply usage and acceptance, and drafting time with and
-without a suggestion. Filters: period (default: the 8 weeks up to today), agent, channel,
+the lowest review scores, saved-reply usage and acceptance, drafting time with and
+without a suggestion, and survey results (NPS, CES, CSAT) per agent, channel, team and saved
+reply beside quality and speed. Filters: period (default: the 8 weeks up to today), agent, channel,
 team (reports cover the user's teams; admins all). A figure about misses (SLA compliance,
 quality, a quadrant, a category) links to the breached or poor replies behind it; every
 table downloads as CSV."""
@@ -17,7 +18,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from replykit import audit
 from replykit.errors import InputError, NotFound
 from replykit.textio import write_csv
-from rubrics import reports
+from rubrics import reports, surveys
 from rubrics.calendar import parse_calendar
 from rubrics.periods import INTERVALS, parse_bounds
 from suggest import drafts, feedback, library
@@ -80,7 +81,20 @@ def _reports(filters: dict) -> dict:
         "quality": reports.quality_report(home.db, sections, start, end, **kwargs),
         "combined": reports.combined_report(home.db, sections, start, end, **kwargs),
         "drafting": drafts.drafting_report(home.db, start, end, filters["agent"], teams),
+        "surveys": _visible_saved_replies(
+            surveys.surveys_report(home.db, sections, start, end, **kwargs)),
     }
+
+
+def _visible_saved_replies(report: dict) -> dict:
+    """The surveys report with only the saved replies the user's teams see, each with its
+    title."""
+    titles = {r["id"]: r["title"] for r in library.list_replies(
+        get_home().db, teams=team_scope(current_user()))}
+    report["by_saved_reply"] = {reply_id: dict(figures, title=titles[reply_id])
+                                for reply_id, figures in report["by_saved_reply"].items()
+                                if reply_id in titles}
+    return report
 
 
 @bp.get("/")
@@ -147,7 +161,7 @@ def dashboard():
     agents = sorted(speed["by_agent"])
     return render_template("reports/dashboard.html", filters=filters, figures=figures,
                            speed=speed, quality=quality, combined=combined,
-                           drafting=data["drafting"], agents=agents,
+                           drafting=data["drafting"], surveys=data["surveys"], agents=agents,
                            channels=sorted(speed["by_channel"]), intervals=INTERVALS,
                            tables=TABLES, link=lambda name, **kw: _link(filters, name, **kw))
 
@@ -184,7 +198,9 @@ def _usage_rows() -> list[dict]:
               for r in library.list_replies(db, teams=team_scope(current_user()))}
     return [{"id": r["reply_id"], "title": titles[r["reply_id"]], "shown": r["shown"],
              "used": r["used"], "inserted_in_workspace": r["inserted"],
-             "sent_in_conversations": r["sent"], "acceptance_rate": r["acceptance_rate"],
+             "sent_in_conversations": r["sent"], "sent_through_replykit": r["sends"],
+             "acceptance_rate": r["acceptance_rate"], "basis": r["basis"],
+             "mean_edit_ratio": r["mean_edit_ratio"], "time_saved_s": r["time_saved_s"],
              "last_used": r["last_used"]}
             for r in feedback.usage(db) if r["reply_id"] in titles]
 
@@ -192,7 +208,7 @@ def _usage_rows() -> list[dict]:
 def _table_rows(name: str, filters: dict) -> list[dict]:
     """The rows behind a figure, filtered by the drill-down parameters."""
     args = request.args
-    if name in ("responses", "quality", "categories", "quadrant", "drafting"):
+    if name in ("responses", "quality", "categories", "quadrant", "drafting", "surveys"):
         data = _reports(filters)
     if name == "responses":
         rows = data["speed"]["replies"]
@@ -221,6 +237,9 @@ def _table_rows(name: str, filters: dict) -> list[dict]:
         return [{k: r[k] for k in ("id", "agent", "team", "conversation_id", "opened_at",
                                    "finished_at", "outcome", "seconds", "suggestion_id",
                                    "edit_ratio")} for r in data["drafting"]["drafts"]]
+    if name == "surveys":
+        columns, rows = reports.flatten_groups(data["surveys"])
+        return [{c: r.get(c) for c in columns} for r in rows]
     if name == "usage":
         return _usage_rows()
     if name == "saved_replies":
@@ -269,7 +288,7 @@ def _in_period(instant: str, period: str, filters: dict) -> bool:
 
 
 TABLES = ("responses", "quality", "categories", "quadrant", "drafting", "usage",
-          "saved_replies")
+          "saved_replies", "surveys")
 
 
 @bp.get("/tables/<name>")

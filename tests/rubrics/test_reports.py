@@ -203,7 +203,8 @@ def test_api_reviews_and_rubrics(client):
 @pytest.mark.parametrize(
     "url, status, error",
     [
-        ("/api/reports/bogus", 400, "path: unknown report 'bogus' (speed, quality, combined)"),
+        ("/api/reports/bogus", 400,
+         "path: unknown report 'bogus' (speed, quality, combined, surveys)"),
         ("/api/reports/speed?from=yesterday", 400,
          "--from: expected YYYY-MM-DD or an ISO datetime, got 'yesterday'"),
         ("/api/reports/speed?interval=year", 400,
