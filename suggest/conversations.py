@@ -132,6 +132,9 @@ def _store_message(db, message: dict, conversation: dict, seq: int, where: str) 
                 "stored with different content",
                 f"{where}field message_id",
             )
+        if conversation:  # a helpdesk sends known messages again with a new status or CSAT
+            storage.conversations.store_conversation(db, conv_id, conversation,
+                                                     message["created_at"])
         return False
     updates = dict(conversation)
     if message["role"] == "customer" and message["author"]:
