@@ -197,3 +197,8 @@ def test_web_shows_nps_and_ces(client, sdb):
     page = client.get(f"/reports/?{period}").get_data(as_text=True)
     assert "NPS" in page and "CES" in page
     assert 'data-survey="nps">50' in page  # alice's row, with its n beside it
+    # the library's panel of the saved reply: its NPS and CES, and how its sends went
+    panel = client.get("/library/replies/refund-policy").get_data(as_text=True)
+    # (B is the billing team's: not this lead's, so only A's answers count)
+    assert 'data-survey="nps">100<' in panel and 'data-survey="ces">2.0<' in panel
+    assert "measured on 2 replies really sent" in panel and "edited 11% on average" in panel
