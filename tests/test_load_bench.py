@@ -12,17 +12,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_load_bench_small_run():
+def test_load_bench_main_run_and_sweep():
+    """One demo home and one invocation for both parts (`make load` runs them together too)."""
     out = subprocess.run(
         [sys.executable, "-m", "bench.load_bench", "--clients", "2", "--seconds", "3",
-         "--min-requests", "50", "--warmup", "10", "--conversations", "10", "--json"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+         "--min-requests", "30", "--warmup", "10", "--conversations", "10",
+         "--sweep", "1,2", "--sweep-seconds", "1", "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
     assert result["errors"] == 0 and result["warmup_errors"] == 0
     assert result["first_errors"] == []
-    assert result["requests"] >= 50 and result["seconds"] >= 3
+    assert result["requests"] >= 30 and result["seconds"] >= 3
     assert result["throughput_rps"] > 0
     lat = result["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
@@ -34,15 +36,7 @@ def test_load_bench_small_run():
     assert len(result["loadavg_start"]) == 3 and len(result["loadavg_end"]) == 3
     assert result["query_sources"]["demo"] > 0
 
-
-def test_load_bench_sweep_measures_floor_and_both_servers_per_client_count():
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.load_bench", "--no-main", "--sweep", "1,2",
-         "--sweep-seconds", "2", "--warmup", "10", "--conversations", "10", "--json"],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    sweep = json.loads(out.stdout)["sweep"]
+    sweep = result["sweep"]
     assert [row["clients"] for row in sweep["rows"]] == [1, 2]
     for row in sweep["rows"]:
         for name in ("floor", "batched", "unbatched"):
