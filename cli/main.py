@@ -13,6 +13,7 @@ from cli import (
     privacy_commands,
     rubrics_commands,
     suggest_commands,
+    sync_commands,
     web_commands,
     worker_commands,
 )
@@ -77,5 +78,7 @@ for command in (
     privacy_commands.privacy_group,
     # worker_commands: embedding workers (PostgreSQL)
     worker_commands.worker,
+    # sync_commands: pulling conversations from a helpdesk
+    sync_commands.sync_command,
 ):
     cli.add_command(command)

@@ -101,6 +101,15 @@ def setting(settings: dict, name: str, key: str, default=None):
     return str(value)
 
 
+def whole_number(settings: dict, name: str, key: str, default: int) -> int:
+    """An optional whole-number setting of `[sync.NAME]` (at least 0)."""
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConnectorError(f"config.toml [sync.{name}] {key}: {value!r} is not a whole "
+                             "number")
+    return value
+
+
 def secret(settings: dict, name: str, key: str) -> str:
     """The secret whose environment variable `[sync.NAME]` names as `KEY_env`."""
     variable = settings.get(f"{key}_env")

@@ -46,6 +46,7 @@ class Client:
             raise ConnectorError(f"config.toml [sync.{source}] url: {public_url(base_url)!r} "
                                  "is not an http(s) URL")
         self.source = source
+        self.endpoint = base_url
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
         retry = dict(total=retries, backoff_factor=backoff, backoff_max=BACKOFF_MAX,
@@ -58,11 +59,17 @@ class Client:
             **retry))
 
     def url(self, path: str) -> str:
-        """The absolute URL of `path` (relative to base_url, or absolute as a next-page link)."""
+        """The absolute URL of `path`: relative to base_url, absolute (a next-page link), or
+        '' for the configured URL itself."""
+        if not path:
+            return self.endpoint
         return urljoin(self.base_url, path if "://" in path else path.lstrip("/"))
 
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        """Send one request (retried as the module says); a 2xx response, else ConnectorError."""
+    def request(self, method: str, path: str, once: bool = False,
+                **kwargs) -> requests.Response:
+        """Send one request (retried as the module says; `once`: only after a 429, as a POST,
+        for a PUT that adds something, e.g. a Zendesk comment); a 2xx response, else
+        ConnectorError."""
         url = self.url(path)
         if urlsplit(url).netloc != urlsplit(self.base_url).netloc:
             # a next-page link to another host would carry our credentials there
@@ -70,7 +77,7 @@ class Client:
                                  f"{public_url(self.base_url)}, refused")
         where = f"{self.source}: {method} {public_url(url)}"
         try:
-            session = self.session if method in IDEMPOTENT else self.post_session
+            session = self.session if method in IDEMPOTENT and not once else self.post_session
             response = session.request(method, url, timeout=self.timeout,
                                        allow_redirects=False, **kwargs)
         except requests.exceptions.Timeout:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import click
 import pytest
 from click.testing import CliRunner
+from jsonl_feed import JsonlFeed
 
 from cli.main import cli
 from replykit.home import Home
@@ -74,6 +75,14 @@ def _add_version(db, tmp_path):
     library.edit_reply(db, "refund-policy", {"body": "Refunds within 60 days."}, "x", "longer")
 
 
+def _serve_feed(db, tmp_path):
+    """CONVERSATION served as a JSONL-over-HTTP source [sync.feed] of the home (the feed's
+    thread is a daemon: it ends with the test process)."""
+    feed = JsonlFeed([CONVERSATION])
+    with open(tmp_path / "home" / "config.toml", "a", encoding="utf-8") as config:
+        config.write(f'\n[sync.feed]\ntype = "jsonl-http"\nurl = "{feed.url}"\n')
+
+
 def _import_conversation(db, tmp_path):
     import_conversations(db, _write_conversation(tmp_path / "s1.jsonl"))
 
@@ -113,6 +122,7 @@ CLI_WRITES = {
     "replies import": (None, ["{tmp}/replies.jsonl"], True),
     "import conversations": (None, ["{tmp}/s1.jsonl"], True),
     "privacy forget": (_import_conversation, ["--customer", "kai@example.com"], True),
+    "sync": (_serve_feed, ["feed"], True),
 }
 
 

@@ -1,0 +1,106 @@
+"""The connectors' HTTP (connectors/http.py) and the JSONL-over-HTTP source against a local
+server: 429 with Retry-After and 500 are retried until the answer comes; credentials never
+show in output or errors; settings that would hold a secret are refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from jsonl_feed import JsonlFeed
+
+from cli.main import cli
+from connectors.base import ConnectorError, make_source
+from connectors.http import Client
+
+MESSAGES = [
+    {"conversation_id": "J1", "message_id": "m1", "role": "customer", "author": "Kai Berg",
+     "channel": "chat", "created_at": "2026-09-05T09:00:00Z", "subject": "Invoice",
+     "body": "Where can I download last month's invoice?"},
+    {"conversation_id": "J1", "message_id": "m2", "role": "agent", "author": "Ana",
+     "channel": "chat", "created_at": "2026-09-05T09:10:00Z",
+     "body": "Hi Kai, invoices are under Billing > Invoices.", "nps": 9},
+    {"conversation_id": "J2", "message_id": "m1", "role": "customer", "author": "Li",
+     "channel": "chat", "created_at": "2026-09-06T09:00:00Z", "body": "สวัสดีค่ะ"},
+]
+TOKEN = "tok-3f9a2c-very-secret"
+
+
+def sync(home, name="feed", *args):
+    result = CliRunner().invoke(cli, ["--home", str(home), "sync", name, "--json", "--no-index",
+                                      *args], env={"FEED_TOKEN": TOKEN})
+    return result.exit_code, result.output
+
+
+def configure(home, url, extra=""):
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        f'multilingual_model = ""\n[sync.feed]\ntype = "jsonl-http"\nurl = "{url}"\n'
+        f'token_env = "FEED_TOKEN"\n{extra}', "utf-8")
+
+
+def test_429_and_500_are_retried_and_the_token_is_sent_not_shown(tmp_path):
+    trouble = [(429, {"Retry-After": "1"}), (500, {})]
+    with JsonlFeed([MESSAGES[:2], MESSAGES[2:]], trouble) as feed:
+        configure(tmp_path / "home", feed.url)
+        code, output = sync(tmp_path / "home")
+        assert code == 0, output
+        counts = json.loads(output)
+        assert (counts["messages"], counts["batches"], counts["cursor"]) == (3, 2, "2")
+        # the two troubled answers, then pages 0, 1 and the empty page 2
+        assert len(feed.requests) == 5
+        assert feed.requests[0][0] == feed.requests[2][0] == "/feed?limit=500"
+        assert all(h["Authorization"] == f"Bearer {TOKEN}" for _, h in feed.requests)
+        assert TOKEN not in output
+        code, output = sync(tmp_path / "home")
+        assert (code, json.loads(output)["messages"]) == (0, 0)
+        assert feed.requests[-1][0] == "/feed?cursor=2&limit=500"  # resumed from the cursor
+
+
+def test_errors_never_show_credentials(tmp_path):
+    with JsonlFeed([], [(503, {})] * 3) as feed:
+        configure(tmp_path / "home", feed.url.replace("http://", "http://user:pa55word@")
+                  + f"?key={TOKEN}", "retries = 2\n")
+        code, output = sync(tmp_path / "home")
+    assert code == 1
+    assert output == (f"Error: feed: GET {feed.url}: HTTP 503 Service Unavailable\n")
+    assert TOKEN not in output and "pa55word" not in output
+    assert len(feed.requests) == 3  # 2 retries, then the error
+
+
+def test_a_bad_record_is_left_out_with_a_warning_and_the_rest_stored(tmp_path):
+    bad = dict(MESSAGES[0], message_id="m0", created_at="yesterday")
+    with JsonlFeed([[bad, *MESSAGES]]) as feed:
+        configure(tmp_path / "home", feed.url)
+        result = CliRunner().invoke(
+            cli, ["--home", str(tmp_path / "home"), "sync", "feed", "--json", "--no-index"],
+            env={"FEED_TOKEN": TOKEN})
+    assert result.exit_code == 0, result.output
+    assert "left out: feed after cursor None, record 1, field created_at: 'yesterday' is not " \
+           "an ISO 8601 time" in result.stderr
+    counts = json.loads(result.stdout)
+    assert (counts["messages"], counts["rejected"]) == (3, 1)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"type": "jsonl-http", "url": "http://x", "token": TOKEN},
+     "config.toml [sync.feed] token: secrets are not kept in the file"),
+    ({"type": "jsonl-http", "url": "http://x", "token_env": "NOT_SET_ANYWHERE"},
+     "environment variable NOT_SET_ANYWHERE (config.toml [sync.feed] token_env) is not set"),
+    ({"type": "freshdesk", "url": "http://x"},
+     "config.toml [sync.feed] type: 'freshdesk' is not one of django-helpdesk, jsonl-http"),
+    ({"type": "jsonl-http", "url": "ftp://x"},
+     "config.toml [sync.feed] url: 'ftp://x' is not an http(s) URL"),
+])
+def test_bad_settings_are_one_clear_line(settings, message):
+    with pytest.raises(ConnectorError) as caught:
+        make_source({"sync": {"feed": settings}}, "feed")
+    assert str(caught.value).startswith(message)
+    assert TOKEN not in str(caught.value)
+
+
+def test_a_redirect_or_a_link_to_another_host_is_refused():
+    client = Client("feed", "http://127.0.0.1:9/api/")
+    with pytest.raises(ConnectorError, match="not on http://127.0.0.1:9/api/, refused"):
+        client.request("GET", "http://evil.example/steal")
