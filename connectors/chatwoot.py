@@ -49,22 +49,24 @@ PRIORITIES = ("none", "low", "medium", "high", "urgent")
 
 def from_config(name: str, settings: dict) -> ChatwootSource:
     """`[sync.NAME]` with `type = "chatwoot"`, `url` (the Chatwoot address), `account_id` and
-    `token_env` (the environment variable holding an agent's API access token)."""
+    `token_env` (the environment variable holding an agent's API access token); optional
+    `id_prefix` (put before Chatwoot's conversation ids, '' by default)."""
     account = setting(settings, name, "account_id")
     if not account.isdigit():
         raise ConnectorError(f"config.toml [sync.{name}] account_id: {account!r} is not a "
                              "number (Chatwoot's account id, in the dashboard's address)")
     token = secret(settings, name, "token")
     client = Client(name, setting(settings, name, "url"), headers={"api_access_token": token})
-    return ChatwootSource(name, client, int(account))
+    return ChatwootSource(name, client, int(account), str(settings.get("id_prefix", "")))
 
 
 class ChatwootSource:
-    """One Chatwoot account. replykit's conversation ids are `NAME-<display id>`."""
+    """One Chatwoot account. replykit's conversation ids are `id_prefix` + the display id."""
 
-    def __init__(self, name: str, client: Client, account_id: int):
+    def __init__(self, name: str, client: Client, account_id: int, id_prefix: str = ""):
         self.name = name
         self.client = client
+        self.id_prefix = id_prefix
         self.base = f"api/v1/accounts/{account_id}/"
 
     # ---- pull
@@ -127,7 +129,7 @@ class ChatwootSource:
             fields["csat"] = csat
         fields = {key: value for key, value in fields.items() if value}
         return [{
-            "conversation_id": f"{self.name}-{number}",
+            "conversation_id": f"{self.id_prefix}{number}",
             "message_id": str(message["id"]),
             "role": "customer" if message["message_type"] == INCOMING else "agent",
             "author": _author(message, contact),
@@ -197,11 +199,11 @@ class ChatwootSource:
         return "not supported by Chatwoot's API"
 
     def _number_of(self, conversation_id: str) -> int:
-        """Chatwoot's display id in replykit's `NAME-<id>` conversation id."""
-        number = str(conversation_id).removeprefix(f"{self.name}-")
+        """Chatwoot's display id in replykit's conversation id (`id_prefix` + display id)."""
+        number = str(conversation_id).removeprefix(self.id_prefix)
         if not number.isdigit():
             raise ConnectorError(f"{self.name}: conversation {conversation_id!r} did not come "
-                                 f"from this source (its ids are {self.name}-<number>)")
+                                 f"from this source (its ids are {self.id_prefix}NUMBER)")
         return int(number)
 
 

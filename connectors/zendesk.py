@@ -44,7 +44,8 @@ FIELDS = {"set_status": "status", "set_priority": "priority", "set_type": "type"
 def from_config(name: str, settings: dict) -> ZendeskSource:
     """`[sync.NAME]` with `type = "zendesk"`, `url` (https://SUBDOMAIN.zendesk.com), and
     either `email` + `token_env` (an API token) or `oauth_token_env` (an OAuth access token);
-    optional `start_time` (unix seconds of the first export, default 0: everything)."""
+    optional `start_time` (unix seconds of the first export, default 0: everything) and
+    `id_prefix` (put before ticket ids, '' by default)."""
     url = setting(settings, name, "url")
     if settings.get("oauth_token_env"):
         client = Client(name, url, headers={
@@ -56,15 +57,16 @@ def from_config(name: str, settings: dict) -> ZendeskSource:
     if not start.isdigit():
         raise ConnectorError(f"config.toml [sync.{name}] start_time: {start!r} is not unix "
                              "seconds")
-    return ZendeskSource(name, client, int(start))
+    return ZendeskSource(name, client, int(start), str(settings.get("id_prefix", "")))
 
 
 class ZendeskSource:
-    """One Zendesk account. replykit's conversation ids are `NAME-<ticket id>`."""
+    """One Zendesk account. replykit's conversation ids are `id_prefix` + the ticket id."""
 
-    def __init__(self, name: str, client: Client, start_time: int = 0):
+    def __init__(self, name: str, client: Client, start_time: int = 0, id_prefix: str = ""):
         self.name = name
         self.client = client
+        self.id_prefix = id_prefix
         self.start_time = start_time
 
     # ---- pull
@@ -128,7 +130,7 @@ class ZendeskSource:
             customer = (comment.get("author_id") == ticket.get("requester_id")
                         or author.get("role") in CUSTOMER_ROLES)
             records.append({
-                "conversation_id": f"{self.name}-{number}",
+                "conversation_id": f"{self.id_prefix}{number}",
                 "message_id": str(comment["id"]),
                 "role": "customer" if customer else "agent",
                 "author": text(author.get("name")),
@@ -178,11 +180,11 @@ class ZendeskSource:
         return lines
 
     def _number_of(self, conversation_id: str) -> int:
-        """The ticket id in replykit's `NAME-<ticket id>` conversation id."""
-        number = str(conversation_id).removeprefix(f"{self.name}-")
+        """The ticket id in replykit's conversation id (`id_prefix` + ticket id)."""
+        number = str(conversation_id).removeprefix(self.id_prefix)
         if not number.isdigit():
             raise ConnectorError(f"{self.name}: conversation {conversation_id!r} did not come "
-                                 f"from this source (its ids are {self.name}-<ticket id>)")
+                                 f"from this source (its ids are {self.id_prefix}TICKET)")
         return int(number)
 
 

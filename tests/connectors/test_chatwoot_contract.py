@@ -74,7 +74,7 @@ def source_of(monkeypatch):
     def make(api):
         return make_source({"sync": {"chatwoot": {
             "type": "chatwoot", "url": api.url, "account_id": "7",
-            "token_env": "CHATWOOT_TOKEN"}}}, "chatwoot")
+            "token_env": "CHATWOOT_TOKEN", "id_prefix": "chatwoot-"}}}, "chatwoot")
 
     return make
 

@@ -71,7 +71,7 @@ def source_of(monkeypatch):
     def make(api):
         return make_source({"sync": {"zendesk": {
             "type": "zendesk", "url": api.url, "email": EMAIL,
-            "token_env": "ZENDESK_TOKEN"}}}, "zendesk")
+            "token_env": "ZENDESK_TOKEN", "id_prefix": "zendesk-"}}}, "zendesk")
 
     return make
 
