@@ -25,9 +25,14 @@ def question(messages: list[dict]) -> str:
 def values(row: dict, messages: list[dict]) -> dict:
     """{placeholder name: value} known from the conversation: the customer's name and e-mail
     from the row, else an e-mail the customer wrote; the order reference the customer
-    mentioned last (found with suggest.privacy's patterns); the ticket id."""
+    mentioned last (found with suggest.privacy's patterns); the ticket id. A "name" that is an
+    e-mail address (mail-based helpdesks sign messages with the sender's address) is not a
+    name: "Hi {{customer.first_name|there}}" then says "Hi there", not "Hi emma@example.com"."""
     name = (row["customer_name"] or "").strip()
     found = {"ticket.id": row["id"]}
+    if privacy.EMAIL.fullmatch(name):
+        row = {**row, "customer_email": row["customer_email"] or name}
+        name = ""
     if name:
         found.update({"customer.name": name, "customer.first_name": name.split()[0]})
     written = [d for m in messages if m["role"] == "customer"

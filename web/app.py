@@ -114,6 +114,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
         api_suggest,
         api_workspace,
         auth,
+        embed,
         health,
         i18n,
         library_views,
@@ -124,7 +125,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
     )
 
     for module in (auth, workspace, library_views, reviews_views, reports_views,
-                   api_suggest, api_reports, api_workspace, openapi, admin_views, health, i18n):
+                   api_suggest, api_reports, api_workspace, openapi, admin_views, health, i18n,
+                   embed):
         app.register_blueprint(module.bp)
     security.check_declared(app)
     return app

@@ -30,6 +30,7 @@ ANSWERS = {
     "409": "The item changed state already",
     "413": "The body is over 2 MiB, or a text field over its length cap",
     "503": "The database stayed busy: nothing was saved, try again after Retry-After seconds",
+    "502": "The helpdesk refused the request or could not be reached",
 }
 
 
@@ -168,6 +169,16 @@ PATHS = {
         "A conversation with its messages, the customer's messages since the last agent reply "
         "as `question` and the placeholder values it gives as `values`", ANY, errors="404",
         params=(_param("conversation_id", "path", {"type": "string"}),))},
+    "/api/conversations/{conversation_id}/send": {"post": _op(
+        "Post a reply to the customer through the helpdesk the conversation was synced from "
+        "(`source`: its [sync.NAME]) and record the send: its text, the saved reply it came "
+        "from and the edit ratio (`message_id`: the helpdesk's id of the new reply)",
+        "agent, admin", status="201", errors="400 403 404 413 502",
+        params=(_param("conversation_id", "path", {"type": "string"}),),
+        body=_body(("text", "source"), text=text("text", nonblank=True),
+                   source=text("source", nonblank=True), suggestion_kind=choice("saved", "past"),
+                   suggestion_id=text("suggestion_id", nullable=True),
+                   inserted_text=text("inserted_text", nullable=True)))},
     "/api/render": {"post": _op(
         "Fill a suggestion's placeholders from the conversation and typed values", ANY,
         errors="400 404 413",

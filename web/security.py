@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from replykit import users
 from replykit.config import Config
 from replykit.secret_key import secret_key
+from web import framing
 
 ANY_ROLE = users.ROLES
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -102,11 +103,14 @@ def _bearer_token() -> str | None:
 def init_app(app: Flask, config: Config) -> None:
     """Sessions, user loading, CSRF, error pages for 401/403/CSRF and security headers."""
     web = config.sections.get("web", {})
+    origins = framing.embed_origins(config)
+    in_frame = framing.embed_cookies(config)  # the session lives in the helpdesk's iframe
     app.config.update(
         SECRET_KEY=secret_key(config),
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SAMESITE="None" if in_frame else "Lax",
         SESSION_COOKIE_SECURE=bool(web.get("secure_cookies", True)),
+        SESSION_COOKIE_PARTITIONED=in_frame,
         SESSION_COOKIE_NAME="replykit_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config.session_lifetime_hours),
         WTF_CSRF_CHECK_DEFAULT=False,
@@ -154,9 +158,13 @@ def init_app(app: Flask, config: Config) -> None:
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
+        view = app.view_functions.get(request.endpoint)
+        # the login form is framed too when the session lives in the helpdesk's iframe
+        framed = (getattr(view, "frameable", False)
+                  or (in_frame and request.endpoint == "auth.login"))
+        csp = headers.get("Content-Security-Policy", CSP)
+        headers.update(framing.frame_headers(csp, origins, framed))
         headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "same-origin"
         if request.endpoint != "static":
             headers.setdefault("Cache-Control", "no-store")

@@ -35,6 +35,7 @@ WEB_WITHOUT_DOCUMENTS = {
     "api_workspace.api_review_request", "auth.login", "auth.logout", "reviews.dispute",
     "reviews.resolve", "reviews.rubrics", "reviews.score", "reviews.start",
     "reviews.create_session", "reviews.assign", "i18n.choose_language",
+    "embed.send",  # posts to the helpdesk and records the send (sent_replies)
     # users, roles, teams and API tokens (admin pages)
     "admin.new_user", "admin.set_roles", "admin.set_teams", "admin.reset_password",
     "admin.deactivate", "admin.activate", "admin.create_token", "admin.revoke_token",
