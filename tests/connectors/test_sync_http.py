@@ -5,6 +5,11 @@ show in output or errors; settings that would hold a secret are refused."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -104,3 +109,23 @@ def test_a_redirect_or_a_link_to_another_host_is_refused():
     client = Client("feed", "http://127.0.0.1:9/api/")
     with pytest.raises(ConnectorError, match="not on http://127.0.0.1:9/api/, refused"):
         client.request("GET", "http://evil.example/steal")
+
+
+def test_every_keeps_syncing_until_sigterm_then_stops_cleanly(tmp_path):
+    with JsonlFeed([MESSAGES]) as feed:
+        configure(tmp_path / "home", feed.url)
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from cli.main import cli; cli()", "--home",
+             str(tmp_path / "home"), "sync", "feed", "--every", "10s", "--json", "--no-index"],
+            cwd=Path(__file__).resolve().parents[2], env={**os.environ, "FEED_TOKEN": TOKEN},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines = []
+        while not lines or lines[-1] != "}\n":  # the first run's summary
+            line = process.stdout.readline()
+            assert line, process.stderr.read()
+            lines.append(line)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert json.loads("".join(lines))["messages"] == 3
+    assert out == "" and TOKEN not in err
