@@ -29,6 +29,7 @@ from storage import (
     sync_state,
     trigrams,
     users,
+    webhooks,
 )
 from storage.db import is_postgres, write_transaction
 from storage.postgres_schema import BASELINE_VERSIONS, apply_baseline, check_encoding
@@ -71,6 +72,8 @@ MIGRATIONS = (
     (240, "attachment contents in the database (PostgreSQL mode)",
      blobs.m240_attachment_blobs),
     (241, "secrets shared by every server of the database", app_secrets.m241_app_secrets),
+    (250, "helpdesk webhook events (idempotent on the event id) and notes posted back",
+     webhooks.m250_webhook_events),
 )
 
 

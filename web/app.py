@@ -116,9 +116,11 @@ def create_app(config: Config | dict | None = None) -> Flask:
         auth,
         embed,
         health,
+        hooks,
         i18n,
         library_views,
         openapi,
+        reply_actions,
         reports_views,
         reviews_views,
         workspace,
@@ -126,7 +128,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
 
     for module in (auth, workspace, library_views, reviews_views, reports_views,
                    api_suggest, api_reports, api_workspace, openapi, admin_views, health, i18n,
-                   embed):
+                   embed, hooks, reply_actions):
         app.register_blueprint(module.bp)
     security.check_declared(app)
     return app

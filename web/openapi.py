@@ -169,6 +169,13 @@ PATHS = {
         "A conversation with its messages, the customer's messages since the last agent reply "
         "as `question` and the placeholder values it gives as `values`", ANY, errors="404",
         params=(_param("conversation_id", "path", {"type": "string"}),))},
+    "/api/conversations/{conversation_id}/actions": {"post": _op(
+        "Apply a saved reply's actions (tags, status, assignee...) to the conversation in the "
+        "helpdesk it was synced from; `results`: one line per action, applied or not allowed "
+        "by the helpdesk's API", "agent, lead, admin", errors="400 403 404 413 502",
+        params=(_param("conversation_id", "path", {"type": "string"}),),
+        body=_body(("reply_id", "source"), reply_id=text("reply_id", nonblank=True),
+                   source=text("source", nonblank=True)))},
     "/api/conversations/{conversation_id}/send": {"post": _op(
         "Post a reply to the customer through the helpdesk the conversation was synced from "
         "(`source`: its [sync.NAME]) and record the send: its text, the saved reply it came "

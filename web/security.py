@@ -50,6 +50,13 @@ def public(view):
     return view
 
 
+def signed_requests(view):
+    """Mark a public view that checks a signature on every request itself (a helpdesk's
+    webhook, web/hooks.py): it gets no CSRF check, as no browser session can call it."""
+    view.signed_requests = True
+    return view
+
+
 def require_role(*roles: str, allow=None):
     """Only signed-in users with one of `roles` (none given: any role). `allow(user,
     **view_args)` may grant access to others for their own data (e.g. an agent reading
@@ -142,8 +149,9 @@ def init_app(app: Flask, config: Config) -> None:
             g.user = users.session_user(db, session["sid"], idle, lifetime)
             if g.user is None:
                 session.clear()
-        if request.method not in SAFE_METHODS and not g.via_token:
-            view = app.view_functions.get(request.endpoint)
+        view = app.view_functions.get(request.endpoint)
+        if request.method not in SAFE_METHODS and not g.via_token and not getattr(
+                view, "signed_requests", False):
             # an anonymous call to a protected API answers 401 (from the view), not a CSRF 400
             if not (is_api() and g.user is None and not getattr(view, "is_public", False)):
                 csrf.protect()

@@ -103,7 +103,14 @@ EXPECTED = {
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,
     "admin.audit_log": ADMIN,
+    # a helpdesk's webhook: public, but only a signature opens it (tests/connectors/
+    # test_hooks.py); the seeded home has no [sync] source, so every identity gets a 404
+    "hooks.receive": EVERYONE,
+    # applying a saved reply's actions through the helpdesk connector
+    "reply_actions.apply_actions": AGENTS | LEADS,
 }
+# no session, role or API token opens these: a helpdesk's signature does (see above)
+SIGNED_ONLY = {"hooks.receive"}
 # refused with 404 rather than 403: someone else's drafting session is not revealed
 HIDDEN = {"api_workspace.api_draft_finish", "api_workspace.api_review_request",
           "api_suggest.api_feedback",  # another team's saved reply: as if there were none
@@ -118,7 +125,7 @@ def _url_values(ids: dict) -> tuple[dict, dict, dict]:
               "suggestion_id": "refund-policy", "kind": "speed", "filename": "css/app.css",
               "user_id": ids.get("user"), "token_id": ids.get("token"),
               "session_id": ids["calibration_session"]}
-    overrides = {"reports.table": {"name": "responses"},
+    overrides = {"reports.table": {"name": "responses"}, "hooks.receive": {"source": "helpdesk"},
                  "api_reports.api_rubric": {"name": "support-reply"},
                  "api_workspace.api_draft_finish": {"draft_id": ids["drafting"]},
                  "api_workspace.api_review_request": {"draft_id": ids["drafting"]},
@@ -181,6 +188,8 @@ def verdict(response) -> str:
 
 
 def expected_verdict(endpoint: str, identity: str) -> str:
+    if endpoint in SIGNED_ONLY:
+        return "hidden"
     if identity in EXPECTED[endpoint]:
         return "in"
     if identity == "anonymous":
