@@ -1,6 +1,6 @@
 """Commands of the rubrics area: `rubrics` (validate, score, import, list, show), `reviews`
 (reviews, drafts, assignments, disputes, calibration) and `report` (speed, quality,
-combined). Each command calls one library function and formats its result."""
+combined, surveys). Each command calls one library function and formats its result."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 from cli.common import echo_json, json_option, pass_home
 from replykit.errors import InputError
 from replykit.textio import write_csv
-from rubrics import assignments, calibration, disputes, drafts, reports, scoring, store
+from rubrics import assignments, calibration, disputes, drafts, reports, scoring, store, surveys
 from rubrics import reviews as reviews_mod
 from rubrics import rubric as rubric_mod
 from rubrics.calendar import parse_calendar
@@ -454,7 +454,7 @@ def reviews_calibration(home, start, end, rubric_name, as_json):
 
 @click.group()
 def report():
-    """Speed, quality and combined (quality x speed) reports."""
+    """Speed, quality, combined (quality x speed) and survey (NPS, CES, CSAT) reports."""
 
 
 def _report_command(name: str, build):
@@ -498,3 +498,4 @@ def _report_command(name: str, build):
 report_speed = _report_command("speed", reports.speed_report)
 report_quality = _report_command("quality", reports.quality_report)
 report_combined = _report_command("combined", reports.combined_report)
+report_surveys = _report_command("surveys", surveys.surveys_report)

@@ -47,9 +47,10 @@ def surveys_report(
     agent: str | None = None, channel: str | None = None, interval: str = "month",
     teams=None,
 ) -> dict:
-    """NPS, CES and CSAT of conversations started in [start, end), beside quality and speed of
-    the replies sent in it: overall, by agent (the conversations they own), channel, team,
-    period and saved reply (the conversations it was sent in). `teams` as in speed_report."""
+    """Survey results (NPS, CES, CSAT) beside quality and speed, per agent, channel, team,
+    period and saved reply. Surveys: conversations started in [start, end) (by agent: those
+    they own; by saved reply: those it was sent in); quality and speed: the replies sent in
+    it. `teams` as in speed_report."""
     calendar, targets = _settings(sections)
     facts = load_facts(db, calendar, targets, end)
     allowed = team_conversations(db, teams)

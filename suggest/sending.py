@@ -12,7 +12,7 @@ touched). An agent message is matched to the saved reply
 
 Edit ratio = 1 − difflib similarity of the normalised sent text to the normalised inserted
 text (`suggest.drafts.edit_ratio`); the inserted text of an imported message is the saved
-reply's body with the placeholders the conversation fills (else their fallback, else
+reply's current body with the placeholders the conversation fills (else their fallback, else
 nothing)."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import storage.search
 from replykit.errors import InputError, NotFound
 from storage import library as library_store
 from storage.db import write_transaction
-from suggest import placeholders
+from suggest import conversation_context, placeholders
 from suggest.drafts import MAX_TEXT, edit_ratio
 
 SOURCES = ("embed", "import")
@@ -115,19 +115,15 @@ def record_sent(
     return storage.conversations.sent_reply(db, sent_id)
 
 
-def _inserted_text(db, reply_id: str, conversation: dict, agent: str) -> str | None:
-    """The saved reply's current body as the panel would have inserted it: placeholders the
-    conversation or the agent fill, the others as their fallback or left out. None when there
-    is no such saved reply."""
+def _inserted_text(db, reply_id: str, conversation: dict, messages: list[dict],
+                   agent: str) -> str | None:
+    """The saved reply's current body as the panel would have inserted it: the placeholders
+    that the conversation so far (`messages`, suggest.conversation_context) or the agent fill,
+    the others as their fallback or left out. None when there is no such saved reply."""
     reply = library_store.reply_row(db, reply_id)
     if reply is None:
         return None
-    name = (conversation.get("customer_name") or "").strip()
-    values = {"ticket.id": conversation["id"], "agent": {"name": agent}}
-    if name:
-        values.update({"customer.name": name, "customer.first_name": name.split()[0]})
-    if conversation.get("customer_email"):
-        values["customer.email"] = conversation["customer_email"]
+    values = {**conversation_context.values(conversation, messages), "agent": {"name": agent}}
     return placeholders.index_text(placeholders.render(reply["body"], values).text)
 
 
@@ -136,6 +132,7 @@ def match_conversation(db: sqlite_utils.Database, conversation_id: str) -> int:
     saved reply and edit ratio where one is found (module docstring). Run inside the
     importer's write transaction. Returns how many sends were added or claimed."""
     conversation = storage.conversations.conversation_row(db, conversation_id)
+    messages = storage.conversations.conversation_messages(db, conversation_id)
     recorded = storage.conversations.sent_replies_of(db, conversation_id)
     known = {r["message_id"] for r in recorded if r["message_id"] is not None}
     unclaimed = [r for r in recorded if r["message_id"] is None]
@@ -164,8 +161,9 @@ def match_conversation(db: sqlite_utils.Database, conversation_id: str) -> int:
             event = window[-1]
             events.remove(event)
             reply_id = event["reply_id"]
-        inserted = (None if reply_id is None
-                    else _inserted_text(db, reply_id, conversation, message["author"]))
+        earlier = [m for m in messages if datetime.fromisoformat(m["created_at"]) <= moment]
+        inserted = (None if reply_id is None else
+                    _inserted_text(db, reply_id, conversation, earlier, message["author"]))
         storage.conversations.insert_sent_reply(db, {
             "conversation_id": conversation_id, "message_id": message["message_id"],
             "agent": message["author"], "sent_at": at, "text": text,

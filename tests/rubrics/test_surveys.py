@@ -10,9 +10,11 @@ import io
 import json
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cli.main import cli
 from replykit import users
 from replykit.errors import InputError
 from rubrics.reports import saved_reply_quality
@@ -202,3 +204,16 @@ def test_web_shows_nps_and_ces(client, sdb):
     # (B is the billing team's: not this lead's, so only A's answers count)
     assert 'data-survey="nps">100<' in panel and 'data-survey="ces">2.0<' in panel
     assert "measured on 2 replies really sent" in panel and "edited 11% on average" in panel
+
+
+def test_cli_report_surveys(sdb, config):
+    result = CliRunner().invoke(cli, ["--home", str(config.home), "report", "surveys", "--from",
+                                      "2024-05-06", "--to", "2024-05-10", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # stderr may warn about the home's mode
+    assert data["report"] == "surveys" and data["by_team"]["billing"]["nps"]["score"] == -100.0
+    table = CliRunner().invoke(cli, ["--home", str(config.home), "report", "surveys", "--from",
+                                     "2024-05-06", "--to", "2024-05-10"]).stdout.splitlines()
+    assert table[1].split()[-1] == "saved_reply:refund-policy"
+    assert [line.split() for line in table if line.startswith("nps.score ")] == [
+        ["nps.score", "0", "50", "-100", "0", "0", "50", "-100", "0", "0"]]

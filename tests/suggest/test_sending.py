@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import storage.conversations
 from replykit.errors import InputError, NotFound
+from replykit.forget import forget_customer
 from suggest import conversations, feedback, library, sending
 
 pytestmark = pytest.mark.both_backends
@@ -151,3 +152,12 @@ def test_a_synced_message_claims_the_panel_send_it_is(db, tmp_path):
     sends = storage.conversations.sent_replies_of(db, "C3")
     assert [(s["message_id"], s["source"], s["saved_reply_id"]) for s in sends] == [
         ("hd-1", "embed", "refund-policy")]
+
+
+def test_forgetting_the_customer_deletes_the_sends(db, tmp_path):
+    _import(db, tmp_path, [dict(_question("C4", -30), customer_email="sara@example.com"),
+                           _answer("C4", "a1", -20, "Hello Sara")])
+    sending.record_sent(db, "C4", "Hello Sara, the refund is on its way.", agent="Kim")
+    assert len(storage.conversations.sent_replies_of(db, "C4")) == 2
+    forget_customer(db, "sara@example.com")
+    assert storage.conversations.sent_replies_of(db, "C4") == []
