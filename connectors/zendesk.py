@@ -82,7 +82,7 @@ class ZendeskSource:
                 raise ConnectorError(f"{self.name}: GET {EXPORT}: the page has no after_cursor")
             users = _by_id(page.get("users"))
             groups = _by_id(page.get("groups"))
-            solved = {m.get("ticket_id"): m.get("solved_at")
+            solved = {_number(m.get("ticket_id")): m.get("solved_at")
                       for m in objects(page.get("metric_sets"))}
             records = []
             for ticket in objects(page.get("tickets")):
@@ -107,13 +107,13 @@ class ZendeskSource:
 
     def _records(self, ticket: dict, users: dict, groups: dict, solved: dict) -> list[dict]:
         number = ticket["id"]
-        requester = _object(users.get(ticket.get("requester_id")))
-        rating = SCORES.get(_object(ticket.get("satisfaction_rating")).get("score"))
+        requester = _object(users.get(_number(ticket.get("requester_id"))))
+        rating = SCORES.get(text(_object(ticket.get("satisfaction_rating")).get("score")))
         fields = {
             "subject": text(ticket.get("subject")) or text(ticket.get("raw_subject")),
             "status": text(ticket.get("status")),
             "priority": text(ticket.get("priority")),
-            "team": text(_object(groups.get(ticket.get("group_id"))).get("name")),
+            "team": text(_object(groups.get(_number(ticket.get("group_id")))).get("name")),
             "customer_id": str(requester["id"]) if _number(requester.get("id")) else "",
             "customer_email": text(requester.get("email")),
             "csat": rating,
@@ -126,8 +126,9 @@ class ZendeskSource:
         for comment in self._comments(number, users):
             if comment.get("public") is not True or not _number(comment.get("id")):
                 continue  # a private (internal) note
-            author = _object(users.get(comment.get("author_id")))
-            customer = (comment.get("author_id") == ticket.get("requester_id")
+            author_id = _number(comment.get("author_id"))
+            author = _object(users.get(author_id))
+            customer = (author_id == _number(ticket.get("requester_id"))
                         or author.get("role") in CUSTOMER_ROLES)
             records.append({
                 "conversation_id": f"{self.id_prefix}{number}",

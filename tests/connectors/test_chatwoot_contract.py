@@ -9,12 +9,16 @@ payload that imports with per-record warnings."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from vendor_api import contract, serve
 
 import storage.conversations
 from connectors.base import ConnectorError, make_source
 from connectors.sync import run_sync
+from replykit.errors import InputError
 from storage.sync_state import sync_states
+from suggest.conversations import validate_message
 
 TOKEN = "cw-secret-token-5b1e"
 ACCOUNT = "/api/v1/accounts/7/"
@@ -53,7 +57,8 @@ class Chatwoot:
                 return 200, contract("chatwoot/message_created.json")
             after = int(seen.query.get("after", "0"))
             messages = [m for m in self.messages.get(parts[1], [])
-                        if not isinstance(m, dict) or m["id"] > after]
+                        if not isinstance(m, dict) or not isinstance(m.get("id"), int)
+                        or m["id"] > after]
             return 200, {"meta": {"labels": [], "additional_attributes": {}},
                          "payload": messages[:100]}
         if path == "conversations/101/labels":
@@ -216,3 +221,44 @@ def test_hostile_payload_imports_with_warnings(home, source_of):
     row = storage.conversations.conversation_row(home.db, "chatwoot-201")
     assert row["customer_name"] == "ก" * 10_000 and row["csat"] is None
     assert storage.conversations.conversation_row(home.db, "chatwoot-202")["status"] == ""
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                max_size=3), max_leaves=6)
+
+
+def test_any_json_in_conversations_and_messages_gives_records_or_clear_rejections(source_of):
+    """Whatever a conversation and its messages hold (any JSON type in any field), pulling
+    never fails on it: every record it makes the importer stores or rejects with an
+    InputError naming the field (a warning in a sync)."""
+    chatwoot = Chatwoot(conversations=[{}], messages={"1": []})
+    message_keys = {  # always there, any JSON now and then
+        "id": st.one_of(st.integers(1, 9), JSON), "message_type": st.one_of(
+            st.integers(0, 3), JSON),
+        "created_at": st.one_of(st.integers(0, 2**31), st.integers(2**38, 2**62),
+                                st.floats(allow_nan=False), JSON)}
+    optional = {"private": st.one_of(st.booleans(), JSON), "content": JSON, "sender": JSON,
+                "content_type": st.one_of(st.just("input_csat"), JSON),
+                "content_attributes": JSON}
+    conversation_keys = {"meta": JSON, "status": JSON, "priority": JSON,
+                         "additional_attributes": JSON}
+    with serve(chatwoot.answer) as api:
+        source = source_of(api)
+
+        @settings(max_examples=60, deadline=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(st.fixed_dictionaries({}, optional=conversation_keys),
+               st.lists(st.fixed_dictionaries(message_keys, optional=optional), max_size=5))
+        def check(conversation, messages):
+            chatwoot.conversations = [{**conversation, "id": 1, "last_activity_at": T0}]
+            chatwoot.messages = {"1": messages}
+            for batch in source.pull(None):
+                for record in batch.records:
+                    try:
+                        validate_message(record, "record 1, ")
+                    except InputError as error:
+                        assert "field " in str(error)
+
+        check()

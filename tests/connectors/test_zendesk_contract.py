@@ -11,12 +11,18 @@ from __future__ import annotations
 import base64
 
 import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from vendor_api import contract, serve
 
 import storage.conversations
+from cli.main import cli
 from connectors.base import ConnectorError, make_source
 from connectors.sync import run_sync
+from replykit.errors import InputError
 from storage.sync_state import sync_states
+from suggest.conversations import validate_message
 
 TOKEN = "zd-secret-token-0c4d"
 EMAIL = "agent@example.com"
@@ -53,8 +59,8 @@ class Zendesk:
             more = start + PAGE < len(comments)
             return 200, {
                 "comments": page,
-                "users": [self.users[c["author_id"]] for c in page
-                          if isinstance(c, dict) and c.get("author_id") in self.users],
+                "users": [self.users[c["author_id"]] for c in page if isinstance(c, dict)
+                          and isinstance(c.get("author_id"), int) and c["author_id"] in self.users],
                 "meta": {"has_more": more, "after_cursor": str(start + PAGE),
                          "before_cursor": str(start)},
                 "links": {"next": f"{self.url}{seen.path}?page[after]={start + PAGE}"
@@ -202,3 +208,83 @@ def test_hostile_payload_imports_with_warnings(home, source_of):
     assert storage.conversations.conversation_row(home.db, "zendesk-9002")["status"] == ""
     # the secret never shows
     assert not any(TOKEN in w for w in warnings)
+
+
+def test_replykit_sync_zendesk_from_config(tmp_path, monkeypatch):
+    """`replykit sync NAME` with [sync.NAME] in config.toml and the token in the environment:
+    the summary counts, and the token nowhere in the output, also when it is refused."""
+    zendesk = Zendesk()
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    with serve(zendesk.answer) as api:
+        zendesk.url = api.url
+        (home / "config.toml").write_text(
+            'multilingual_model = ""\n\n[sync.zd]\ntype = "zendesk"\n'
+            f'url = "{api.url}"\nemail = "{EMAIL}"\ntoken_env = "ZENDESK_TOKEN"\n', "utf-8")
+        monkeypatch.setenv("ZENDESK_TOKEN", TOKEN)
+        result = CliRunner().invoke(cli, ["--home", str(home), "sync", "zd", "--json",
+                                          "--no-index"])
+        assert result.exit_code == 0, result.output
+        assert '"messages": 8' in result.output and TOKEN not in result.output
+        monkeypatch.setenv("ZENDESK_TOKEN", "a-wrong-token-77")
+        refused = CliRunner().invoke(cli, ["--home", str(home), "sync", "zd", "--no-index"])
+    assert refused.exit_code == 1
+    assert refused.output.strip().endswith(
+        f"zd: GET {api.url}{EXPORT}: HTTP 401 Unauthorized (check the credentials)")
+    assert "a-wrong-token-77" not in refused.output
+
+
+def test_a_next_link_to_another_host_is_refused(source_of):
+    """A comments page whose `links.next` points elsewhere would carry the credentials there:
+    the sync stops with a clear error and the other host gets nothing."""
+    with serve(lambda seen: (200, {})) as elsewhere:
+        zendesk = Zendesk()
+        with serve(zendesk.answer) as api:
+            zendesk.url = elsewhere.url  # next links now name the other server
+            with pytest.raises(ConnectorError, match="not on .*, refused"):
+                list(source_of(api).pull(None))
+    assert elsewhere.seen == []
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                max_size=3), max_leaves=6)
+IDS = st.one_of(st.integers(1, 5), JSON)
+
+
+def test_any_json_in_tickets_and_comments_gives_records_or_clear_rejections(source_of):
+    """Whatever the export and comment pages hold (ids, times, bodies, users, ratings of any
+    JSON type), pulling never fails on it: every record it makes the importer stores or
+    rejects with an InputError naming the field (a warning in a sync)."""
+    zendesk = Zendesk()
+    keys = {"id": IDS, "author_id": IDS, "public": st.one_of(st.booleans(), JSON),
+            "created_at": st.one_of(st.just("2026-09-01T09:00:00Z"), JSON), "body": JSON,
+            "plain_body": JSON, "via": JSON}
+    ticket_keys = {"requester_id": IDS, "group_id": IDS, "status": JSON, "subject": JSON,
+                   "priority": JSON, "via": JSON, "satisfaction_rating": JSON}
+    with serve(zendesk.answer) as api:
+        zendesk.url = api.url
+        source = source_of(api)
+
+        @settings(max_examples=60, deadline=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(st.fixed_dictionaries({}, optional=ticket_keys),
+               st.lists(st.fixed_dictionaries({}, optional=keys), max_size=4),
+               st.lists(st.fixed_dictionaries({}, optional={"id": IDS, "name": JSON,
+                                                            "role": JSON, "email": JSON}),
+                        max_size=3), JSON)
+        def check(ticket, comments, users, metric_sets):
+            zendesk.pages = {None: {"tickets": [{**ticket, "id": 1}], "users": users,
+                                    "metric_sets": metric_sets, "after_cursor": "C",
+                                    "end_of_stream": True}}
+            zendesk.comments = {"1": comments}
+            zendesk.users = {}
+            for batch in source.pull(None):
+                for record in batch.records:
+                    try:
+                        validate_message(record, "record 1, ")
+                    except InputError as error:
+                        assert "field " in str(error)
+
+        check()
