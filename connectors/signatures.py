@@ -98,7 +98,7 @@ def _zendesk(secret: str, headers, body: bytes, now: float) -> None:
 
 def _chatwoot(secret: str, headers, body: bytes, now: float) -> None:
     stamp = headers.get(CHATWOOT_TIME, "").strip()
-    if not stamp.isascii() or not stamp.isdigit():
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         raise SignatureError(f"header {CHATWOOT_TIME}: expected unix seconds")
     expected = sign_chatwoot(secret, body, int(stamp))
     if not hmac.compare_digest(expected.encode(), headers[CHATWOOT].strip().lower().encode()):

@@ -7,15 +7,17 @@ wrongly signed or stale requests). The event's id is recorded in the transaction
 its message (through the importer a sync uses), so an event delivered again answers 200
 "already processed" and stores nothing. A source that is not configured for webhooks is a 404.
 
-With `post_suggestion = true` the top suggestion is posted back as a private note AFTER the
-answer: the helpdesk waits for nothing (Zendesk and Chatwoot give a webhook a few seconds), and
-one worker thread per app does the posts in order; its outcome is kept on the event's row."""
+With `post_suggestion = true` the top suggestion for a newly stored customer message is
+posted back as a private note AFTER the answer: the helpdesk waits for nothing (Zendesk and
+Chatwoot give a webhook a few seconds), and one worker thread per app does the posts in
+order; its outcome is kept on the event's row."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -107,19 +109,26 @@ def receive(source: str):
         return jsonify({"status": "already processed", "event_id": event.event_id})
     if counts is None:
         return jsonify({"status": "ignored", "event_id": event.event_id})
-    if settings.get("post_suggestion") is True:
+    if settings.get("post_suggestion") is True and counts["messages"]:
         _post_later(source, event)
     return jsonify({"status": "stored", "event_id": event.event_id,
                     "messages": counts["messages"]})
 
 
+@bp.record_once
+def _post_back_worker(state) -> None:
+    """One worker thread per app for the post-backs (started with the first one), and the
+    latest post-backs' futures for `wait_for_posts`."""
+    state.app.extensions["replykit.hooks.post_back"] = ThreadPoolExecutor(
+        1, thread_name_prefix="replykit-post-back")
+    state.app.extensions["replykit.hooks.posts"] = deque(maxlen=100)
+
+
 def _post_later(source: str, event: hook_events.HookEvent) -> Future:
-    """Queue the post-back of the event's conversation on the app's one worker thread."""
+    """Queue the post-back of the event's conversation on the app's worker thread."""
     app = current_app._get_current_object()
-    pool = app.extensions.setdefault(
-        "replykit.hooks.post_back", ThreadPoolExecutor(1, thread_name_prefix="replykit-post"))
-    future = pool.submit(_post, app, source, event)
-    app.extensions.setdefault("replykit.hooks.posts", []).append(future)
+    future = app.extensions["replykit.hooks.post_back"].submit(_post, app, source, event)
+    app.extensions["replykit.hooks.posts"].append(future)
     return future
 
 
@@ -146,7 +155,5 @@ def _post(app, source: str, event: hook_events.HookEvent) -> dict:
 
 
 def wait_for_posts(app, timeout: float = 60) -> list[dict]:
-    """Wait for the queued post-backs and return their outcomes, oldest first (tests, and a
-    server shutting down)."""
-    posts = app.extensions.get("replykit.hooks.posts", [])
-    return [future.result(timeout) for future in posts]
+    """Wait for the latest (up to 100) post-backs and return their outcomes, oldest first."""
+    return [future.result(timeout) for future in list(app.extensions["replykit.hooks.posts"])]

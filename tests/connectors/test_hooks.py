@@ -106,6 +106,9 @@ def test_unsigned_and_malformed_headers_are_refused():
             ("jsonl-http", {"X-Replykit-Signature": f"t={NOW},v1=é"}, "does not match"),
             ("zendesk", {signatures.ZENDESK: "abc"}, "Signature-Timestamp: missing"),
             ("chatwoot", {signatures.CHATWOOT: "sha256=00", signatures.CHATWOOT_TIME: "x"},
+             "expected unix seconds"),
+            ("chatwoot", {signatures.CHATWOOT: signatures.sign_chatwoot(
+                SECRET, body, int("9" * 400)), signatures.CHATWOOT_TIME: "9" * 400},
              "expected unix seconds")):
         with pytest.raises(signatures.SignatureError, match=message):
             signatures.verify(source_type, SECRET, Headers(headers), body, NOW)
@@ -228,6 +231,9 @@ def test_refused_requests_store_nothing(hook_client, hook_config):
         assert answer.status_code == status, (path, headers, answer.get_json())
         assert message in answer.get_json()["error"]
     assert messages_of(hook_config, "G1") == []
+    deep = b"[" * 100_000 + b"]" * 100_000
+    answer = hook_client.post("/hooks/generic", data=deep, headers=replykit_headers(deep))
+    assert answer.status_code == 400 and "not JSON" in answer.get_json()["error"]
     # signed, but not a record: 400 naming the field, nothing stored
     bad = json.dumps({"conversation_id": "G1", "message_id": "m1"}).encode()
     answer = hook_client.post("/hooks/generic", data=bad, headers=replykit_headers(bad))
