@@ -17,6 +17,7 @@ from replykit import users
 from replykit.errors import InputError
 from replykit.users import CALENDARS, LANGUAGES
 from web.auth import _safe_next
+from web.js_messages import js_messages
 from web.security import current_user, public
 
 LANGUAGE_NAMES = {"en": "English", "th": "ไทย", "fa": "فارسی"}  # each in its own language
@@ -31,6 +32,8 @@ STATE_NAMES = {  # states of drafts, reviews, assignments and disputes (storage/
     "open": lazy_gettext("open"), "done": lazy_gettext("done"),
     "upheld": lazy_gettext("upheld"), "rescore": lazy_gettext("re-score requested"),
     "rescored": lazy_gettext("re-scored")}
+REPLY_STATUS_NAMES = {"draft": lazy_gettext("draft"), "approved": lazy_gettext("approved"),
+                      "archived": lazy_gettext("archived")}  # of saved replies
 RIGHT_TO_LEFT = frozenset({"fa"})
 COOKIE = "replykit_lang"
 PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
@@ -60,7 +63,8 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     """Flask-Babel, the template filters `when` (dates) and `num` (numbers), and the page's
-    language, direction and picker choices for every template."""
+    language, direction, picker choices and scripts' messages (`js_messages()`) for every
+    template."""
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["num"] = num
@@ -70,7 +74,8 @@ def init_app(app: Flask) -> None:
         locale = str(get_locale())
         return {"locale": locale, "text_dir": "rtl" if locale in RIGHT_TO_LEFT else "ltr",
                 "language_names": LANGUAGE_NAMES, "calendar_names": CALENDAR_NAMES,
-                "role_names": ROLE_NAMES, "state_names": STATE_NAMES}
+                "role_names": ROLE_NAMES, "state_names": STATE_NAMES,
+                "reply_status_names": REPLY_STATUS_NAMES, "js_messages": js_messages}
 
 
 @bp.post("/language")

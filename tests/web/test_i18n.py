@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html as html_lib
 import io
+import json
 import re
 import shutil
 from datetime import UTC, date, datetime, timedelta
@@ -25,19 +26,38 @@ from replykit import users
 from replykit.config import load_config
 from replykit.home import Home
 from rubrics import drafts
+from suggest.placeholders import LABELS
 from web import create_app
 from web.i18n import format_instant, thai_buddhist_year, to_solar_hijri
+from web.js_messages import js_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "web" / "translations"
+SCRIPTS = ROOT / "web" / "static" / "js"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 # English labels of the pages converted so far; none may remain on a Thai or Persian page
 ENGLISH_LABELS = ("Sign out", "Review queue", "Reviews of my replies", "Drafts waiting for review",
                   "Assigned replies", "Add user", "Audit log", "Last sign-in", "Rubric editor",
                   "Save as a new version", "Calibration sessions", "No draft waiting",
-                  "Skip to main content", "Workspace", "Reports")
+                  "Skip to main content", "Workspace", "Reports",
+                  # workspace, library and reports
+                  "Customer message", "Paste the customer's message", "Copy reply",
+                  "Ask for review", "Browse the library", "My review requests", "Any reviewer",
+                  "Your session ended", "Undo insert", "Still to fill in", "Shortcuts",
+                  "Saved-reply library", "New saved reply", "Export CSV", "Add tag to selected",
+                  "Review score", "Last used", "Not used in (days)", "Stale replies",
+                  "Near-duplicates", "Gaps: frequent", "Live preview", "Example questions",
+                  "Keep this one", "Merge two saved replies", "Accepted when suggested",
+                  "History of", "Changes from", "agent replies", "within SLA",
+                  "median first response", "Tables (each downloads", "First-response time",
+                  "Download CSV", "Back to the dashboard", "rows)")
 PAGES = {"rui": ("/reviews/", "/reviews/mine", "/reviews/sessions", "/reviews/calibration"),
-         "lee": ("/reviews/rubrics", "/reviews/disputes", "/reviews/assign"),
+         "lee": ("/reviews/rubrics", "/reviews/disputes", "/reviews/assign", "/library/",
+                 "/library/curation", "/library/new", "/library/replies/refund-policy",
+                 "/library/replies/refund-policy/edit", "/library/replies/refund-policy/history",
+                 "/library/merge?a=refund-policy&b=password-reset", "/reports/",
+                 "/reports/tables/usage"),
+         "ana": ("/workspace",),
          "root": ("/admin/", "/admin/users/new", "/admin/audit", "/admin/users/1")}
 
 
@@ -107,7 +127,9 @@ def test_converted_pages_show_no_english_label(as_user, client, language):
         pages.update({path: page(signed_in, path, language) for path in paths})
     for path, html in pages.items():
         assert f'<html lang="{language}" dir="{"rtl" if language == "fa" else "ltr"}">' in html
-        text = re.sub(r"<[^>]+>", " ", html)
+        html = re.sub(r"<script.*?</script>", " ", html, flags=re.S)  # test_js_messages_*
+        attributes = re.findall(r'(?:title|aria-label|placeholder|data-confirm)="([^"]*)"', html)
+        text = re.sub(r"<[^>]+>", " ", html) + " ".join(attributes)
         left = [label for label in ENGLISH_LABELS if label in text]
         assert not left, f"{language} {path}: English labels {left}"
     queue = pages["/reviews/"]
@@ -280,3 +302,106 @@ def test_server_messages_follow_the_language(as_user):
                         headers={"Accept-Language": "fa"})  # as the browser sends it
     assert changed.status_code == 302
     assert "تیم‌ها تغییر کرد." in page(root, f"/admin/users/{user_id}", "fa")
+
+
+def script_keys() -> set[str]:
+    """The message keys the scripts ask for: the string literals in the calls of t(),
+    parts() and blanksMessage() in the scripts of web/static/js that take common.js's t(),
+    and the suggestion reasons' keys."""
+    keys = {f"reason.{kind}" for kind in ("example_question", "saved_reply", "past_question")}
+    for path in SCRIPTS.glob("*.js"):
+        source = path.read_text(encoding="utf-8")
+        if not re.search(r"\{[^}]*\bt\b[^}]*\} = window\.replykit", source):
+            continue  # not the shared catalog (embed.js has its own, web/embed.py)
+        for call in re.finditer(r"\b(?:t|parts|blanksMessage)\(", source):
+            depth, end = 1, call.end()
+            while depth:  # to the call's closing parenthesis
+                depth += {"(": 1, ")": -1}.get(source[end], 0)
+                end += 1
+            first = re.split(r",\s*\{", source[call.end():end - 1])[0]  # not the values
+            keys.update(m.group(1) for m in re.finditer(r'"([^"]*)"', first)
+                        if not first[:m.start()].endswith("=== "))  # not `kind === "saved"`
+    return keys
+
+
+def test_js_messages_cover_every_key_the_scripts_use(app):
+    with app.test_request_context():
+        catalog = js_messages()
+    keys = script_keys()
+    assert len(keys) > 40 and {"Copied", "weak", "saved replies", "no default left"} <= keys
+    assert not keys - set(catalog), f"keys missing from web/js_messages.py: {keys - set(catalog)}"
+    assert catalog["placeholders"] == LABELS  # the same labels as suggest/placeholders.py
+
+
+def flat(messages: dict, prefix: str = "") -> dict[str, str]:
+    """key -> text of every message, plural forms and placeholder labels included."""
+    out = {}
+    for key, value in messages.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+@pytest.mark.parametrize("language", ["th", "fa"])
+def test_js_messages_have_no_english_fallback(app, as_user, language):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        english = flat(js_messages())
+    with app.test_request_context(headers={"Accept-Language": language}):
+        translated = flat(js_messages())
+    assert translated.keys() == english.keys()
+    left = [key for key, text in translated.items()
+            if re.search("[A-Za-z]{2}", english[key]) and text == english[key]]
+    assert not left, f"{language}: English in the scripts' messages: {left}"
+    # the pages hand the scripts these messages
+    for username, path in (("ana", "/workspace"), ("lee", "/library/new")):
+        signed_in, _token = as_user(username)
+        html = page(signed_in, path, language)
+        rendered = re.search(r'<script type="application/json" id="i18n"[^>]*>(.*?)</script>',
+                             html, re.S).group(1)
+        assert flat(json.loads(rendered)) == translated
+
+
+def test_workspace_scripts_speak_persian_in_chromium(module_web_config):
+    """Ana's browser asks for Persian: the workspace's script messages come from the catalog
+    (suggestion cards, the blanks' labels, Copy refusing, weak matches, the library panel),
+    its numbers in Persian digits, and no English message of the scripts shows."""
+    from browser import chromium, login, serve, unavailable
+
+    if unavailable():
+        pytest.skip(unavailable())
+    with serve(create_app(module_web_config)) as base, chromium() as browser:
+        page = login(browser, base, "ana", PASSWORD)
+        page.context.set_extra_http_headers({"Accept-Language": "fa"})
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}/workspace")
+        assert page.get_attribute("html", "dir") == "rtl"
+        page.fill("#query", "My refund was issued, when will I see the money? order number?")
+        page.wait_for_selector(".suggestion")
+        refund = page.locator(".suggestion", has=page.locator(".title",
+                                                               has_text="Refund issued"))
+        assert refund.locator(".kind").inner_text() == "پاسخ آماده"
+        assert re.fullmatch("[۰-۹]٫[۰-۹]{2}", refund.locator(".score").inner_text())
+        assert "درج" in refund.locator(".insert").inner_text()
+        refund.locator(".insert").click()
+        page.wait_for_selector("#prompts:not([hidden])")
+        assert "شمارهٔ سفارش" in page.inner_text("#prompt-fields")  # "Order number"
+        page.click("#prompts button[type=submit]")  # every blank left to fill
+        page.wait_for_selector("#insert-note:not([hidden])")
+        assert "درج شد" in page.inner_text("#insert-note-text")
+        page.click("#copy")
+        assert page.inner_text("#action-status").startswith("کپی نشد: اول")
+        page.fill("#query", "asdf qwerty zxcv")
+        page.wait_for_selector(".no-confident")
+        assert "پیشنهاد مطمئنی نیست" in page.inner_text(".no-confident")
+        assert page.inner_text("#show-weak") == "با این حال نشان بده"
+        page.click("#library summary")
+        page.wait_for_function("document.querySelector('#library-status').textContent"
+                               ".includes('پاسخ آماده')")
+        text = page.inner_text("main")
+        english = [m for m in ("Insert", "Dismiss", "saved reply", "Not copied", "Inserted",
+                               "No confident", "Show anyway", "saved replies", "Fill")
+                   if m in text]
+        assert not english and errors == []

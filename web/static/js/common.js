@@ -48,11 +48,59 @@ window.replykit = (function () {
     };
   }
 
+  // The page's messages in its language: the JSON of <script id="i18n"> (web/js_messages.py,
+  // from the gettext catalogs). parts("key", {name: value}) fills each %(name)s and keeps a
+  // value that is a node (a <bdi> title) as a node, for el(); t() gives the text. Numbers
+  // take the page's digits; a message with a plural picks its form by values.num.
+  let catalog = null;
+  const lang = () => document.documentElement.lang || "en";
+  function messages() {
+    if (catalog === null) {
+      const node = document.getElementById("i18n");
+      catalog = node ? JSON.parse(node.textContent) : {};
+    }
+    return catalog;
+  }
+
+  function number(n) {
+    return n.toLocaleString(lang(), { useGrouping: false, maximumFractionDigits: 20 });
+  }
+
+  function parts(key, values = {}) {
+    let text = messages()[key];
+    if (text && typeof text === "object") text = values.num === 1 ? text.one : text.other;
+    if (typeof text !== "string") text = key; // a key missing from js_messages (a test fails)
+    const out = [];
+    let position = 0;
+    for (const m of text.matchAll(/%\((\w+)\)[sd]/g)) {
+      const value = values[m[1]];
+      out.push(text.slice(position, m.index),
+        typeof value === "number" ? number(value) : value === undefined ? m[0] : value);
+      position = m.index + m[0].length;
+    }
+    out.push(text.slice(position));
+    return out.filter((p) => p !== "");
+  }
+
+  function t(key, values) {
+    return parts(key, values).map((p) => (p instanceof Node ? p.textContent : p)).join("");
+  }
+
+  // a readable date and time in the page's language and the user's calendar
+  function readableDate(iso) {
+    const date = new Date(iso);
+    if (!iso || Number.isNaN(date.getTime())) return "";
+    const node = document.getElementById("i18n");
+    const calendar = { buddhist: "buddhist", persian: "persian" }[node && node.dataset.calendar]
+      || "gregory";
+    return date.toLocaleString(lang(), { dateStyle: "medium", timeStyle: "short", calendar });
+  }
+
   // Confirm buttons: <button data-confirm="Sure?">
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-confirm]");
     if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
   });
 
-  return { api, el, debounce, csrfToken };
+  return { api, el, debounce, csrfToken, t, parts, number, readableDate, messages };
 })();

@@ -5,7 +5,7 @@
   const body = document.getElementById("body");
   const preview = document.getElementById("preview");
   if (!body || !preview) return;
-  const { el } = window.replykit;
+  const { el, t } = window.replykit;
   const SAMPLE = {
     "customer.first_name": "Emma", "customer.name": "Emma Stone",
     "customer.email": "emma@example.com", "ticket.id": "T-1001", "order.id": "A-10452",
@@ -22,15 +22,14 @@
       preview.append(text.slice(position, match.index));
       const value = SAMPLE[match[1]];
       if (value) preview.append(el("span", { class: "filled", title: match[1] }, value));
-      else if (match[2] !== undefined) preview.append(el("span", { class: "fallback", title: `${match[1]} (default)` }, match[2]));
-      else { preview.append(el("mark", { title: "no value, no default" }, match[0])); missing++; }
+      else if (match[2] !== undefined) preview.append(el("span", { class: "fallback", title: t("(default)", { name: match[1] }) }, match[2]));
+      else { preview.append(el("mark", { title: t("no value, no default") }, match[0])); missing++; }
       position = match.index + match[0].length;
     }
     preview.append(text.slice(position));
     const stray = text.replace(PLACEHOLDER, "").match(/\{\{|\}\}/);
     document.getElementById("preview-status").textContent =
-      (stray ? "A {{ or }} that forms no placeholder stays as plain text. " : "") +
-      (missing ? `${missing} placeholder(s) without a default stay for the agent to fill.` : "");
+      (stray ? t("stray braces") : "") + (missing ? t("no default left", { num: missing }) : "");
   }
   body.addEventListener("input", render);
   render();

@@ -13,16 +13,11 @@
 "use strict";
 
 (function () {
-  const { api, el, debounce } = window.replykit;
+  const { api, el, debounce, t, parts, readableDate, messages } = window.replykit;
   const root = document.getElementById("workspace");
   if (!root) return;
   const $ = (id) => document.getElementById(id);
   const query = $("query"), editor = $("editor"), list = $("suggestions");
-  const REASONS = {
-    example_question: "matched saved reply example",
-    saved_reply: "matched saved reply text",
-    past_question: "matched past question",
-  };
   // a placeholder name: text on one line without braces or "|" (suggest/placeholders.py NAME)
   const NAME = "[^\\s{}|](?:[^{}|\\n]*[^\\s{}|])?";
   // a placeholder, with the invisible isolate marks (LRI ... PDI) put around it on insert so
@@ -30,7 +25,7 @@
   const LRI = "\u2066", PDI = "\u2069";
   const PLACEHOLDER = new RegExp(`${LRI}?\\{\\{\\s*(${NAME})\\s*(?:\\|([^{}]*))?\\}\\}${PDI}?`, "g");
   const DRAFT_KEY = "replykit.workspace.draft";
-  const RESTORED = "Your unsent draft was restored.";
+  const RESTORED = t("restored");
   const WORDS = { id: "ID", url: "link", email: "e-mail" };
 
   const state = {
@@ -47,7 +42,10 @@
     node.classList.toggle("warn", kind === "warn");
   }
 
+  // a placeholder's label: the catalog's (in the page's language), else the server's
   function label(name) {
+    const known = messages().placeholders || {};
+    if (Object.hasOwn(known, name)) return known[name];
     if (state.labels.has(name)) return state.labels.get(name);
     const words = name.split(/[._]+/).filter(Boolean).map((w) => WORDS[w.toLowerCase()] || w.toLowerCase());
     const text = words.join(" ");
@@ -90,7 +88,7 @@
     if (error && error.status === 400 && /^CSRF check failed/.test(error.message)) {
       // signed in again in another tab: this page's token is from the session before
       saveDraft();
-      status(where, "This page is out of date (you signed in again): reload it; your draft is kept.", "warn");
+      status(where, t("out of date"), "warn");
       return;
     }
     status(where, error.message, "warn");
@@ -198,7 +196,7 @@
 
   function card(item, index) {
     // a past question is templated ("order #{{order.id}}"): its placeholders are chips too
-    const reason = [`${REASONS[item.reason.type] || item.reason.type}: “`,
+    const reason = [`${t(`reason.${item.reason.type}`)}: “`,
       ...chipped(excerpt(item.reason.text, 140)), "”"];
     const tags = item.tags.map((t) => el("span", { class: "tag", dir: "auto" }, t));
     return el("li", {
@@ -209,21 +207,22 @@
     },
       el("div", { class: "suggestion-head" },
         el("strong", { dir: "auto", class: "title", id: `suggestion-${index}-title` }, item.title),
-        el("span", { class: "score", title: "similarity score" }, item.score.toFixed(2))),
+        el("span", { class: "score", title: t("similarity score") }, item.score.toLocaleString(
+          document.documentElement.lang || "en", { minimumFractionDigits: 2, maximumFractionDigits: 2 }))),
       el("div", { class: "meta" },
-        el("span", { class: "kind" }, item.kind === "saved" ? "saved reply" : "past reply"),
+        el("span", { class: "kind" }, t(item.kind === "saved" ? "saved reply" : "past reply")),
         item.language ? el("span", { class: "lang" }, item.language) : null, ...tags),
       el("p", { class: "reason", dir: "auto" }, ...reason),
       el("p", { class: "body", dir: "auto", id: `suggestion-${index}-body` }, ...chipped(excerpt(item.body, 220))),
       item.attachments && item.attachments.length
-        ? el("p", { class: "files-note" }, "Files: ",
+        ? el("p", { class: "files-note" }, `${t("Files:")} `,
           ...item.attachments.flatMap((a, i) => [i ? ", " : "", el("bdi", {}, a.filename)]))
         : null,
       // for the mouse; an option holds nothing focusable: the keyboard has Enter and Delete
       // on the list (and Alt+Enter anywhere), announced by the list's description
       el("div", { class: "buttons", "aria-hidden": "true" },
-        el("span", { class: "button insert" }, "Insert"),
-        el("span", { class: "button dismiss", title: "Not useful" }, "Dismiss")));
+        el("span", { class: "button insert" }, t("Insert")),
+        el("span", { class: "button dismiss", title: t("Not useful") }, t("Dismiss"))));
   }
 
   // the list is a listbox (one Tab stop, arrows move the selection) only while it shows
@@ -247,21 +246,20 @@
     const shown = visible();
     asListbox(shown.length > 0);
     if (!total) {
-      list.append(el("li", { class: "empty" }, "No suggestion for this message."));
+      list.append(el("li", { class: "empty" }, t("No suggestion")));
       return;
     }
     if (!state.confident && !state.revealed) {
       list.append(el("li", { class: "notice no-confident" },
-        el("strong", {}, "No confident suggestion"),
-        ` for this message: the ${total === 1 ? "closest reply is a weak match" : `${total} closest replies are weak matches`}. `,
-        el("button", { type: "button", id: "show-weak", class: "secondary" }, "Show anyway")));
+        el("strong", {}, t("No confident suggestion")), t("weak", { num: total }),
+        el("button", { type: "button", id: "show-weak", class: "secondary" }, t("Show anyway"))));
       return;
     }
     if (!state.confident) {
-      $("suggest-notice").textContent = "Weak matches, below the confidence threshold: check before using.";
+      $("suggest-notice").textContent = t("Weak matches");
       $("suggest-notice").hidden = false;
     }
-    if (!shown.length) list.append(el("li", { class: "empty" }, "All suggestions dismissed."));
+    if (!shown.length) list.append(el("li", { class: "empty" }, t("All dismissed")));
     for (const index of shown) list.append(card(state.suggestions[index], index));
     highlight();
     recordShown();
@@ -285,12 +283,13 @@
     const bar = $("suggestion-files");
     bar.hidden = !(item && item.attachments && item.attachments.length);
     bar.replaceChildren(...(bar.hidden ? []
-      : ["Files of “", el("bdi", {}, item.title), "”: ", files(item.attachments)]));
+      : [...parts("Files of", { title: el("bdi", {}, item.title) }), files(item.attachments)]));
   }
 
   function size(bytes) {
-    return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB`
-      : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+    return bytes < 1024 ? t("bytes", { size: bytes })
+      : bytes < 1024 * 1024 ? t("kilobytes", { size: Math.round(bytes / 1024) })
+        : t("megabytes", { size: Math.round(bytes / 1024 / 102.4) / 10 });
   }
 
   // download links of a saved reply's attachments (the server checks who may download)
@@ -343,7 +342,7 @@
       state.suggestions = []; state.selected = -1; return;
     }
     const seq = ++state.requestSeq;
-    status("suggest-status", "searching…");
+    status("suggest-status", t("searching"));
     try {
       ensureDraft().catch(() => {});
       const data = await api("POST", "/api/suggest", { query: asked(text), k: 5 });
@@ -375,12 +374,12 @@
       if (!open.length) { insert(item, rendered.text); return; }
       const fields = $("prompt-fields");
       fields.replaceChildren(...open.map((p) => el("label", { title: p.name },
-        el("span", { class: "name", dir: "auto" }, p.label),
-        p.source === "conversation" ? el("span", { class: "hint" }, " (from the conversation)") : null,
+        el("span", { class: "name", dir: "auto" }, label(p.name)),
+        p.source === "conversation" ? el("span", { class: "hint" }, t("from the conversation")) : null,
         el("input", {
           name: p.name, dir: "auto", value: p.source === "conversation" ? p.value : null,
-          placeholder: p.source === "conversation" ? `from the conversation: ${p.value}`
-            : p.fallback !== null ? `default: ${p.fallback}` : "no default: stays to fill in",
+          placeholder: p.source === "conversation" ? t("from the conversation:", { value: p.value })
+            : p.fallback !== null ? t("default:", { value: p.fallback }) : t("no default"),
         }))));
       $("prompts").hidden = false;
       fields.querySelector("input").focus();
@@ -426,12 +425,12 @@
     state.inserted = { kind: item.kind, id: item.id, text };
     state.undo = { before, after: editor.value };
     // the title isolated: a Persian title keeps its place in the English sentence
-    $("insert-note-text").replaceChildren("Inserted “", el("bdi", {}, item.title), before.trim()
-      ? "” at the cursor; your text is kept. " : "”. ");
+    $("insert-note-text").replaceChildren(...parts(before.trim() ? "inserted, kept" : "inserted",
+      { title: el("bdi", {}, item.title) }));
     const attached = item.attachments || [];
     $("insert-files").hidden = !attached.length;
     $("insert-files").replaceChildren(...(attached.length
-      ? ["Its files, to attach to your message:", files(attached)] : []));
+      ? [t("its files"), files(attached)] : []));
     $("insert-note").hidden = false;
     // suggestion feedback measures the suggester: a reply picked from the library was not
     // suggested (the drafting session still records which saved reply was used)
@@ -460,7 +459,7 @@
   }
 
   function chip(name, fallback) {
-    return el("mark", { class: "chip", title: fallback ? `${name} (default: ${fallback})` : name },
+    return el("mark", { class: "chip", title: fallback ? t("chip default", { name, value: fallback }) : name },
       el("bdi", {}, label(name)));
   }
 
@@ -500,35 +499,34 @@
       return el("form", { class: "fill", dataset: { name } },
         el("label", {}, chip(name, fallback),
           el("input", { name, dir: "auto", value: old.get(name) || null,
-            placeholder: fallback ? `e.g. ${fallback}` : "type the value" })),
-        el("button", { type: "submit", class: "secondary" }, "Fill"));
+            placeholder: fallback ? t("e.g.", { value: fallback }) : t("type the value") })),
+        el("button", { type: "submit", class: "secondary" }, t("Fill")));
     }));
     if (focused && names.includes(focused)) fields.querySelector(`input[name="${CSS.escape(focused)}"]`).focus();
     $("unfilled-preview").replaceChildren(...chipped(text));
   }
 
   // ---- actions
-  function blanksMessage(open, verb) {
+  function blanksMessage(open, key) {
     const names = [...new Set(open.map((p) => label(p.name)))];
-    return `${verb}: fill in ${names.join(", ")} first (${names.length === 1 ? "it is" : "they are"} under the editor).`;
+    return t(key, { names: names.join(t("list separator")), num: names.length });
   }
 
   let clearCopied = null;
   async function copyReply() {
     const text = plain(editor.value);
     clearTimeout(clearCopied);
-    if (!text.trim()) { status("action-status", "Nothing to copy yet."); return; }
+    if (!text.trim()) { status("action-status", t("Nothing to copy")); return; }
     const open = unfilled(editor.value);
     if (open.length) {
-      status("action-status", blanksMessage(open, "Not copied"), "warn");
+      status("action-status", blanksMessage(open, "not copied, blanks"), "warn");
       $("unfilled-fields").querySelector("input")?.focus();
       return;
     }
     // half a placeholder ("{{order.id}" after an edit) must not reach the customer either
     const broken = /[^\s{}]*\{\{[^\n]{0,30}|[^\n]{0,30}\}\}/.exec(text);
     if (broken) {
-      status("action-status", `Not copied: “${broken[0].trim()}” looks like a broken placeholder: `
-        + "fill it in or delete it.", "warn");
+      status("action-status", t("broken placeholder", { text: broken[0].trim() }), "warn");
       editor.focus();
       editor.setSelectionRange(broken.index, broken.index + broken[0].length);
       return;
@@ -541,14 +539,14 @@
       document.addEventListener("copy", put, { once: true });
       document.execCommand("copy");
     }
-    status("action-status", "Copied to the clipboard.");
+    status("action-status", t("Copied"));
     // a stale "Copied" would claim the edited text is on the clipboard
     const copied = editor.value;
     clearCopied = setTimeout(() => {
-      if ($("action-status").textContent === "Copied to the clipboard.") status("action-status", "");
+      if ($("action-status").textContent === t("Copied")) status("action-status", "");
     }, 5000);
     editor.addEventListener("input", function stale() {
-      if (editor.value !== copied && $("action-status").textContent === "Copied to the clipboard.") {
+      if (editor.value !== copied && $("action-status").textContent === t("Copied")) {
         status("action-status", "");
       }
       editor.removeEventListener("input", stale);
@@ -563,7 +561,7 @@
   }
 
   async function askReview() {
-    if (!editor.value.trim()) { status("action-status", "Write or insert a reply first."); return; }
+    if (!editor.value.trim()) { status("action-status", t("Write first")); return; }
     const open = unfilled(editor.value);
     try {
       const id = await ensureDraft();
@@ -573,13 +571,14 @@
       state.sentText = editor.value;
       forgetDraft();
       const link = el("a", { href: `/reviews/drafts/${result.review_draft_id}` },
-        `Draft ${result.review_draft_id}`);
-      $("action-status").replaceChildren("Sent for review: ", link,
-        open.length ? ` — note: ${[...new Set(open.map((p) => label(p.name)))].join(", ")} still to fill in before it goes to the customer.` : "");
+        t("Draft", { id: String(result.review_draft_id) }));
+      $("action-status").replaceChildren(...parts("Sent for review", { draft: link }),
+        open.length ? t("still to fill", {
+          names: [...new Set(open.map((p) => label(p.name)))].join(t("list separator")) }) : "");
       $("action-status").classList.toggle("warn", open.length > 0);
       const requests = $("requests");
       requests.querySelector(".empty")?.remove();
-      requests.prepend(el("li", {}, el("a", { href: link.href }, link.textContent), " — requested"));
+      requests.prepend(el("li", {}, el("a", { href: link.href }, link.textContent), t("requested")));
     } catch (error) { failed(error, "action-status"); }
   }
 
@@ -592,7 +591,7 @@
         language: $("propose-language").value || "en",
         tags: $("propose-tags").value.split(",").map((t) => t.trim()).filter(Boolean),
       });
-      status("action-status", `Proposed “${reply.title}” to the leads (draft ${reply.id}).`);
+      status("action-status", t("Proposed", { title: reply.title, id: String(reply.id) }));
     } catch (error) { failed(error, "action-status"); }
   }
 
@@ -611,7 +610,7 @@
       if ($(id).value.trim()) params.set(name, $(id).value.trim());
     }
     const seq = ++shelf.seq;
-    status("library-status", "searching…");
+    status("library-status", t("searching"));
     try {
       const data = await api("GET", `/api/saved-replies?${params}`);
       if (seq !== shelf.seq) return;
@@ -625,9 +624,9 @@
         },
         el("span", { class: "title", dir: "auto" }, reply.title),
         reply.folder ? el("span", { class: "folder", dir: "auto" }, reply.folder) : null))));
-      status("library-status", !data.total ? "No saved reply matches."
-        : data.total > data.replies.length ? `${data.replies.length} of ${data.total} saved replies: narrow the search.`
-          : `${data.total} saved ${data.total === 1 ? "reply" : "replies"}.`);
+      status("library-status", !data.total ? t("No saved reply matches")
+        : data.total > data.replies.length ? t("narrow", { shown: data.replies.length, total: data.total })
+          : t("saved replies", { num: data.total }));
     } catch (error) { failed(error, "library-status"); }
   }
   const searchLibrarySoon = debounce(searchLibrary, 300);
@@ -645,21 +644,15 @@
     const reply = shelf.replies.get(button.dataset.id);
     button.setAttribute("aria-expanded", "true");
     button.setAttribute("aria-controls", "library-preview");
-    button.after(el("div", { id: "library-preview", class: "library-preview", role: "region", "aria-label": `Preview of ${reply.title}` },
+    button.after(el("div", { id: "library-preview", class: "library-preview", role: "region", "aria-label": t("Preview of", { title: reply.title }) },
       el("div", { class: "meta" }, el("span", { class: "lang" }, reply.language),
         ...reply.tags.map((t) => el("span", { class: "tag", dir: "auto" }, t))),
       el("p", { class: "body", dir: "auto" }, ...chipped(reply.body)),
       reply.attachments.length ? files(reply.attachments) : null,
-      el("button", { type: "button", class: "library-insert", dataset: { id: reply.id } }, "Insert")));
+      el("button", { type: "button", class: "library-insert", dataset: { id: reply.id } }, t("Insert"))));
   }
 
   // ---- queue
-  function readableDate(iso) {
-    const date = new Date(iso);
-    if (!iso || Number.isNaN(date.getTime())) return "";
-    return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-  }
-
   async function loadQueue() {
     try {
       const data = await api("GET", "/api/conversations?limit=50");
@@ -667,7 +660,7 @@
       for (const c of data.conversations) {
         const when = readableDate(c.last_at);
         pick.append(el("option", { value: c.id, dir: "auto" },
-          `${c.id} · ${c.customer_name || "customer"} · ${c.subject || c.last.slice(0, 50)}${when ? ` · ${when}` : ""}`));
+          `${c.id} · ${c.customer_name || t("customer")} · ${c.subject || c.last.slice(0, 50)}${when ? ` · ${when}` : ""}`));
       }
     } catch (error) {
       if (error.status === 401) sessionEnded(); /* otherwise the queue is optional */
@@ -683,7 +676,7 @@
         el("span", { class: "author", dir: "auto" }, m.author || m.role),
         m.created_at ? el("time", { class: "when", datetime: m.created_at }, ` · ${readableDate(m.created_at)}`) : null,
         el("p", { dir: "auto" }, m.body))));
-    thread.setAttribute("aria-label", `Conversation: ${data.messages.length} ${data.messages.length === 1 ? "message" : "messages"}, the newest last`);
+    thread.setAttribute("aria-label", t("thread", { num: data.messages.length }));
     thread.hidden = false;
     thread.scrollTop = thread.scrollHeight;
     return data;
@@ -730,7 +723,7 @@
   editor.addEventListener("copy", () => {
     const selected = editor.value.slice(editor.selectionStart, editor.selectionEnd);
     const open = unfilled(selected);
-    if (open.length) status("action-status", blanksMessage(open, "Careful, the copied text has blanks"), "warn");
+    if (open.length) status("action-status", blanksMessage(open, "copied blanks"), "warn");
   });
   list.addEventListener("click", (event) => {
     if (event.target.closest("#show-weak")) {
