@@ -16,6 +16,7 @@ messages since the previous agent reply."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ CONVERSATION_FIELDS = (
 SCORES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 ROLES = ("customer", "agent")
 MAX_FIELD = 100_000
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def parse_timestamp(value, where: str) -> str:
@@ -80,6 +82,9 @@ def _text(record: dict, field: str, where: str, required: bool) -> str:
         raise InputError("must be text", f"{where}field {field}")
     if len(value) > MAX_FIELD:
         raise InputError(f"is longer than {MAX_FIELD} characters", f"{where}field {field}")
+    if NOT_TEXT.search(value):  # JSON can: PostgreSQL stores no NUL, no database a surrogate
+        raise InputError("holds a NUL character or half of a surrogate pair, which is not text",
+                         f"{where}field {field}")
     return value
 
 

@@ -84,6 +84,7 @@ def source_of(monkeypatch):
     return make
 
 
+@pytest.mark.both_backends
 def test_sync_from_chatwoot(home, source_of):
     chatwoot = Chatwoot()
     with serve(chatwoot.answer) as api:
@@ -185,6 +186,7 @@ def test_wrong_token_is_one_clear_line_without_it(monkeypatch):
                                 "Unauthorized (check the credentials)")
 
 
+@pytest.mark.both_backends
 def test_hostile_payload_imports_with_warnings(home, source_of):
     contact = {"id": 41, "name": "ก" * 10_000, "email": None}
     conversations = [
@@ -206,14 +208,18 @@ def test_hostile_payload_imports_with_warnings(home, source_of):
              "rating": "five"}}}},
         {"id": 7, "message_type": 1, "created_at": T0 + 9, "content": None, "sender": None},
         "not an object",
+        {"id": 10, "message_type": 0, "created_at": T0 + 10, "content": "nul \u0000 here"},
+        {"id": 11, "message_type": 0, "created_at": T0 + 11, "content": "half \ud800 pair"},
     ], "202": [{"id": 8, "message_type": 0, "created_at": T0 + 1, "content": "hi"}]}
     with serve(Chatwoot(conversations, messages).answer) as api:
         warnings = []
         counts = run_sync(home.db, source_of(api), warn=warnings.append)
-    assert counts["messages"] == 4 and counts["rejected"] == 2
-    assert len(warnings) == 2
+    assert counts["messages"] == 4 and counts["rejected"] == 4
+    assert len(warnings) == 4
     assert "record 3, field created_at: is required" in warnings[0]
     assert "record 4, field body: is longer than 100000 characters" in warnings[1]
+    assert all("field body: holds a NUL character or half of a surrogate pair" in w
+               for w in warnings[2:])
     stored = storage.conversations.conversation_messages(home.db, "chatwoot-201")
     assert [m["message_id"] for m in stored] == ["1", "2", "7"]
     assert stored[0]["body"].startswith("<script>")  # kept as sent; escaped where shown
