@@ -115,6 +115,16 @@ def record_sent(
     return storage.conversations.sent_reply(db, sent_id)
 
 
+def _may_claim(recorded: str, synced: str) -> bool:
+    """Whether a synced message is the panel send `recorded`: edited at most CLAIM_RATIO from
+    it. Lengths alone rule most pairs out (the ratio is at least 1 − 2·shorter / both
+    lengths), so a conversation with many unsynced sends costs no diff per pair."""
+    shorter, both = min(len(recorded), len(synced)), len(recorded) + len(synced)
+    if both and 1 - 2 * shorter / both > CLAIM_RATIO + 0.05:  # + normalisation's slack
+        return False
+    return sent_edit_ratio(recorded, synced) <= CLAIM_RATIO
+
+
 def _inserted_text(db, reply_id: str, conversation: dict, messages: list[dict],
                    agent: str) -> str | None:
     """The saved reply's current body as the panel would have inserted it: the placeholders
@@ -149,8 +159,7 @@ def match_conversation(db: sqlite_utils.Database, conversation_id: str) -> int:
         previous = moment
         if message["message_id"] in known or not text:
             continue
-        claim = next((r for r in unclaimed
-                      if sent_edit_ratio(r["text"], text) <= CLAIM_RATIO), None)
+        claim = next((r for r in unclaimed if _may_claim(r["text"], text)), None)
         if claim is not None:
             unclaimed.remove(claim)
             storage.conversations.claim_sent_reply(db, claim["id"], message["message_id"], at)
