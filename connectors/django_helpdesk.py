@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.base import Batch, ConnectorError, secret, setting, whole_number
 from connectors.http import Client
@@ -37,7 +38,8 @@ PRIORITY_NUMBERS = {"critical": 1, "urgent": 1, "high": 2, "normal": 3, "medium"
 def from_config(name: str, settings: dict) -> DjangoHelpdesk:
     """The source `[sync.NAME]` with type = "django-helpdesk": url; token_env (a DRF token)
     or username_env and password_env (basic auth of an admin user); optional channel
-    ("email"), id_prefix (""), page_size (100 follow-ups a batch), [sync.NAME.agents] and
+    ("email"), id_prefix (""), page_size (100 follow-ups a batch), time_zone (of a helpdesk
+    running with USE_TZ = False, whose times carry no offset; "UTC"), [sync.NAME.agents] and
     [sync.NAME.queues] (id = "name")."""
     url = setting(settings, name, "url")
     if settings.get("token_env"):
@@ -51,11 +53,17 @@ def from_config(name: str, settings: dict) -> DjangoHelpdesk:
         id_prefix=str(settings.get("id_prefix", "")),
         agents={str(k): str(v) for k, v in dict(settings.get("agents", {})).items()},
         queues={str(k): str(v) for k, v in dict(settings.get("queues", {})).items()},
-        page_size=whole_number(settings, name, "page_size", PAGE_SIZE) or PAGE_SIZE)
+        page_size=whole_number(settings, name, "page_size", PAGE_SIZE) or PAGE_SIZE,
+        zone=_zone(settings, name))
 
 
-def _key(followup: dict) -> tuple[datetime, int]:
-    return datetime.fromisoformat(followup["date"].replace("Z", "+00:00")), followup["id"]
+def _zone(settings: dict, name: str) -> tzinfo:
+    text = str(settings.get("time_zone", "UTC"))
+    try:
+        return ZoneInfo(text)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConnectorError(f"config.toml [sync.{name}] time_zone: {text!r} is not a time "
+                             "zone name such as Asia/Bangkok") from None
 
 
 class DjangoHelpdesk:
@@ -63,8 +71,9 @@ class DjangoHelpdesk:
 
     def __init__(self, name: str, client: Client, channel: str = "email", id_prefix: str = "",
                  agents: dict | None = None, queues: dict | None = None,
-                 page_size: int = PAGE_SIZE):
+                 page_size: int = PAGE_SIZE, zone: tzinfo = UTC):
         self.name = name
+        self.zone = zone
         self.client = client
         self.channel = channel
         self.id_prefix = id_prefix
@@ -82,14 +91,14 @@ class DjangoHelpdesk:
         while True:
             data = self._page(page)
             followups = data["results"]
-            if stepping_back and page > 1 and (not followups or _key(followups[0]) > last):
+            if stepping_back and page > 1 and (not followups or self._key(followups[0]) > last):
                 page -= 1  # the list moved (deletions) or the page is gone: look earlier
                 continue
             stepping_back = False
-            new = [f for f in followups if last is None or _key(f) > last]
+            new = [f for f in followups if last is None or self._key(f) > last]
             if new:
                 records = [r for f in new if (r := self._record(f, tickets)) is not None]
-                last = _key(new[-1])
+                last = self._key(new[-1])
                 yield Batch(records, json.dumps(
                     {"page": page, "date": last[0].isoformat(), "id": last[1]}))
             if not data.get("next"):
@@ -118,16 +127,34 @@ class DjangoHelpdesk:
             if page > 1 and "HTTP 404" in str(error):  # DRF: a page past the end
                 return {"results": [], "next": None}
             raise
-        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list) or not all(
+                isinstance(f, dict) for f in data["results"]):
             raise ConnectorError(f"{self.name}: api/followups/ did not answer a page of "
                                  "follow-ups (is the url a django-helpdesk?)")
         return data
+
+    def _key(self, followup) -> tuple[datetime, int]:
+        """(aware date, id): the follow-ups' order; ConnectorError for a malformed one."""
+        try:
+            moment = datetime.fromisoformat(str(followup["date"]).replace("Z", "+00:00"))
+            if not isinstance(followup["id"], int) or not isinstance(followup["ticket"], int):
+                raise TypeError
+        except (KeyError, TypeError, ValueError):
+            shown = followup.get("id") if isinstance(followup, dict) else followup
+            raise ConnectorError(f"{self.name}: follow-up {str(shown)[:40]!r} has no valid "
+                                 "id, ticket and date") from None
+        if moment.tzinfo is None:  # a helpdesk with USE_TZ = False: its local time
+            moment = moment.replace(tzinfo=self.zone)
+        return moment, followup["id"]
 
     def _ticket(self, ticket_id: int, tickets: dict) -> dict:
         if ticket_id not in tickets:
             ticket = self.client.get_json(f"api/tickets/{int(ticket_id)}/")
             followups = ticket.get("followup_set") or []
-            ticket["opening_id"] = min(followups, key=_key)["id"] if followups else None
+            if not isinstance(ticket, dict) or not isinstance(followups, list):
+                raise ConnectorError(f"{self.name}: api/tickets/{int(ticket_id)}/ did not "
+                                     "answer a ticket")
+            ticket["opening_id"] = min(followups, key=self._key)["id"] if followups else None
             tickets[ticket_id] = ticket
         return tickets[ticket_id]
 
@@ -149,7 +176,7 @@ class DjangoHelpdesk:
             "author": (ticket.get("submitter_email") or "") if customer
             else self.agents.get(str(user), f"agent {user}"),
             "channel": self.channel,
-            "created_at": followup["date"],
+            "created_at": self._key(followup)[0].isoformat(),
             "body": body,
             "subject": ticket.get("title") or "",
             "status": STATUSES.get(ticket.get("status"), ""),
@@ -158,7 +185,7 @@ class DjangoHelpdesk:
             "team": self.queues.get(str(ticket.get("queue")), f"queue {ticket.get('queue')}"),
         }
         if followup.get("new_status") in RESOLVED:
-            record["resolved_at"] = followup["date"]
+            record["resolved_at"] = record["created_at"]
         return record
 
     def _ticket_id(self, conversation_id: str) -> int:

@@ -1,11 +1,13 @@
 """HTTP for the connectors: one `requests.Session` per source with urllib3's `Retry` (429 and
 5xx retried with exponential backoff, Retry-After respected up to a bound, a bounded number
-of tries), a timeout on every request, and errors that never carry a credential: the message
-names the method, the URL without its query string or user info, and the status."""
+of tries), a timeout on every request, answers of bounded size and time, redirects never
+followed, and errors that never carry a credential: the message names the method, the URL
+without its query string or user info, and the status."""
 
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -21,6 +23,8 @@ RETRIES = 6
 BACKOFF = 0.5  # seconds; doubles each try (0.5, 1, 2, 4...) up to BACKOFF_MAX
 BACKOFF_MAX = 30.0
 RETRY_AFTER_MAX = 120  # a Retry-After longer than this waits this long
+MAX_BYTES = 64 << 20  # the largest answer read (a page of tickets is far smaller)
+BODY_SECONDS = 300  # the longest an answer's body may take to arrive
 # Request bodies that are safe to send twice: retried after a 429/5xx. POST is not (a note
 # could be posted twice), except on 429, which says the request was not processed.
 IDEMPOTENT = Retry.DEFAULT_ALLOWED_METHODS  # GET, HEAD, OPTIONS, PUT, DELETE, TRACE
@@ -79,7 +83,7 @@ class Client:
         try:
             session = self.session if method in IDEMPOTENT and not once else self.post_session
             response = session.request(method, url, timeout=self.timeout,
-                                       allow_redirects=False, **kwargs)
+                                       allow_redirects=False, stream=True, **kwargs)
         except requests.exceptions.Timeout:
             raise ConnectorError(f"{where}: no answer within {self.timeout[1]:g} s") from None
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
@@ -91,8 +95,10 @@ class Client:
         if not response.ok:
             hint = {401: " (check the credentials)", 403: " (the user lacks the permission)",
                     404: " (check the url)"}.get(response.status_code, "")
+            response.close()
             raise ConnectorError(f"{where}: HTTP {response.status_code} "
                                  f"{response.reason or ''}{hint}".rstrip())
+        _read_body(response, where)
         return response
 
     def get_json(self, path: str, params: dict | None = None):
@@ -103,6 +109,25 @@ class Client:
         except ValueError:
             raise ConnectorError(f"{self.source}: GET {public_url(response.url)}: the answer "
                                  "is not JSON") from None
+
+
+def _read_body(response: requests.Response, where: str) -> None:
+    """Read the body, refusing one over MAX_BYTES or slower than BODY_SECONDS in all (a
+    server dripping bytes would pass every per-read timeout)."""
+    started = time.monotonic()
+    chunks, size = [], 0
+    try:
+        for chunk in response.iter_content(1 << 16):
+            size += len(chunk)
+            if size > MAX_BYTES or time.monotonic() - started > BODY_SECONDS:
+                response.close()
+                limit = (f"larger than {MAX_BYTES >> 20} MiB" if size > MAX_BYTES
+                         else f"slower than {BODY_SECONDS} s")
+                raise ConnectorError(f"{where}: the answer is {limit}, refused")
+            chunks.append(chunk)
+    except requests.exceptions.RequestException as exc:
+        raise ConnectorError(f"{where}: {_reason(exc)}") from None
+    response._content = b"".join(chunks)  # what .content would hold: .json() and .text use it
 
 
 def _session(auth, headers: dict | None, retry: Retry) -> requests.Session:

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from jsonl_feed import JsonlFeed
 
+import connectors.http
 from cli.main import cli
 from connectors.base import ConnectorError, make_source
 from connectors.http import Client
@@ -129,3 +130,44 @@ def test_every_keeps_syncing_until_sigterm_then_stops_cleanly(tmp_path):
     assert process.returncode == 0, err
     assert json.loads("".join(lines))["messages"] == 3
     assert out == "" and TOKEN not in err
+
+
+def test_a_redirect_is_not_followed_and_the_token_stays_home(tmp_path):
+    with JsonlFeed([MESSAGES]) as elsewhere, JsonlFeed(
+            [], [(302, {"Location": elsewhere.url + "?stolen=1"})]) as feed:
+        configure(tmp_path / "home", feed.url)
+        code, output = sync(tmp_path / "home")
+    assert code == 1
+    assert output == f"Error: feed: GET {feed.url}: redirected to {elsewhere.url} (set the " \
+                     "url to it)\n"
+    assert elsewhere.requests == []
+
+
+def test_retry_after_is_bounded_and_a_huge_answer_is_refused(monkeypatch):
+    client = Client("feed", "http://127.0.0.1:9/")
+    retry = client.session.get_adapter("http://127.0.0.1:9/").max_retries
+    assert retry.parse_retry_after("86400") == connectors.http.RETRY_AFTER_MAX == 120
+    monkeypatch.setattr(connectors.http, "MAX_BYTES", 1000)
+    with JsonlFeed([MESSAGES * 10]) as feed:
+        source = make_source({"sync": {"feed": {"type": "jsonl-http", "url": feed.url}}},
+                             "feed")
+        with pytest.raises(ConnectorError, match="the answer is larger than 0 MiB, refused"):
+            list(source.pull(None))
+
+
+@pytest.mark.parametrize("page", [
+    {"results": [{"id": "x"}], "next": None},
+    {"results": [{"id": 1, "ticket": 1, "date": "yesterday"}], "next": None},
+    {"results": "nope"},
+    ["not", "a", "page"],
+])
+def test_a_malformed_helpdesk_answer_is_one_clear_error(page, monkeypatch):
+    monkeypatch.setenv("FEED_TOKEN", TOKEN)
+    with JsonlFeed([[page]]) as feed:
+        source = make_source({"sync": {"dh": {
+            "type": "django-helpdesk", "url": feed.url.removesuffix("feed"),
+            "token_env": "FEED_TOKEN"}}}, "dh")
+        with pytest.raises(ConnectorError) as caught:
+            list(source.pull(None))
+    assert str(caught.value).startswith("dh: ")
+    assert feed.requests[0][1]["Authorization"] == f"Token {TOKEN}"

@@ -10,7 +10,8 @@ import pytest
 
 import storage.conversations
 from connectors.base import Batch
-from connectors.sync import run_sync, sync_states
+from connectors.sync import run_sync
+from storage.sync_state import sync_states
 
 pytestmark = pytest.mark.both_backends
 
