@@ -65,6 +65,7 @@ def work(engine, batch: int = BATCH, once: bool = False, poll: float = 2.0,
                     report(embedder.name, count)
         if embedded:
             continue
+        engine.sync()  # nothing left to embed: the queued changes leave `index_queue`
         if once:
             break
         stop.wait(poll)

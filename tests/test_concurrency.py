@@ -213,6 +213,14 @@ def test_imports_rebuild_and_web_edits_at_the_same_time(shared_home, tmp_path, s
             reader.join()
         stale = {**by_id[IMPORTED[0]], "body": "Stale web body."}
         assert browser.edit(stale, stale_form, "stale") == 409  # not a silent overwrite
+        # web edits return before the index catches up: let the server's index writer drain
+        # the queue before it stops (no time limit: it either drains or the suite times out)
+        watcher = Home(load_config(shared_home))
+        try:
+            while SuggestEngine(watcher).pending()["pending_changes"]:
+                time.sleep(0.2)
+        finally:
+            watcher.close()
     finally:
         for process in processes:
             if process.poll() is None:  # the test failed while it ran

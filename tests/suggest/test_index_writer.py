@@ -110,3 +110,20 @@ def test_every_document_change_is_queued_in_its_transaction(library_config, tmp_
             0 if library_config.is_postgres else 1)  # the forgotten document's vector
     finally:
         home.close()
+
+
+def test_a_worker_that_has_embedded_everything_empties_the_queue(library_config):
+    if not library_config.is_postgres:
+        pytest.skip("replykit worker runs on PostgreSQL only")
+    from suggest.worker import work
+
+    home = Home(library_config)
+    try:
+        with write_transaction(home.db):
+            library.edit_reply(home.db, "refund-policy", {"body": "Within 60 days."}, "x", "")
+        engine = SuggestEngine(home)
+        assert engine.pending()["pending_changes"] == 2
+        assert work(engine, once=True) == {"all-MiniLM-L6-v2": 1}
+        assert engine.pending()["pending_changes"] == 0 and not engine.status()["stale"]
+    finally:
+        home.close()
