@@ -80,15 +80,17 @@ class ChatwootSource:
 
     def _changed(self, since: int) -> list[dict]:
         """The conversations whose last activity is at or after `since` (unix seconds)."""
-        changed, page = [], 1
+        changed, seen, page = [], set(), 1
         while True:
             data = self.client.get_json(self.base + "conversations", {
                 "status": "all", "assignee_type": "all", "page": page}).get("data")
             listed = objects(data.get("payload") if isinstance(data, dict) else None)
             fresh = [c for c in listed if _activity(c) >= since]
-            changed += [c for c in fresh if _number(c.get("id"))]
-            if not listed or len(fresh) < len(listed):  # newest first: the rest are older
-                return changed
+            new = [c for c in fresh if _number(c.get("id")) and c["id"] not in seen]
+            changed += new
+            seen.update(c["id"] for c in new)
+            if not new or len(fresh) < len(listed):  # newest first: the rest are older
+                return changed  # (no new id: the end, or a server that ignores `page`)
             page += 1
 
     def _messages(self, number: int) -> Iterator[dict]:

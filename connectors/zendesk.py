@@ -89,15 +89,17 @@ class ZendeskSource:
                 if _number(ticket.get("id")) and ticket.get("status") != "deleted":
                     records += self._records(ticket, users, groups, solved)
             yield Batch(records, after)
-            if page.get("end_of_stream") is not False:
-                return
+            if page.get("end_of_stream") is not False or after == where.get("cursor"):
+                return  # (the same cursor again would be asked for forever)
             where = {"cursor": after}
 
     def _comments(self, ticket: int, users: dict[int, dict]) -> Iterator[dict]:
         """The ticket's comments, oldest first; side-loaded authors are added to `users`."""
         path, params = f"api/v2/tickets/{ticket}/comments.json", {
             "include": "users", "page[size]": PAGE_SIZE}
-        while path:
+        asked = set()
+        while path and path not in asked:  # a next link seen before would loop forever
+            asked.add(path)
             page = _object(self.client.get_json(path, params))
             users.update(_by_id(page.get("users")))
             yield from objects(page.get("comments"))

@@ -268,3 +268,17 @@ def test_any_json_in_conversations_and_messages_gives_records_or_clear_rejection
                         assert "field " in str(error)
 
         check()
+
+
+def test_a_server_that_ignores_the_page_does_not_make_the_sync_loop(home, source_of):
+    chatwoot = Chatwoot()
+    answer = chatwoot.answer
+
+    def same_page(seen):  # every page is the first
+        seen.query.pop("page", None)
+        return answer(seen)
+
+    with serve(same_page) as api:
+        counts = run_sync(home.db, source_of(api))
+        assert len(api.requests("GET", ACCOUNT + "conversations")) == 2
+    assert counts["batches"] == 2  # the two conversations of the first page

@@ -288,3 +288,24 @@ def test_any_json_in_tickets_and_comments_gives_records_or_clear_rejections(sour
                         assert "field " in str(error)
 
         check()
+
+
+def test_a_server_that_repeats_a_cursor_or_a_link_does_not_make_the_sync_loop(home, source_of):
+    zendesk = Zendesk()
+    page = contract("zendesk/export_page1.json")
+    zendesk.pages = {None: page, FIRST: page}  # the same page, end_of_stream false, forever
+    answer = zendesk.answer
+
+    def same_link(seen):  # every comments page says has_more, with a link to itself
+        status, body = answer(seen)
+        if "comments" in body:
+            body["meta"]["has_more"] = True
+            body["links"]["next"] = f"{zendesk.url}{seen.path}?page[after]=0&page[size]=2"
+        return status, body
+
+    with serve(same_link) as api:
+        zendesk.url = api.url
+        counts = run_sync(home.db, source_of(api))
+        assert len(api.requests("GET", EXPORT)) == 2
+        assert len(api.requests("GET", "/api/v2/tickets/5001/comments.json")) == 4  # 2 x 2
+    assert counts["batches"] == 2 and counts["messages"] == 2 + 2
