@@ -89,7 +89,10 @@ def record_sent(
     (conversation_id, message_id) when the helpdesk's message id is known: a second call
     returns the stored row. InputError for bad fields, NotFound for an unknown conversation
     or saved reply."""
+    conversation_id = _text(conversation_id, "conversation_id", required=True)
     text = _text(text, "text", required=True)
+    if isinstance(message_id, int) and not isinstance(message_id, bool):
+        message_id = str(message_id)  # helpdesk APIs number their messages; imports store text
     message_id = _text(message_id, "message_id")
     saved_reply_id = _text(saved_reply_id, "saved_reply_id")
     inserted_text = _text(inserted_text, "inserted_text")

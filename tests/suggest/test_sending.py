@@ -104,7 +104,11 @@ def test_record_sent_from_the_panel(db, tmp_path):
         sending.record_sent(db, "C1", "  ")
     with pytest.raises(InputError, match="field sent_at"):
         sending.record_sent(db, "C1", "text", sent_at="2026-01-01T10:00:00")
-    assert len(storage.conversations.sent_replies_of(db, "C1")) == 2
+    with pytest.raises(InputError, match="field conversation_id"):
+        sending.record_sent(db, {"id": "C1"}, "text")
+    numbered = sending.record_sent(db, "C1", "Sent through the API", message_id=4711)
+    assert numbered["message_id"] == "4711"  # as an import of that message stores it
+    assert len(storage.conversations.sent_replies_of(db, "C1")) == 3
 
 
 def test_imported_agent_messages_are_matched_to_the_insertions_before_them(db, tmp_path):
