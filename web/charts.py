@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 WIDTH = 560
@@ -30,6 +31,11 @@ def _number(value: float | None, unit: str) -> str:
         return "–"
     text = f"{value:,.1f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
     return f"{text}{unit}"
+
+
+def _pass(score: float, unit: str) -> str:
+    """The pass line's label, in the request's language."""
+    return _("pass %(score)s", score=_number(score, unit))
 
 
 def _link(href: str | None, inner: str) -> str:
@@ -68,8 +74,10 @@ def _item(item: tuple) -> tuple:
 
 
 def _svg(height: float, title: str, kind: str) -> str:
+    """The chart's <svg>, laid out left to right on every page: on a right-to-left page its
+    text would inherit `direction: rtl` and run out of the chart to the left of its x."""
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {math.ceil(height)}" '
-            f'role="group" aria-label="{escape(title)}" class="{kind}">')
+            f'role="group" aria-label="{escape(title)}" class="{kind}" direction="ltr">')
 
 
 def bars(items: list[tuple], unit: str = "", title: str = "", limit: float | None = None,
@@ -98,9 +106,9 @@ def bars(items: list[tuple], unit: str = "", title: str = "", limit: float | Non
         x = left + span * pass_line / top
         parts.insert(0, f'<line x1="{x:.1f}" y1="{LINE}" x2="{x:.1f}" y2="{y - 6:.1f}" '
                      f'stroke="{PASS_COLOUR}" stroke-dasharray="5 4" class="pass-line"/>'
-                     + _text(x, FONT, [f"pass {_number(pass_line, unit)}"], "middle"))
+                     + _text(x, FONT, [_pass(pass_line, unit)], "middle"))
     if not items:
-        parts.append(_text(10, 25, ["No data in this period."]))
+        parts.append(_text(10, 25, [_("No data in this period.")]))
         y = 40
     return Markup(_svg(y, title, "bars") + "".join(parts) + "</svg>")
 
@@ -148,9 +156,9 @@ def columns(items: list[tuple], unit: str = "", title: str = "", limit: float | 
         y = base - (plot_h - LINE) * pass_line / top
         parts.append(f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" '
                      f'stroke="{PASS_COLOUR}" stroke-dasharray="5 4" class="pass-line"/>'
-                     + _text(WIDTH - right, y - 4, [f"pass {_number(pass_line, unit)}"], "end"))
+                     + _text(WIDTH - right, y - 4, [_pass(pass_line, unit)], "end"))
     if not items:
-        parts.append(_text(10, 25, ["No data in this period."]))
+        parts.append(_text(10, 25, [_("No data in this period.")]))
     return Markup(_svg(height, title, "columns") + "".join(parts) + "</svg>")
 
 
@@ -193,6 +201,6 @@ def stacked(items: list[tuple], keys: tuple[str, ...], title: str = "",
                      + (_text(left + span + 6, y + bar_h - 3, [note]) if note else ""))
         y += bar_h + 10
     if not items:
-        parts.append(_text(10, y + 20, ["No reviewed replies in this period."]))
+        parts.append(_text(10, y + 20, [_("No reviewed replies in this period.")]))
         y += 30
     return Markup(_svg(y, title, "stacked") + "".join(parts) + "</svg>")

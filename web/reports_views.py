@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 
 from replykit import audit
 from replykit.errors import InputError, NotFound
@@ -118,45 +120,48 @@ def dashboard():
     pass_score = quality["pass_threshold"]
     weakest = _weakest_saved_replies(filters)
     figures = {
-        "first_response": charts.columns(histogram, title="First response time"),
+        "first_response": charts.columns(histogram, title=_("First response time")),
         "sla": charts.columns(
             [(k, v["sla"]["compliance_pct"], _link(filters, "responses", period=k, breached="1"),
-              _count(v["sla"]["replies"], "reply", "replies"))
+              ngettext("%(num)s reply", "%(num)s replies", v["sla"]["replies"]))
              for k, v in speed["by_period"].items()], unit="%", limit=100,
-            title="SLA compliance"),
+            title=_("SLA compliance")),
         "quality": charts.columns(
             [(k, v["mean_score"], _link(filters, "quality", period=k, poor="1"),
-              _count(v["reviews"], "review"))
-             for k, v in quality["by_period"].items()], limit=100, title="Quality score",
+              ngettext("%(num)s review", "%(num)s reviews", v["reviews"]))
+             for k, v in quality["by_period"].items()], limit=100, title=_("Quality score"),
             pass_line=pass_score),
         "quadrant": charts.stacked(
             [(a, v["quadrants"], {q: _link(filters, "quality", agent=a, quadrant=q)
                                   for q in reports.QUADRANTS},
-              f"{v['with_sla']} reviewed")
+              _("%(num)s reviewed", num=v["with_sla"]))
              for a, v in combined["by_agent"].items()], reports.QUADRANTS,
-            title="Quality x speed per agent", labels=QUADRANT_LABELS),
+            title=_("Quality × speed per agent"), labels=QUADRANT_LABELS),
         "categories": charts.bars(
             sorted(((labels.get(k, k), v, _link(filters, "quality", category=k),
-                     _count(quality["overall"]["category_reviews"].get(k, 0), "review"))
+                     ngettext("%(num)s review", "%(num)s reviews",
+                              quality["overall"]["category_reviews"].get(k, 0)))
                     for k, v in quality["overall"]["categories"].items()),
-                   key=lambda item: item[1])[:8], limit=100, title="Weakest categories",
+                   key=lambda item: item[1])[:8], limit=100, title=_("Weakest categories"),
             pass_line=pass_score),
         "saved_replies": charts.bars(
             [(r["title"], r["mean_score"],
               _link(filters, "quality", saved_reply=r["id"], poor="1"),
-              f"{r['reviewed']} reviewed" + (f", CSAT {r['csat_mean']:.1f} ({r['rated']})"
-                                             if r["csat_mean"] is not None else ""))
-             for r in weakest[:8]], limit=100, title="Lowest-scored saved replies",
+              _("%(num)s reviewed", num=r["reviewed"])
+              + (_(", CSAT %(csat)s (%(num)s)", csat=format(r["csat_mean"], ".1f"), num=r["rated"])
+                 if r["csat_mean"] is not None else ""))
+             for r in weakest[:8]], limit=100, title=_("Lowest-scored saved replies"),
             pass_line=pass_score),
         "usage": charts.bars([(r["title"], r["used"], url_for("library.view", reply_id=r["id"]))
-                              for r in top_used], title="Most used saved replies"),
+                              for r in top_used], title=_("Most used saved replies")),
         "drafting": charts.bars(
-            [(f"{a} with", v["with_suggestion"]["median_s"], _link(filters, "drafting", agent=a))
+            [(_("%(agent)s with", agent=a), v["with_suggestion"]["median_s"],
+              _link(filters, "drafting", agent=a))
              for a, v in data["drafting"]["by_agent"].items()]
-            + [(f"{a} without", v["without_suggestion"]["median_s"],
+            + [(_("%(agent)s without", agent=a), v["without_suggestion"]["median_s"],
                 _link(filters, "drafting", agent=a))
                for a, v in data["drafting"]["by_agent"].items()], unit=" s",
-            title="Median drafting time"),
+            title=_("Median drafting time")),
     }
     agents = sorted(speed["by_agent"])
     return render_template("reports/dashboard.html", filters=filters, figures=figures,
@@ -166,13 +171,10 @@ def dashboard():
                            tables=TABLES, link=lambda name, **kw: _link(filters, name, **kw))
 
 
-def _count(n: int, one: str, many: str = "") -> str:
-    """'1 review', '3 reviews'."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
-QUADRANT_LABELS = {"good_fast": "good, in time", "good_slow": "good, late",
-                   "poor_fast": "poor, in time", "poor_slow": "poor, late"}
+QUADRANT_LABELS = {"good_fast": lazy_gettext("good, in time"),
+                   "good_slow": lazy_gettext("good, late"),
+                   "poor_fast": lazy_gettext("poor, in time"),
+                   "poor_slow": lazy_gettext("poor, late")}
 
 
 def _weakest_saved_replies(filters: dict) -> list[dict]:

@@ -50,7 +50,8 @@ ENGLISH_LABELS = ("Sign out", "Review queue", "Reviews of my replies", "Drafts w
                   "Keep this one", "Merge two saved replies", "Accepted when suggested",
                   "History of", "Changes from", "agent replies", "within SLA",
                   "median first response", "Tables (each downloads", "First-response time",
-                  "Download CSV", "Back to the dashboard", "rows)")
+                  "Download CSV", "Back to the dashboard", "rows)", "Weakest categories",
+                  "Most used saved replies", "Quality score", "good, late", "No data in")
 PAGES = {"rui": ("/reviews/", "/reviews/mine", "/reviews/sessions", "/reviews/calibration"),
          "lee": ("/reviews/rubrics", "/reviews/disputes", "/reviews/assign", "/library/",
                  "/library/curation", "/library/new", "/library/replies/refund-policy",
@@ -132,6 +133,8 @@ def test_converted_pages_show_no_english_label(as_user, client, language):
         text = re.sub(r"<[^>]+>", " ", html) + " ".join(attributes)
         left = [label for label in ENGLISH_LABELS if label in text]
         assert not left, f"{language} {path}: English labels {left}"
+    # charts are drawn left to right: on a Persian page their text would run out to the left
+    assert pages["/reports/"].count("<svg") == pages["/reports/"].count('direction="ltr"') == 8
     queue = pages["/reviews/"]
     if language == "th":
         assert "ออกจากระบบ" in queue and re.search(r"\([0-9]+\)</h2>", queue)
