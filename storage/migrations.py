@@ -74,6 +74,8 @@ MIGRATIONS = (
     (241, "secrets shared by every server of the database", app_secrets.m241_app_secrets),
     (250, "helpdesk webhook events (idempotent on the event id) and notes posted back",
      webhooks.m250_webhook_events),
+    (251, "the helpdesk source each conversation came from (sync or webhook)",
+     webhooks.m251_conversation_sources),
 )
 
 

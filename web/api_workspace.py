@@ -8,6 +8,7 @@ import json
 
 from flask import Blueprint, Response, jsonify, request
 
+import storage.webhooks
 from index.normalize import normalize_text
 from replykit import users
 from replykit.errors import InputError, NotFound
@@ -64,6 +65,8 @@ def conversation(db, conversation_id: str) -> dict:
     found["messages"] = conversation_store.conversation_messages(db, conversation_id)
     found["question"] = conversation_context.question(found["messages"])
     found["values"] = conversation_context.values(row, found["messages"])
+    # the helpdesk source it came from, if any: a saved reply's actions go back there
+    found["source"] = storage.webhooks.conversation_source(db, conversation_id)
     return found
 
 

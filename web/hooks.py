@@ -105,6 +105,9 @@ def receive(source: str):
             "stored" if event.record else "ignored")
         counts = (import_records(db, [(where, event.record)])
                   if claimed and event.record else None)
+        if counts is not None:
+            storage.webhooks.note_sources(db, source, [event.conversation_id],
+                                          received.isoformat())
     if not claimed:
         return jsonify({"status": "already processed", "event_id": event.event_id})
     if counts is None:

@@ -174,8 +174,8 @@ PATHS = {
         "helpdesk it was synced from; `results`: one line per action, applied or not allowed "
         "by the helpdesk's API", "agent, lead, admin", errors="400 403 404 413 502",
         params=(_param("conversation_id", "path", {"type": "string"}),),
-        body=_body(("reply_id", "source"), reply_id=text("reply_id", nonblank=True),
-                   source=text("source", nonblank=True)))},
+        body=_body(("reply_id",), reply_id=text("reply_id", nonblank=True),
+                   source=text("source", nonblank=True, nullable=True)))},
     "/api/conversations/{conversation_id}/send": {"post": _op(
         "Post a reply to the customer through the helpdesk the conversation was synced from "
         "(`source`: its [sync.NAME]) and record the send: its text, the saved reply it came "

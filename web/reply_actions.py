@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+import storage.webhooks
 from connectors.base import make_source
 from replykit import audit
 from replykit.errors import InputError, NotFound
@@ -30,9 +31,10 @@ def _name(data: dict, field: str) -> str:
 @bp.post("/conversations/<conversation_id>/actions")
 @require_role("agent", "lead")
 def apply_actions(conversation_id: str):
-    """Body {"reply_id", "source"} -> {"conversation_id", "reply_id", "source", "results":
+    """Body {"reply_id", "source"?} -> {"conversation_id", "reply_id", "source", "results":
     ["set_status solved: applied", "add_tags ['refund']: not supported by ...", ...]}: the
-    saved reply's actions applied to the conversation through `[sync.SOURCE]`. 404 for a
+    saved reply's actions applied to the conversation through `[sync.SOURCE]` (by default
+    the source the conversation came from, by sync or webhook). 404 for a
     conversation the user may not read or a reply they may not use (approved, of their
     teams; leads also drafts), 400 for a source that is not configured, 502 when the helpdesk
     refuses. A reply without actions answers an empty `results` and asks nothing of the
@@ -40,15 +42,20 @@ def apply_actions(conversation_id: str):
     data = json_body()
     db = get_home().db
     user = current_user()
-    reply_id, source_name = _name(data, "reply_id"), _name(data, "source")
+    reply_id = _name(data, "reply_id")
     if not may_read_conversation(db, user, conversation_id):
         raise NotFound(f"no conversation {conversation_id!r}")
+    source_name = (_name(data, "source") if data.get("source") is not None
+                   else storage.webhooks.conversation_source(db, conversation_id))
     reply = library.get_reply(db, usable_suggestion(db, user, "saved", reply_id))
     if reply["status"] != "approved" and not has_role(user, "lead"):
         raise NotFound(f"no saved reply with id {reply_id!r}")
     results = []
     if reply["actions"]:
         sections = get_home().config.sections
+        if source_name is None:
+            raise InputError("the conversation did not come from a helpdesk: name its "
+                             "[sync.NAME]", "field source")
         if source_name not in sections.get("sync", {}):
             raise InputError(f"no source {source_name!r} is configured ([sync.NAME])",
                              "field source")

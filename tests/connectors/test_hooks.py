@@ -201,6 +201,9 @@ def test_a_signed_event_is_stored_once_and_a_replay_stores_nothing(hook_client, 
                                  "event_id": "message_created:501"}
     stored = messages_of(hook_config, "7")
     assert [m["body"] for m in stored] == ["سلام، رمز عبورم را فراموش کرده‌ام <b>لطفا</b>"]
+    home = Home(hook_config)
+    assert storage.webhooks.conversation_source(home.db, "7") == "chatwoot"
+    home.close()
     # the helpdesk's retry, newly signed: the same event id, still nothing new
     again = hook_client.post("/hooks/chatwoot", data=body, headers=replykit_headers(body))
     assert again.get_json()["status"] == "already processed"

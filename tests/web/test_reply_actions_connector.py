@@ -10,9 +10,10 @@ import json
 from helpdesk_peer import helpdesk_peer  # noqa: F401 (the session fixture)
 from webtest_helpers import signed_in
 
+from connectors.base import make_source
+from connectors.sync import run_sync
 from storage import audit as audit_store
 from suggest import library
-from suggest.conversations import import_records
 from web import create_app
 
 ACTIONS = [{"type": "set_status", "value": "resolved"},
@@ -27,13 +28,10 @@ def test_actions_reach_the_helpdesk_and_the_audit_log(
     monkeypatch.setenv("PEER_PASSWORD", peer.password)
     web_config.sections["sync"] = {"helpdesk": {
         "type": "django-helpdesk", "url": peer.base_url, "username_env": "PEER_USER",
-        "password_env": "PEER_PASSWORD"}}
+        "password_env": "PEER_PASSWORD", "queues": {str(peer.queue_id): "billing"}}}
     app = create_app({"TESTING": True, "REPLYKIT_CONFIG": web_config})
     ticket = str(peer.create_ticket("Refund", "I was charged twice", "emma@example.com"))
-    import_records(db, [("test, ", {
-        "conversation_id": ticket, "message_id": "m1", "role": "customer",
-        "author": "Emma Stone", "channel": "email", "created_at": "2026-11-29T09:00:00Z",
-        "body": "I was charged twice"})])
+    run_sync(db, make_source(web_config.sections, "helpdesk"))  # it remembers the source
     library.add_reply(db, {"id": "refund-done", "title": "Refund done", "body": "Done, {{"
                            "customer.first_name|there}}.", "actions": ACTIONS})
     library.add_reply(db, {"id": "vip-refund", "title": "VIP", "body": "Done.",
@@ -41,12 +39,13 @@ def test_actions_reach_the_helpdesk_and_the_audit_log(
     ana = app.test_client()
     token = signed_in(ana, "ana")
 
-    def apply(client, reply_id, conversation=ticket, source="helpdesk"):
+    def apply(client, reply_id, conversation=ticket, source=None):
         return client.post(f"/api/conversations/{conversation}/actions",
                            json={"reply_id": reply_id, "source": source},
                            headers={"X-CSRFToken": token})
 
-    answer = apply(ana, "refund-done")
+    assert ana.get(f"/api/conversations/{ticket}").get_json()["source"] == "helpdesk"
+    answer = apply(ana, "refund-done")  # through the source it was synced from
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["results"] == [
         "set_status resolved: applied", "set_priority high: applied",
@@ -62,6 +61,8 @@ def test_actions_reach_the_helpdesk_and_the_audit_log(
     assert apply(ana, "refund-done", conversation="nope").status_code == 404
     assert "no source 'zendesk'" in apply(ana, "refund-done", source="zendesk").get_json()[
         "error"]
+    # a conversation imported from a file names no source: say which
+    assert "did not come from a helpdesk" in apply(ana, "refund-done", "C1").get_json()["error"]
     # a reply without actions asks nothing of the helpdesk
     assert apply(ana, "password-reset", source="anything").get_json()["results"] == []
     rui = app.test_client()
