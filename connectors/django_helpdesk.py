@@ -6,9 +6,10 @@ Tickets become conversations (`id_prefix` + ticket id), their public follow-ups 
 ticket's opening follow-up is the customer's first message (from the submitter's e-mail, the
 ticket's description), a follow-up without a user is the customer's (an e-mail the mail poller
 stored), one with a user an agent's (named by `[sync.NAME.agents]`, else "agent ID"). Private
-follow-ups (internal notes) and follow-ups with no text (a status change alone) are not
-messages. Each record carries the ticket's current title, status, priority and queue (the
-team: `[sync.NAME.queues]` names queue ids, else "queue ID").
+follow-ups (internal notes) and follow-ups with no text are not messages; when they change
+the status, the ticket's latest message is sent again with it. Each record carries the
+ticket's current title, status, priority and queue (the team: `[sync.NAME.queues]` names
+queue ids, else "queue ID").
 
 Incremental: follow-ups are listed oldest first (the API orders them by date); the cursor is
 the page and (date, id) of the last one stored. A run starts at that page, steps back while
@@ -159,17 +160,32 @@ class DjangoHelpdesk:
         return tickets[ticket_id]
 
     def _record(self, followup: dict, tickets: dict) -> dict | None:
-        """The import record of one follow-up, or None when it is no message."""
+        """The import record of one follow-up, or None when it is no message. A status
+        change alone (no text, or in an internal note) gives the ticket's latest message
+        again: the importer keeps its content and takes the ticket's new status."""
+        ticket = self._ticket(followup["ticket"], tickets)
+        record = self._message(followup, ticket)
+        if record is None and followup.get("new_status") is not None:
+            key = self._key(followup)
+            earlier = [f for f in ticket["followup_set"]
+                       if self._key(f) < key and self._message(f, ticket) is not None]
+            if earlier:
+                record = self._message(max(earlier, key=self._key), ticket)
+        if record is not None and followup.get("new_status") in RESOLVED:
+            record["resolved_at"] = self._key(followup)[0].isoformat()
+        return record
+
+    def _message(self, followup: dict, ticket: dict) -> dict | None:
+        """The message a public follow-up with text is (module docstring), or None."""
         if not followup.get("public"):
             return None
-        ticket = self._ticket(followup["ticket"], tickets)
         opening = followup["id"] == ticket["opening_id"]
         body = (ticket.get("description") if opening else followup.get("comment")) or ""
         if not body.strip():
             return None
         user = followup.get("user")
         customer = opening or user is None
-        record = {
+        return {
             "conversation_id": f"{self.id_prefix}{ticket['id']}",
             "message_id": str(followup["id"]),
             "role": "customer" if customer else "agent",
@@ -184,9 +200,6 @@ class DjangoHelpdesk:
             "customer_email": ticket.get("submitter_email") or "",
             "team": self.queues.get(str(ticket.get("queue")), f"queue {ticket.get('queue')}"),
         }
-        if followup.get("new_status") in RESOLVED:
-            record["resolved_at"] = record["created_at"]
-        return record
 
     def _ticket_id(self, conversation_id: str) -> int:
         text = conversation_id.removeprefix(self.id_prefix)

@@ -128,3 +128,20 @@ def test_wrong_password_is_one_line_without_the_password(sync, monkeypatch):
     assert output.startswith("Error: helpdesk: GET http://127.0.0.1:")
     assert "HTTP 401" in output and "check the credentials" in output
     assert "wrong-secret-5d1e" not in output and output.count("\n") == 1
+
+
+def test_a_status_change_alone_reaches_the_conversation(sync, helpdesk_peer, tmp_path):  # noqa: F811
+    ticket = helpdesk_peer.create_ticket("Login", "I cannot log in", "dana@example.com")
+    helpdesk_peer.agent_reply(ticket, "Please reset your password from the login page.")
+    assert sync("--no-index")[0] == 0
+    source = make_source(load_config(tmp_path / "home").sections, "helpdesk")
+    # an internal follow-up with the new status and no text, as the helpdesk's form makes it
+    assert source.apply_actions(str(ticket), [{"type": "set_status", "value": "resolved"}]) == [
+        "set_status resolved: applied"]
+    code, output = sync("--no-index")
+    assert code == 0, output
+    assert (json.loads(output)["messages"], json.loads(output)["skipped"]) == (0, 1)
+    with open_home(tmp_path) as home:
+        row = storage.conversations.conversation_row(home.db, str(ticket))
+        assert row["status"] == "resolved" and row["resolved_at"].endswith("+00:00")
+        assert len(storage.conversations.conversation_messages(home.db, str(ticket))) == 2
