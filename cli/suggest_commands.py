@@ -263,7 +263,8 @@ def replies_usage(home, as_json):
         echo_json(rows)
         return
     for row in rows:
-        rate = "-" if row["acceptance_rate"] is None else f"{row['acceptance_rate']:.0%}"
+        rate = "-" if row["acceptance_rate"] is None else (
+            f"{row['acceptance_rate']:.0%} (on {row['basis']})")
         click.echo(
             f"{row['reply_id']}  shown {row['shown']}  used {row['used']}  accepted {rate}  "
             f"last {row['last_used'] or '-'}"

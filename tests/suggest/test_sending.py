@@ -9,10 +9,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 import storage.conversations
+from cli.main import cli
 from replykit.errors import InputError, NotFound
 from replykit.forget import forget_customer
 from suggest import conversations, feedback, library, sending
@@ -165,3 +167,28 @@ def test_forgetting_the_customer_deletes_the_sends(db, tmp_path):
     assert len(storage.conversations.sent_replies_of(db, "C4")) == 2
     forget_customer(db, "sara@example.com")
     assert storage.conversations.sent_replies_of(db, "C4") == []
+
+
+def test_acceptance_is_measured_on_sends_where_there_are_any(db, home, tmp_path):
+    _import(db, tmp_path, [_question("C5", -30)])
+    for event in ("shown", "shown", "shown", "shown", "inserted", "inserted"):
+        feedback.record(db, "refund-policy", event, conversation_id="C5")
+    feedback.record(db, "fa-refund-policy", "shown")
+    feedback.record(db, "fa-refund-policy", "inserted")
+    feedback.record(db, "fa-refund-policy", "edited", edit_ratio=0.5)
+    inserted = _filled(db, "refund-policy", "Sara")
+    sending.record_sent(db, "C5", inserted, agent="Kim", saved_reply_id="refund-policy",
+                        inserted_text=inserted)
+    rows = {r["reply_id"]: r for r in feedback.usage(db)}
+    sent, inserts = rows["refund-policy"], rows["fa-refund-policy"]
+    assert (sent["basis"], sent["sends"], sent["acceptance_rate"]) == ("sends", 1, 0.25)
+    assert sent["mean_edit_ratio"] == 0.0
+    assert sent["time_saved_s"] == round(len(inserted) / feedback.TYPING_CHARS_PER_S, 1)
+    body = library.get_reply(db, "fa-refund-policy")["body"]
+    assert (inserts["basis"], inserts["acceptance_rate"], inserts["mean_edit_ratio"]) == (
+        "inserts", 1.0, 0.5)
+    assert inserts["time_saved_s"] == round(0.5 * len(body) / feedback.TYPING_CHARS_PER_S, 1)
+    assert rows["th-password-reset"]["basis"] is None  # never shown
+    listed = CliRunner().invoke(cli, ["--home", str(home.config.home), "replies", "usage"]).stdout
+    assert "refund-policy  shown 4  used 2  accepted 25% (on sends)" in listed
+    assert "fa-refund-policy  shown 1  used 1  accepted 100% (on inserts)" in listed
