@@ -52,10 +52,17 @@ def from_config(name: str, settings: dict) -> DjangoHelpdesk:
     return DjangoHelpdesk(
         name, client, channel=str(settings.get("channel", "email")),
         id_prefix=str(settings.get("id_prefix", "")),
-        agents={str(k): str(v) for k, v in dict(settings.get("agents", {})).items()},
-        queues={str(k): str(v) for k, v in dict(settings.get("queues", {})).items()},
+        agents=_names(settings, name, "agents"), queues=_names(settings, name, "queues"),
         page_size=whole_number(settings, name, "page_size", PAGE_SIZE) or PAGE_SIZE,
         zone=_zone(settings, name))
+
+
+def _names(settings: dict, name: str, key: str) -> dict[str, str]:
+    """[sync.NAME.agents] or [sync.NAME.queues]: id -> name."""
+    table = settings.get(key, {})
+    if not isinstance(table, dict):
+        raise ConnectorError(f"config.toml [sync.{name}] {key}: must be a table of id = \"name\"")
+    return {str(k): str(v) for k, v in table.items()}
 
 
 def _zone(settings: dict, name: str) -> tzinfo:

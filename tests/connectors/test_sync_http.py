@@ -98,8 +98,16 @@ def test_a_bad_record_is_left_out_with_a_warning_and_the_rest_stored(tmp_path):
      "config.toml [sync.feed] type: 'freshdesk' is not one of django-helpdesk, jsonl-http"),
     ({"type": "jsonl-http", "url": "ftp://x"},
      "config.toml [sync.feed] url: 'ftp://x' is not an http(s) URL"),
+    ({"type": "jsonl-http", "url": "http://x", "retries": "many"},
+     "config.toml [sync.feed] retries: 'many' is not a whole number"),
+    ({"type": "django-helpdesk", "url": "http://x", "token_env": "FEED_TOKEN", "queues": 5},
+     'config.toml [sync.feed] queues: must be a table of id = "name"'),
+    ({"type": "django-helpdesk", "url": "http://x", "token_env": "FEED_TOKEN",
+      "time_zone": "Mars/Base"},
+     "config.toml [sync.feed] time_zone: 'Mars/Base' is not a time zone name"),
 ])
-def test_bad_settings_are_one_clear_line(settings, message):
+def test_bad_settings_are_one_clear_line(settings, message, monkeypatch):
+    monkeypatch.setenv("FEED_TOKEN", TOKEN)
     with pytest.raises(ConnectorError) as caught:
         make_source({"sync": {"feed": settings}}, "feed")
     assert str(caught.value).startswith(message)
