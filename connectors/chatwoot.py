@@ -7,6 +7,9 @@ all older than the cursor (the `last_activity_at`, unix seconds, of the last con
 stored). The changed ones are then read oldest first, each with all its messages
 (`GET conversations/{id}/messages?after=ID`, 100 at a time, ascending), and each conversation
 is one batch whose cursor is its `last_activity_at`: a sync killed half-way resumes there.
+A CSAT answer does not change a conversation's activity time, so with `csat_report = true`
+(an administrator's token) each pull also reads the CSAT report (`GET csat_survey_responses`
+since the cursor, less a day) and reads again the conversations rated since.
 
 Mapping: incoming messages (`message_type` 0) are the customer's, outgoing ones (1) the
 agent's; private notes, activity messages (2) and templates (3) are left out, except the CSAT
@@ -17,6 +20,7 @@ subject, and the contact's id and e-mail, go on every record (the last value win
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -25,6 +29,7 @@ from connectors.http import Client
 from suggest.importers.common import objects, text
 
 MESSAGES_PAGE = 100  # what `messages?after=` returns at most
+CSAT_OVERLAP = 86_400  # seconds of CSAT answers read again: one given while a sync ran
 INCOMING, OUTGOING, TEMPLATE = 0, 1, 3
 # inbox channel_type -> the import format's channel
 CHANNELS = {
@@ -50,23 +55,27 @@ PRIORITIES = ("none", "low", "medium", "high", "urgent")
 def from_config(name: str, settings: dict) -> ChatwootSource:
     """`[sync.NAME]` with `type = "chatwoot"`, `url` (the Chatwoot address), `account_id` and
     `token_env` (the environment variable holding an agent's API access token); optional
-    `id_prefix` (put before Chatwoot's conversation ids, '' by default)."""
+    `id_prefix` (put before Chatwoot's conversation ids, '' by default) and `csat_report`
+    (true: also read the CSAT report, which needs an administrator's token)."""
     account = setting(settings, name, "account_id")
     if not account.isdigit():
         raise ConnectorError(f"config.toml [sync.{name}] account_id: {account!r} is not a "
                              "number (Chatwoot's account id, in the dashboard's address)")
     token = secret(settings, name, "token")
     client = Client(name, setting(settings, name, "url"), headers={"api_access_token": token})
-    return ChatwootSource(name, client, int(account), str(settings.get("id_prefix", "")))
+    return ChatwootSource(name, client, int(account), str(settings.get("id_prefix", "")),
+                          settings.get("csat_report") is True)
 
 
 class ChatwootSource:
     """One Chatwoot account. replykit's conversation ids are `id_prefix` + the display id."""
 
-    def __init__(self, name: str, client: Client, account_id: int, id_prefix: str = ""):
+    def __init__(self, name: str, client: Client, account_id: int, id_prefix: str = "",
+                 csat_report: bool = False):
         self.name = name
         self.client = client
         self.id_prefix = id_prefix
+        self.csat_report = csat_report
         self.base = f"api/v1/accounts/{account_id}/"
 
     # ---- pull
@@ -74,9 +83,32 @@ class ChatwootSource:
     def pull(self, cursor: str | None) -> Iterator[Batch]:
         """A batch per conversation with activity at or after `cursor`, oldest first."""
         since = _cursor_time(cursor, self.name)
-        for conversation in sorted(self._changed(since), key=_activity_key):
+        changed = self._changed(since)
+        if self.csat_report and since:  # (a first pull lists every conversation anyway)
+            listed = {c["id"] for c in changed}
+            for number in sorted(self._rated(max(0, since - CSAT_OVERLAP)) - listed):
+                conversation = self.client.get_json(f"{self.base}conversations/{number}")
+                if isinstance(conversation, dict) and _number(conversation.get("id")) == number:
+                    changed.append(conversation)
+        for conversation in sorted(changed, key=_activity_key):
             records = self._records(conversation)
-            yield Batch(records, str(_activity(conversation)))
+            # a conversation rated long after its last activity must not move the cursor back
+            yield Batch(records, str(max(since, _activity(conversation))))
+
+    def _rated(self, since: int) -> set[int]:
+        """Display ids of the conversations with a CSAT answer given at or after `since`."""
+        numbers, seen, page = set(), set(), 1
+        until = int(time.time()) + CSAT_OVERLAP  # the report wants both ends
+        while True:
+            answers = [a for a in objects(self.client.get_json(
+                self.base + "csat_survey_responses",
+                {"since": since, "until": until, "page": page}))
+                if _number(a.get("id")) is not None and a["id"] not in seen]
+            if not answers:
+                return numbers
+            seen.update(a.get("id") for a in answers)
+            numbers.update(n for a in answers if (n := _number(a.get("conversation_id"))))
+            page += 1
 
     def _changed(self, since: int) -> list[dict]:
         """The conversations whose last activity is at or after `since` (unix seconds)."""

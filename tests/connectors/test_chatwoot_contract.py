@@ -40,6 +40,7 @@ class Chatwoot:
                 "content_attributes": {}, "created_at": T0 + 11000 + n, "private": False,
                 "source_id": None, **({"sender": bob} if n % 2 else {})} for n in range(120)]
         self.labels = contract("chatwoot/labels.json")["payload"]
+        self.csat_answers: list[dict] = []
 
     def answer(self, seen):
         if seen.headers.get("api_access_token") != TOKEN:
@@ -51,7 +52,15 @@ class Chatwoot:
             return 200, {"data": {"meta": {"mine_count": 0, "unassigned_count": 0,
                                            "all_count": len(listed)},
                                   "payload": listed[(page - 1) * PAGE:page * PAGE]}}
+        if seen.method == "GET" and path == "csat_survey_responses":
+            since, until = int(seen.query["since"]), int(seen.query["until"])
+            page = int(seen.query.get("page", "1"))
+            answers = [a for a in self.csat_answers if since <= a["created_at"] < until]
+            return 200, answers[(page - 1) * 25:page * 25]
         parts = path.split("/")
+        if seen.method == "GET" and len(parts) == 2 and parts[0] == "conversations":
+            found = [c for c in self.conversations if str(c.get("id")) == parts[1]]
+            return (200, found[0]) if found else None
         if len(parts) == 3 and parts[0] == "conversations" and parts[2] == "messages":
             if seen.method == "POST":
                 return 200, contract("chatwoot/message_created.json")
@@ -145,6 +154,36 @@ def test_sync_from_chatwoot(home, source_of):
             db, "chatwoot-102")] == ["1011", "1012", "1013"]
         assert storage.conversations.conversation_row(db, "chatwoot-101")["status"] == "open"
         assert sync_states(db)[0]["cursor"] == str(T0 + 20001)
+
+
+def test_a_csat_answer_after_the_last_activity_comes_with_the_csat_report(home, monkeypatch):
+    """Answering the survey does not change a conversation's activity time: with
+    `csat_report = true` the next sync reads the CSAT report and the rated conversation again,
+    without moving the cursor back."""
+    monkeypatch.setenv("CHATWOOT_TOKEN", TOKEN)
+    chatwoot = Chatwoot()
+    with serve(chatwoot.answer) as api:
+        source = make_source({"sync": {"cw": {
+            "type": "chatwoot", "url": api.url, "account_id": "7", "csat_report": True,
+            "token_env": "CHATWOOT_TOKEN"}}}, "cw")
+        run_sync(home.db, source)
+        assert api.requests("GET", ACCOUNT + "csat_survey_responses") == []  # a first sync
+        survey = contract("chatwoot/messages.json")["101"][4]
+        survey = {**survey, "id": 1014, "conversation_id": 102, "content_attributes": {
+            "submitted_values": {"csat_survey_response": {"rating": 4}}}}
+        chatwoot.messages["102"].append(survey)
+        chatwoot.csat_answers = [{
+            "id": 88, "rating": 4, "feedback_message": "", "account_id": 7, "message_id": 1014,
+            "conversation_id": 102, "created_at": T0 + 14000, "contact": {"id": 32}}]
+        api.seen.clear()
+        counts = run_sync(home.db, source)
+        assert counts["messages"] == 0
+        assert storage.conversations.conversation_row(home.db, "102")["csat"] == 4
+        reports = api.requests("GET", ACCOUNT + "csat_survey_responses")
+        assert [r.query["page"] for r in reports] == ["1", "2"]  # until an empty page
+        assert reports[0].query["since"] == str(T0 + 14400 - 86_400)
+        assert len(api.requests("GET", ACCOUNT + "conversations/102")) == 1
+        assert sync_states(home.db)[0]["cursor"] == str(T0 + 14400)  # not back to 102's
 
 
 def test_post_reply_and_actions_send_the_documented_bodies(source_of):
