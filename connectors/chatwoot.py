@@ -201,7 +201,8 @@ class ChatwootSource:
                 lines.append(f"{kind}: {request}")
                 continue
             self.client.request("POST", request[0], json=request[1])
-            lines.append(f"{kind}: applied ({_shown(value)})")
+            sent = value if kind.endswith("_tags") else next(iter(request[1].values()))
+            lines.append(f"{kind}: applied ({_shown(sent)})")
         return lines
 
     def _action_request(self, path: str, kind: str, value) -> tuple[str, dict] | str:

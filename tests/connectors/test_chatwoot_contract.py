@@ -199,7 +199,7 @@ def test_post_reply_and_actions_send_the_documented_bodies(source_of):
             {"type": "add_tags", "value": ["refund"]}, {"type": "set_status", "value": "solved"},
             {"type": "set_assignee", "value": 12}, {"type": "set_type", "value": "question"},
             {"type": "set_assignee", "value": "Bob"}])
-        assert lines == ["add_tags: applied (refund)", "set_status: applied (solved)",
+        assert lines == ["add_tags: applied (refund)", "set_status: applied (resolved)",
                          "set_assignee: applied (12)",
                          "set_type: not supported by Chatwoot's API",
                          "set_assignee: not applied: needs Chatwoot's numeric id of the agent "
