@@ -83,16 +83,20 @@ def _reports(filters: dict) -> dict:
         "quality": reports.quality_report(home.db, sections, start, end, **kwargs),
         "combined": reports.combined_report(home.db, sections, start, end, **kwargs),
         "drafting": drafts.drafting_report(home.db, start, end, filters["agent"], teams),
-        "surveys": _visible_saved_replies(
-            surveys.surveys_report(home.db, sections, start, end, **kwargs)),
     }
 
 
-def _visible_saved_replies(report: dict) -> dict:
-    """The surveys report with only the saved replies the user's teams see, each with its
-    title."""
+def _surveys(filters: dict) -> dict:
+    """The surveys report over the user's teams, with only the saved replies those teams see,
+    each with its title."""
+    home = get_home()
+    start, end = _bounds(filters)
+    report = surveys.surveys_report(
+        home.db, home.config.sections, start, end, agent=filters["agent"],
+        channel=filters["channel"], interval=filters["interval"],
+        teams=report_teams(current_user(), filters["team"]))
     titles = {r["id"]: r["title"] for r in library.list_replies(
-        get_home().db, teams=team_scope(current_user()))}
+        home.db, teams=team_scope(current_user()))}
     report["by_saved_reply"] = {reply_id: dict(figures, title=titles[reply_id])
                                 for reply_id, figures in report["by_saved_reply"].items()
                                 if reply_id in titles}
@@ -166,7 +170,7 @@ def dashboard():
     agents = sorted(speed["by_agent"])
     return render_template("reports/dashboard.html", filters=filters, figures=figures,
                            speed=speed, quality=quality, combined=combined,
-                           drafting=data["drafting"], surveys=data["surveys"], agents=agents,
+                           drafting=data["drafting"], surveys=_surveys(filters), agents=agents,
                            channels=sorted(speed["by_channel"]), intervals=INTERVALS,
                            tables=TABLES, link=lambda name, **kw: _link(filters, name, **kw))
 
@@ -210,7 +214,7 @@ def _usage_rows() -> list[dict]:
 def _table_rows(name: str, filters: dict) -> list[dict]:
     """The rows behind a figure, filtered by the drill-down parameters."""
     args = request.args
-    if name in ("responses", "quality", "categories", "quadrant", "drafting", "surveys"):
+    if name in ("responses", "quality", "categories", "quadrant", "drafting"):
         data = _reports(filters)
     if name == "responses":
         rows = data["speed"]["replies"]
@@ -240,7 +244,7 @@ def _table_rows(name: str, filters: dict) -> list[dict]:
                                    "finished_at", "outcome", "seconds", "suggestion_id",
                                    "edit_ratio")} for r in data["drafting"]["drafts"]]
     if name == "surveys":
-        columns, rows = reports.flatten_groups(data["surveys"])
+        columns, rows = reports.flatten_groups(_surveys(filters))
         return [{c: r.get(c) for c in columns} for r in rows]
     if name == "usage":
         return _usage_rows()
