@@ -19,6 +19,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from replykit import audit
 from replykit.errors import InputError, NotFound, ReplykitError
@@ -137,7 +139,7 @@ def new():
         except ReplykitError as exc:
             return render_template("library/edit.html", reply=reply, error=str(exc),
                                    statuses=library.STATUSES, creating=True), 400
-        flash(f"Created {reply['id']}.")
+        flash(_("Created %(id)s.", id=reply["id"]))
         return redirect(url_for("library.view", reply_id=reply["id"]))
     return render_template("library/edit.html", reply=reply, statuses=library.STATUSES,
                            creating=True)
@@ -171,7 +173,7 @@ def edit(reply_id: str):
         except ReplykitError as exc:
             return render_template("library/edit.html", reply=dict(reply, **changes),
                                    error=str(exc), statuses=library.STATUSES), exc.status
-        flash(f"Saved {reply_id}.")
+        flash(_("Saved %(id)s.", id=reply_id))
         return redirect(url_for("library.view", reply_id=reply_id))
     return render_template("library/edit.html", reply=reply, statuses=library.STATUSES)
 
@@ -211,7 +213,8 @@ def restore(reply_id: str, version: int):
     _reply(reply_id)
     with engine().writing() as db:
         library.restore_version(db, reply_id, version, _author())
-    flash(f"Restored version {version} of {reply_id} as a new version.")
+    flash(_("Restored version %(version)s of %(id)s as a new version.", version=version,
+            id=reply_id))
     return redirect(url_for("library.history", reply_id=reply_id))
 
 
@@ -221,7 +224,7 @@ def approve(reply_id: str):
     _reply(reply_id)
     with engine().writing() as db:
         library.edit_reply(db, reply_id, {"status": "approved"}, _author(), "approved")
-    flash(f"Approved {reply_id}: it is suggested from now on.")
+    flash(_("Approved %(id)s: it is suggested from now on.", id=reply_id))
     return redirect(url_for("library.view", reply_id=reply_id))
 
 
@@ -231,7 +234,7 @@ def archive(reply_id: str):
     _reply(reply_id)
     with engine().writing() as db:
         library.archive_reply(db, reply_id, _author())
-    flash(f"Archived {reply_id}.")
+    flash(_("Archived %(id)s.", id=reply_id))
     return redirect(url_for("library.view", reply_id=reply_id))
 
 
@@ -254,7 +257,12 @@ def bulk_tag():
                 tags = [t for t in tags if t != tag]
             library.edit_reply(db, reply_id, {"tags": tags}, _author(),
                                f"bulk tag: {action} {tag}")
-    flash(f"Tag {tag!r} {'added to' if action == 'add' else 'removed from'} {len(ids)} replies.")
+    if action == "add":
+        flash(ngettext("Tag '%(tag)s' added to %(num)s reply.",
+                       "Tag '%(tag)s' added to %(num)s replies.", len(ids), tag=tag))
+    else:
+        flash(ngettext("Tag '%(tag)s' removed from %(num)s reply.",
+                       "Tag '%(tag)s' removed from %(num)s replies.", len(ids), tag=tag))
     return redirect(url_for("library.index"))
 
 
@@ -308,14 +316,16 @@ def import_():
                 counts = library_io.import_replies(db, path, home.config.attachments_dir,
                                                    _author())
         except InputError as exc:
-            flash(f"Import failed, nothing changed: {str(exc).replace(str(path), upload.filename)}")
+            flash(_("Import failed, nothing changed: %(error)s",
+                    error=str(exc).replace(str(path), upload.filename)))
             return redirect(url_for("library.index"))
-    flash("Imported: " + library_io.summary(counts))
+    flash(_("Imported: %(summary)s", summary=library_io.summary(counts)))
     # the first few (flashes live in the session cookie); the CLI's --json lists them all
     for warning in counts["warnings"][:10]:
-        flash("Warning: " + library_io.warning_line(warning).replace(str(path), upload.filename))
+        flash(_("Warning: %(warning)s",
+                warning=library_io.warning_line(warning).replace(str(path), upload.filename)))
     if len(counts["warnings"]) > 10:
-        flash(f"… and {len(counts['warnings']) - 10} more warnings.")
+        flash(_("… and %(num)s more warnings.", num=len(counts["warnings"]) - 10))
     return redirect(url_for("library.index"))
 
 
@@ -380,5 +390,5 @@ def merge():
     _reply(merged)
     with engine().writing() as db:
         curation.merge(db, keep, merged, _author())
-    flash(f"Merged {merged} into {keep}; {merged} is archived.")
+    flash(_("Merged %(merged)s into %(keep)s; %(merged)s is archived.", merged=merged, keep=keep))
     return redirect(url_for("library.view", reply_id=keep))

@@ -408,3 +408,16 @@ def test_workspace_scripts_speak_persian_in_chromium(module_web_config):
                                "No confident", "Show anyway", "saved replies", "Fill")
                    if m in text]
         assert not english and errors == []
+
+
+def test_library_messages_follow_the_language(as_user):
+    lead, token = as_user("lee")
+    approved = lead.post("/library/replies/sso-setup/approve", data={"csrf_token": token},
+                         headers={"Accept-Language": "fa"})
+    assert approved.status_code == 302
+    assert "sso-setup تأیید شد: از این پس پیشنهاد می‌شود." in page(lead, "/library/", "fa")
+    tagged = lead.post("/library/bulk-tag", data={"csrf_token": token, "ids": ["sso-setup"],
+                                                   "tag": "sso", "action": "add"},
+                       headers={"Accept-Language": "th"})
+    assert tagged.status_code == 302
+    assert "เพิ่มแท็ก &#39;sso&#39; ให้ 1 คำตอบแล้ว" in page(lead, "/library/", "th")
