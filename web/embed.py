@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from connectors.base import make_source
 from replykit.errors import InputError, NotFound
-from suggest import sending
+from suggest import placeholders, sending
 from web.access import may_read_conversation, usable_suggestion
 from web.api_suggest import json_body
 from web.db import get_home
@@ -64,8 +64,10 @@ def panel():
     origins only. Query: `conversation`? (a replykit conversation id), `source`? (the
     `[sync.NAME]` a Chatwoot conversation was synced from)."""
     config = current_app.extensions["replykit.config"]
+    # the workspace's labels, in the page's language where the catalogs have them
+    labels = {name: _(label) for name, label in placeholders.LABELS.items()}
     return render_template("embed.html", messages=_messages(), origins=embed_origins(config),
-                           max_question=limit_for("query"))
+                           max_question=limit_for("query"), placeholder_labels=labels)
 
 
 def _field(data: dict, name: str, required: bool = False) -> str | None:

@@ -92,6 +92,23 @@ def interface_pages(browser, base: str, out: Path) -> None:
             context.close()
 
 
+def embed_panel(browser, base: str, config, out: Path) -> None:
+    """The /embed panel at a helpdesk sidebar's width, as a ticket sidebar app opens it (the
+    conversation and a token in its address), with the top suggestion in use: embed-en.png
+    (English conversation C1) and embed-fa.png (Persian conversation C3, Persian interface)."""
+    home = Home(config)
+    token = users.create_token(home.db, "root")["token"]  # C3 is answered: out of the queue
+    home.close()
+    for language, conversation in (("en", "C1"), ("fa", "C3")):
+        context = browser.new_context(viewport={"width": 360, "height": 760}, locale=language)
+        page = context.new_page()
+        page.goto(f"{base}/embed?conversation={conversation}#token={token}")
+        page.locator("li.embed-suggestion button.use").first.click()
+        page.wait_for_selector("#embed-reply:not([hidden])")
+        page.screenshot(path=str(out / f"embed-{language}.png"), full_page=True)
+        context.close()
+
+
 def main(out: Path = OUTPUT) -> int:
     reason = unavailable()
     if reason:
@@ -131,6 +148,7 @@ def main(out: Path = OUTPUT) -> int:
             reviewer.check('input[name="rating-clear"][value="3"]')
             reviewer.screenshot(path=str(out / "review-form-thai.png"), full_page=True)
             interface_pages(browser, base, out)
+            embed_panel(browser, base, config, out)
     for name in sorted(p.name for p in out.glob("*.png")):
         print(out / name)
     return 0

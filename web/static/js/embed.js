@@ -20,7 +20,8 @@
   const editor = $("embed-editor");
   const state = {
     token: null, conversationId: null, values: {}, question: "", suggestions: [],
-    confident: true, revealed: false, inserted: null, labels: new Map(), seq: 0,
+    confident: true, revealed: false, inserted: null, seq: 0,
+    labels: new Map(Object.entries(JSON.parse(root.dataset.placeholderLabels || "{}"))),
   };
 
   function t(key, values) {
@@ -81,6 +82,16 @@
     return nodes;
   }
 
+  // the first `size` characters, not cutting a placeholder in two
+  function excerpt(text, size) {
+    if (text.length <= size) return text;
+    let cut = size;
+    for (const m of text.matchAll(P.PLACEHOLDER)) {
+      if (m.index < cut && m.index + m[0].length > cut) cut = m.index + m[0].length;
+    }
+    return text.slice(0, cut) + "…";
+  }
+
   // the API takes a question of up to data-max-question characters: the latest words count
   function asked(text) {
     return text.length <= MAX_QUESTION ? text : "…" + text.slice(-(MAX_QUESTION - 1));
@@ -110,7 +121,7 @@
   async function fromAddress(id) {
     try {
       const data = await loadSynced(id);
-      show(data.question, t("conversation", { id: data.subject || data.id }));
+      show(data.question, data.subject || t("conversation", { id: data.id }));
     } catch (error) { failed(error, "embed-status"); }
   }
 
@@ -200,7 +211,7 @@
     list.replaceChildren(...state.suggestions.map((item, index) => el("li", { class: "embed-suggestion" },
       el("strong", { class: "title", dir: "auto" }, item.title),
       el("span", { class: "meta" }, t(item.kind === "saved" ? "saved reply" : "past reply")),
-      el("p", { class: "body", dir: "auto" }, ...chipped(item.body.length > 240 ? item.body.slice(0, 240) + "…" : item.body)),
+      el("p", { class: "body", dir: "auto" }, ...chipped(excerpt(item.body, 160))),
       el("button", { type: "button", class: "use", dataset: { index: String(index) } }, t("use")))));
   }
 
@@ -217,6 +228,9 @@
       showUnfilled();
       feedback(item, "inserted");
       editor.focus();
+      editor.setSelectionRange(0, 0); // the reply from its start
+      editor.scrollTop = 0;
+      $("embed-reply").scrollIntoView({ block: "nearest" });
     } catch (error) { failed(error, "embed-action-status"); }
   }
 
