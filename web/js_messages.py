@@ -62,6 +62,7 @@ def js_messages() -> dict:
         "inserted, kept": _("Inserted “%(title)s” at the cursor; your text is kept. "),
         "inserted": _("Inserted “%(title)s”. "),
         "its files": _("Its files, to attach to your message:"),
+        "in the helpdesk": _("The saved reply's actions in %(source)s:"),
         "chip default": _("%(name)s (default: %(value)s)"),
         "e.g.": _("e.g. %(value)s"),
         "type the value": _("type the value"),

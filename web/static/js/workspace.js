@@ -33,7 +33,7 @@
     confident: true, revealed: false, dismissed: new Set(),
     shown: new Set(), inserted: null, pending: null, lastQuery: "", requestSeq: 0,
     undo: null, labels: new Map(Object.entries(JSON.parse(root.dataset.placeholderLabels || "{}"))),
-    sentText: null, signingOut: false,
+    sentText: null, signingOut: false, source: null,
   };
 
   function status(id, text, kind) {
@@ -435,9 +435,25 @@
     // suggestion feedback measures the suggester: a reply picked from the library was not
     // suggested (the drafting session still records which saved reply was used)
     if (!item.fromLibrary) feedback(item, "inserted");
+    if (item.kind === "saved" && state.source && state.conversationId) applyActions(item);
     showUnfilled();
     saveSoon();
     editor.focus();
+  }
+
+  // a saved reply's actions (tags, status...) go to the helpdesk ticket the conversation was
+  // synced from; the insert note says what the helpdesk applied and what it does not allow
+  async function applyActions(item) {
+    const shown = document.getElementById("insert-actions");
+    if (shown) shown.remove();
+    try {
+      const data = await api("POST",
+        `/api/conversations/${encodeURIComponent(state.conversationId)}/actions`, { reply_id: item.id });
+      if (!data.results.length) return;
+      $("insert-note").append(el("ul", { id: "insert-actions", class: "insert-actions" },
+        el("li", {}, t("in the helpdesk", { source: data.source })),
+        ...data.results.map((line) => el("li", { dir: "auto" }, line))));
+    } catch (error) { failed(error, "suggest-status"); }
   }
 
   function undoInsert() {
@@ -670,6 +686,7 @@
   async function showThread(id) {
     const thread = $("thread");
     const data = await api("GET", `/api/conversations/${encodeURIComponent(id)}`);
+    state.source = data.source || null; // the helpdesk it was synced from, if any
     // the whole thread, scrolled to the newest message (a long one scrolls inside its box)
     thread.replaceChildren(...data.messages.map((m) =>
       el("div", { class: `message ${m.role}` },
@@ -685,6 +702,7 @@
   async function pickConversation() {
     const id = $("conversation-pick").value;
     state.conversationId = id || null;
+    state.source = null;
     state.finished = true; // a new question: a new drafting session
     state.draft = null;
     state.dismissed = new Set();
