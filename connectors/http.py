@@ -75,8 +75,9 @@ class Client:
         for a PUT that adds something, e.g. a Zendesk comment); a 2xx response, else
         ConnectorError."""
         url = self.url(path)
-        if urlsplit(url).netloc != urlsplit(self.base_url).netloc:
-            # a next-page link to another host would carry our credentials there
+        if urlsplit(url)[:2] != urlsplit(self.base_url)[:2]:
+            # a next-page link to another host would carry our credentials there (and one to
+            # http:// on the same host would send them in clear text)
             raise ConnectorError(f"{self.source}: {method} {public_url(url)}: not on "
                                  f"{public_url(self.base_url)}, refused")
         where = f"{self.source}: {method} {public_url(url)}"

@@ -243,6 +243,9 @@ def test_a_next_link_to_another_host_is_refused(source_of):
             zendesk.url = elsewhere.url  # next links now name the other server
             with pytest.raises(ConnectorError, match="not on .*, refused"):
                 list(source_of(api).pull(None))
+            zendesk.url = api.url.replace("http:", "https:")  # same host, another scheme
+            with pytest.raises(ConnectorError, match="not on .*, refused"):
+                list(source_of(api).pull(None))
     assert elsewhere.seen == []
 
 
