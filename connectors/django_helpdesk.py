@@ -99,6 +99,8 @@ class DjangoHelpdesk:
         while True:
             data = self._page(page)
             followups = data["results"]
+            for followup in followups:
+                self._key(followup)  # a malformed follow-up stops the run before anything
             if stepping_back and page > 1 and (not followups or self._key(followups[0]) > last):
                 page -= 1  # the list moved (deletions) or the page is gone: look earlier
                 continue
