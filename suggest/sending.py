@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from datetime import UTC, datetime
 
 import sqlite_utils
@@ -29,6 +30,7 @@ from replykit.errors import InputError, NotFound
 from storage import library as library_store
 from storage.db import write_transaction
 from suggest import conversation_context, placeholders
+from suggest.cleaning import clean_body
 from suggest.drafts import MAX_TEXT, edit_ratio
 
 SOURCES = ("embed", "import")
@@ -50,7 +52,7 @@ def sent_edit_ratio(inserted: str, sent: str) -> float:
     """1 − similarity of the normalised `sent` text to the normalised `inserted` text:
     0 = sent as inserted, 1 = nothing of it kept (both empty: 0)."""
     inserted, sent = normalise(inserted), normalise(sent)
-    if not inserted and not sent:
+    if inserted == sent:  # the common case, sent as inserted: no diff needed
         return 0.0
     return edit_ratio(inserted, sent)
 
@@ -132,12 +134,14 @@ def _inserted_text(db, reply_id: str, conversation: dict, messages: list[dict],
                    agent: str) -> str | None:
     """The saved reply's current body as the panel would have inserted it: the placeholders
     that the conversation so far (`messages`, suggest.conversation_context) or the agent fill,
-    the others as their fallback or left out. None when there is no such saved reply."""
+    the others as their fallback or left out, cleaned as imported messages are. None when
+    there is no such saved reply."""
     reply = library_store.reply_row(db, reply_id)
     if reply is None:
         return None
     values = {**conversation_context.values(conversation, messages), "agent": {"name": agent}}
-    return placeholders.index_text(placeholders.render(reply["body"], values).text)
+    # cleaned as the message was (quotes, signature, HTML), so a reply sent as inserted is 0
+    return clean_body(placeholders.index_text(placeholders.render(reply["body"], values).text))
 
 
 def match_conversation(db: sqlite_utils.Database, conversation_id: str) -> int:
@@ -145,21 +149,24 @@ def match_conversation(db: sqlite_utils.Database, conversation_id: str) -> int:
     saved reply and edit ratio where one is found (module docstring). Run inside the
     importer's write transaction. Returns how many sends were added or claimed."""
     conversation = storage.conversations.conversation_row(db, conversation_id)
-    messages = storage.conversations.conversation_messages(db, conversation_id)
+    messages = storage.conversations.conversation_messages(db, conversation_id)  # time order
+    message_times = [datetime.fromisoformat(m["created_at"]) for m in messages]
     recorded = storage.conversations.sent_replies_of(db, conversation_id)
     known = {r["message_id"] for r in recorded if r["message_id"] is not None}
     unclaimed = [r for r in recorded if r["message_id"] is None]
     used_events = {r["feedback_id"] for r in recorded if r["feedback_id"] is not None}
     events = [e for e in storage.search.inserted_events_of(db, conversation_id)
               if e["id"] not in used_events]
-    previous = datetime.min.replace(tzinfo=UTC)
+    event_times = [datetime.fromisoformat(e["created_at"]) for e in events]
+    passed = 0  # events up to the previous agent message: each message looks at its own window
     changed = 0
     for message in storage.conversations.agent_messages_of(db, conversation_id):
         at, text = message["created_at"], message["clean_body"]
         moment = datetime.fromisoformat(at)
-        window = [e for e in events
-                  if previous < datetime.fromisoformat(e["created_at"]) <= moment]
-        previous = moment
+        first = passed
+        while passed < len(events) and event_times[passed] <= moment:
+            passed += 1
+        window = events[first:passed]  # made after the previous agent message, not after this
         if message["message_id"] in known or not text:
             continue
         claim = next((r for r in unclaimed if _may_claim(r["text"], text)), None)
@@ -171,9 +178,8 @@ def match_conversation(db: sqlite_utils.Database, conversation_id: str) -> int:
         reply_id, event = message["saved_reply_id"] or None, None
         if reply_id is None and window:
             event = window[-1]
-            events.remove(event)
             reply_id = event["reply_id"]
-        earlier = [m for m in messages if datetime.fromisoformat(m["created_at"]) <= moment]
+        earlier = messages[:bisect_right(message_times, moment)]
         inserted = (None if reply_id is None else
                     _inserted_text(db, reply_id, conversation, earlier, message["author"]))
         storage.conversations.insert_sent_reply(db, {

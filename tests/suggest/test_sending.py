@@ -192,3 +192,15 @@ def test_acceptance_is_measured_on_sends_where_there_are_any(db, home, tmp_path)
     listed = CliRunner().invoke(cli, ["--home", str(home.config.home), "replies", "usage"]).stdout
     assert "refund-policy  shown 4  used 2  accepted 25% (on sends)" in listed
     assert "fa-refund-policy  shown 1  used 1  accepted 100% (on inserts)" in listed
+
+
+def test_a_reply_sent_as_inserted_through_an_html_helpdesk_is_unedited(db, tmp_path):
+    library.add_reply(db, {"id": "refund-sent", "title": "Refund sent", "status": "approved",
+                           "body": "Hi {{customer.first_name|there}},\nYour refund is on its "
+                                   "way.\n--\n{{agent.name}}"})
+    _import(db, tmp_path, [_question("C6", -30)])
+    feedback.record(db, "refund-sent", "inserted", conversation_id="C6")
+    _import(db, tmp_path, [_answer("C6", "a1", 5, "<p>Hi Sara,<br>Your refund is on its way."
+                                                  "<br>--<br>Kim</p>")], "html.jsonl")
+    sent = _sends(db, "C6")["a1"]
+    assert (sent["saved_reply_id"], sent["edit_ratio"]) == ("refund-sent", 0.0)
