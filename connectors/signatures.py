@@ -8,7 +8,8 @@ Schemes (docs/integrations.md, "Webhooks"):
   hex = HMAC-SHA256(secret, "<t>.<raw body>"); several `v1=` may be given (a secret being
   rotated), one match is enough.
 - Zendesk's: `X-Zendesk-Webhook-Signature` = base64(HMAC-SHA256(secret, timestamp + raw
-  body)) with the timestamp as sent in `X-Zendesk-Webhook-Signature-Timestamp` (ISO 8601).
+  body)) with the timestamp as sent in `X-Zendesk-Webhook-Signature-Timestamp` (read as ISO
+  8601 or as unix seconds for the window).
 - Chatwoot's (v4.11.2 and later): `X-Chatwoot-Signature: sha256=<hex>` over
   "<X-Chatwoot-Timestamp>.<raw body>"."""
 

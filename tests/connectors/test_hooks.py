@@ -10,7 +10,7 @@ import time
 
 import pytest
 from helpdesk_peer import helpdesk_peer  # noqa: F401 (the session fixture)
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import storage.conversations
@@ -70,12 +70,14 @@ def signed(scheme: str, body: bytes, at: int, secret: str = SECRET) -> Headers:
 SCHEMES = st.sampled_from(["replykit", "zendesk", "chatwoot"])
 
 
+@settings(max_examples=60, deadline=None)  # pure functions; no timing asserted
 @given(scheme=SCHEMES, body=st.binary(max_size=300), skew=st.integers(-300, 300))
 def test_a_signed_body_within_the_window_is_accepted(scheme, body, skew):
     signatures.verify(scheme if scheme != "replykit" else "jsonl-http", SECRET,
                       signed(scheme, body, NOW + skew), body, NOW)
 
 
+@settings(max_examples=60, deadline=None)  # pure functions; no timing asserted
 @given(scheme=SCHEMES, body=st.binary(max_size=300), data=st.data())
 def test_any_change_to_the_body_or_the_secret_is_refused(scheme, body, data):
     headers = signed(scheme, body, NOW)
@@ -90,6 +92,7 @@ def test_any_change_to_the_body_or_the_secret_is_refused(scheme, body, data):
         signatures.verify(scheme, SECRET + "x", headers, body, NOW)
 
 
+@settings(max_examples=60, deadline=None)  # pure functions; no timing asserted
 @given(scheme=SCHEMES, late=st.integers(301, 10**7), sign=st.sampled_from([1, -1]))
 def test_stale_or_future_requests_are_refused(scheme, late, sign):
     body = b'{"id": 1}'
