@@ -170,7 +170,7 @@ def forget_customer(db: sqlite_utils.Database, customer: str, dry_run: bool = Fa
 TOUCHED = ("conversations", "messages", "past_replies", "documents", "embedding_cache",
            "suggestion_feedback", "reviews", "review_ratings", "review_history",
            "review_disputes", "review_assignments", "review_drafts", "drafts", "saved_replies",
-           "saved_reply_versions", "reply_questions", "proposal_sources")
+           "saved_reply_versions", "reply_questions", "proposal_sources", "sent_replies")
 
 
 def erase_leftovers(db: sqlite_utils.Database, db_path: Path) -> dict:
