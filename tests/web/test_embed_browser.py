@@ -108,7 +108,12 @@ def test_chatwoot_panel_suggests_fills_from_the_contact_and_ignores_strangers(si
     page, panel = open_helpdesk(site, "/conversation", [
         chatwoot_context(42, "Emma Stone", "Hi, my order is late.",
                          "Is there a shipping delay? It has been two weeks."),
-        chatwoot_context(43, "Zoe Park", "I forgot my password and cannot log in")])
+        chatwoot_context(43, "Zoe Park", "I forgot my password and cannot log in"),
+        # the helpdesk's data with odd types: what is not text counts as nothing
+        {"conversation": {"id": 44, "messages": [
+            None, {"message_type": 0, "content": {"html": "<b>x</b>"}},
+            {"message_type": 0, "content": "Where is my refund?"}]},
+         "contact": {"name": ["Eve"], "email": 5}}])
     # the question is the customer's messages since the agent's last reply (no private note)
     expect(panel.locator("#embed-conversation")).to_have_text("Conversation #42")
     expect(panel.locator("#embed-question-text")).to_have_text(
@@ -152,6 +157,10 @@ def test_chatwoot_panel_suggests_fills_from_the_contact_and_ignores_strangers(si
     zoe.click()  # renders with the contact's values and the agent's token, as before
     expect(editor).to_have_value(starts("Hi Zoe,"))
     assert "Mallory" not in panel.locator("body").inner_text()
+
+    page.evaluate("openTicket(2)")
+    expect(panel.locator("#embed-conversation")).to_have_text("Conversation #44")
+    expect(panel.locator("#embed-question-text")).to_have_text("Where is my refund?")
     assert page.errors == []
     page.context.close()
 

@@ -127,19 +127,25 @@
 
   // Chatwoot messages: message_type 0 incoming (the customer), 1 outgoing (an agent);
   // private notes and activity messages are not part of the exchange
+  // the helpdesk's data is not ours: anything but text or a number counts as nothing
+  function textOf(value) {
+    return typeof value === "string" ? value.trim() : typeof value === "number" ? String(value) : "";
+  }
+
   function unanswered(messages) {
-    const talk = (messages || []).filter((m) => !m.private && (m.message_type === 0 || m.message_type === 1));
+    const talk = (Array.isArray(messages) ? messages : []).filter((m) =>
+      m && !m.private && (m.message_type === 0 || m.message_type === 1));
     let last = -1;
     talk.forEach((m, i) => { if (m.message_type === 1) last = i; });
-    return talk.slice(last + 1).map((m) => m.content || "").filter((c) => c.trim());
+    return talk.slice(last + 1).map((m) => textOf(m.content)).filter(Boolean);
   }
 
   function contactValues(contact, conversation) {
-    const values = { "ticket.id": String(conversation.id) };
-    const name = ((contact && contact.name) || "").trim();
+    const values = { "ticket.id": textOf(conversation.id) };
+    const name = textOf(contact && contact.name);
     if (name) Object.assign(values, { "customer.name": name, "customer.first_name": name.split(/\s+/)[0] });
-    if (contact && contact.email) values["customer.email"] = String(contact.email);
-    if (contact && contact.phone_number) values["customer.phone"] = String(contact.phone_number);
+    if (textOf(contact && contact.email)) values["customer.email"] = textOf(contact.email);
+    if (textOf(contact && contact.phone_number)) values["customer.phone"] = textOf(contact.phone_number);
     return values;
   }
 
@@ -151,7 +157,7 @@
     if (source) {
       try { await loadSynced(`${source}-${conversation.id}`); } catch (e) { /* not synced (yet) */ }
     }
-    show(unanswered(conversation.messages).join("\n\n"), t("conversation", { id: `#${conversation.id}` }));
+    show(unanswered(conversation.messages).join("\n\n"), t("conversation", { id: `#${textOf(conversation.id)}` }));
   }
 
   window.addEventListener("message", (event) => {
@@ -162,7 +168,8 @@
       try { data = JSON.parse(data); } catch (e) { return; }
     }
     if (!data || typeof data !== "object") return;
-    if (data.event === "appContext" && data.data && data.data.conversation) {
+    if (data.event === "appContext" && data.data && data.data.conversation
+        && textOf(data.data.conversation.id)) {
       fromChatwoot(data.data);
     } else if (data.event === "replykit:token" && typeof data.token === "string") {
       state.token = data.token;
