@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from connectors.base import Batch, ConnectorError, secret, setting
-from connectors.http import Client
+from connectors.http import Client, public_url
 from suggest.importers.common import objects, text
 
 MESSAGES_PAGE = 100  # what `messages?after=` returns at most
@@ -87,8 +87,8 @@ class ChatwootSource:
         if self.csat_report and since:  # (a first pull lists every conversation anyway)
             listed = {c["id"] for c in changed}
             for number in sorted(self._rated(max(0, since - CSAT_OVERLAP)) - listed):
-                conversation = self.client.get_json(f"{self.base}conversations/{number}")
-                if isinstance(conversation, dict) and _number(conversation.get("id")) == number:
+                conversation = self._get(f"{self.base}conversations/{number}")
+                if _number(conversation.get("id")) == number:
                     changed.append(conversation)
         for conversation in sorted(changed, key=_activity_key):
             records = self._records(conversation)
@@ -114,7 +114,7 @@ class ChatwootSource:
         """The conversations whose last activity is at or after `since` (unix seconds)."""
         changed, seen, page = [], set(), 1
         while True:
-            data = self.client.get_json(self.base + "conversations", {
+            data = self._get(self.base + "conversations", {
                 "status": "all", "assignee_type": "all", "page": page}).get("data")
             listed = objects(data.get("payload") if isinstance(data, dict) else None)
             fresh = [c for c in listed if _activity(c) >= since]
@@ -129,8 +129,8 @@ class ChatwootSource:
         """All messages of conversation `number`, oldest first."""
         after = 0
         while True:
-            page = self.client.get_json(f"{self.base}conversations/{number}/messages",
-                                        {"after": after}).get("payload")
+            page = self._get(f"{self.base}conversations/{number}/messages",
+                             {"after": after}).get("payload")
             new = [m for m in objects(page) if (_number(m.get("id")) or 0) > after]
             yield from new
             if len(new) < MESSAGES_PAGE:
@@ -212,7 +212,7 @@ class ChatwootSource:
             if tags is None:
                 return "not applied: the value is not a list of labels"
             if kind != "set_tags":
-                current = _tags(self.client.get_json(path + "labels").get("payload")) or []
+                current = _tags(self._get(path + "labels").get("payload")) or []
                 tags = ([t for t in current if t not in tags] if kind == "remove_tags"
                         else current + [t for t in tags if t not in current])
             return path + "labels", {"labels": tags}
@@ -232,6 +232,14 @@ class ChatwootSource:
             key = "assignee_id" if kind == "set_assignee" else "team_id"
             return path + "assignments", {key: number}
         return "not supported by Chatwoot's API"
+
+    def _get(self, path: str, params: dict | None = None) -> dict:
+        """GET a JSON object (ConnectorError for any other answer)."""
+        answer = self.client.get_json(path, params)
+        if not isinstance(answer, dict):
+            raise ConnectorError(f"{self.name}: GET {public_url(self.client.url(path))}: the "
+                                 "answer is not a JSON object")
+        return answer
 
     def _number_of(self, conversation_id: str) -> int:
         """Chatwoot's display id in replykit's conversation id (`id_prefix` + display id)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from connectors.base import Batch, ConnectorError, secret, setting
-from connectors.http import Client
+from connectors.http import Client, public_url
 from suggest.importers.common import objects, text
 
 EXPORT = "api/v2/incremental/tickets/cursor.json"
@@ -75,8 +75,7 @@ class ZendeskSource:
         """A batch per export page from `cursor` (None: from `start_time`) to the end."""
         where = {"cursor": cursor} if cursor else {"start_time": self.start_time}
         while True:
-            page = _object(self.client.get_json(
-                EXPORT, {**where, "include": SIDELOADS, "per_page": PAGE_SIZE}))
+            page = self._get(EXPORT, {**where, "include": SIDELOADS, "per_page": PAGE_SIZE})
             after = page.get("after_cursor")
             if not isinstance(after, str) or not after:
                 raise ConnectorError(f"{self.name}: GET {EXPORT}: the page has no after_cursor")
@@ -100,7 +99,7 @@ class ZendeskSource:
         asked = set()
         while path and path not in asked:  # a next link seen before would loop forever
             asked.add(path)
-            page = _object(self.client.get_json(path, params))
+            page = self._get(path, params)
             users.update(_by_id(page.get("users")))
             yield from objects(page.get("comments"))
             more = _object(page.get("meta")).get("has_more") is True
@@ -181,6 +180,14 @@ class ZendeskSource:
         if ticket:
             self.client.request("PUT", f"api/v2/tickets/{number}.json", json={"ticket": ticket})
         return lines
+
+    def _get(self, path: str, params: dict | None = None) -> dict:
+        """GET a JSON object (ConnectorError for any other answer)."""
+        answer = self.client.get_json(path, params)
+        if not isinstance(answer, dict):
+            raise ConnectorError(f"{self.name}: GET {public_url(self.client.url(path))}: the "
+                                 "answer is not a JSON object")
+        return answer
 
     def _number_of(self, conversation_id: str) -> int:
         """The ticket id in replykit's conversation id (`id_prefix` + ticket id)."""

@@ -321,3 +321,11 @@ def test_a_server_that_ignores_the_page_does_not_make_the_sync_loop(home, source
         counts = run_sync(home.db, source_of(api))
         assert len(api.requests("GET", ACCOUNT + "conversations")) == 2
     assert counts["batches"] == 2  # the two conversations of the first page
+
+
+def test_an_answer_that_is_not_an_object_is_one_clear_error(source_of):
+    with serve(lambda seen: (200, ["not", "an", "object"])) as api:
+        with pytest.raises(ConnectorError) as error:
+            list(source_of(api).pull(None))
+    assert str(error.value) == (f"chatwoot: GET {api.url}{ACCOUNT}conversations: the answer "
+                                "is not a JSON object")

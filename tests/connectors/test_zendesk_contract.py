@@ -312,3 +312,17 @@ def test_a_server_that_repeats_a_cursor_or_a_link_does_not_make_the_sync_loop(ho
         assert len(api.requests("GET", EXPORT)) == 2
         assert len(api.requests("GET", "/api/v2/tickets/5001/comments.json")) == 4  # 2 x 2
     assert counts["batches"] == 2 and counts["messages"] == 2 + 2
+
+
+def test_an_answer_that_is_not_an_object_is_one_clear_error(source_of):
+    zendesk = Zendesk()
+    answer = zendesk.answer
+
+    def listed_comments(seen):
+        return (200, []) if seen.path.endswith("/comments.json") else answer(seen)
+
+    with serve(listed_comments) as api:
+        with pytest.raises(ConnectorError) as error:
+            list(source_of(api).pull(None))
+    assert str(error.value) == (f"zendesk: GET {api.url}/api/v2/tickets/5001/comments.json: "
+                                "the answer is not a JSON object")
