@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import synth
+from bench import cold_start, synth
 
 CANDIDATES_K = 60  # what suggest.suggester asks FAISS and FTS5 for (CANDIDATES)
 WARMUP = 20
@@ -539,6 +539,10 @@ def run_size(n_docs: int, n_queries: int, args, model_name: str) -> dict:
         }
         log(f"{n_docs}: RSS growth {row['memory']['growth_mb']} MB "
             f"(raw vectors {row['memory']['raw_vectors_mb']} MB)")
+        try:  # serve's cold start and RSS per process and per model (bench.cold_start)
+            row["cold_start"] = cold_start.measure(home_dir, queries[WARMUP:], env)
+        except Exception as exc:  # report the rest of the run anyway
+            row["cold_start"] = {"error": str(exc)[:500]}
 
         if args.stripped and args.multilingual_at == n_docs:
             try:
@@ -619,6 +623,11 @@ def verdicts(rows: list[dict]) -> list[dict]:
         add(f"RSS slope per 100k entries ({small['size']:,} -> {big['size']:,}) / raw vectors",
             f"{slope:.1f} MB = {slope / raw:.2f}x of {raw:.1f} MB", f"<= {TARGET_RSS_RATIO}x",
             slope / raw <= TARGET_RSS_RATIO)
+    for r in rows:
+        first = r.get("cold_start", {}).get("serve", {}).get("first_ms")
+        if first is not None:
+            add(f"first suggestion after serve at {r['size']:,}", f"{first / 1000:.2f} s",
+                f"< {cold_start.TARGET_FIRST_S:g} s", first / 1000 < cold_start.TARGET_FIRST_S)
     for r in rows:
         if r["ivf"]["kind"] == "ivf":
             add(f"IVF recall@10 at {r['size']:,} (nprobe {r['ivf']['nprobe']})",
@@ -716,6 +725,10 @@ def render(result: dict) -> str:
             lines.append(f"HTTP at {r['size']:,}: first request "
                          f"{r['http']['first_request_ms']} ms, "
                          f"server RSS {r['http']['server_rss_mb']} MB")
+        if "error" in r.get("cold_start", {}):
+            lines.append(f"cold start at {r['size']:,}: failed: {r['cold_start']['error']}")
+        elif "cold_start" in r:
+            lines.append(cold_start.render(r["size"], r["cold_start"]))
         if "multilingual" in r:
             ml = r["multilingual"]
             if "skipped" in ml:

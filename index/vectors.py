@@ -10,14 +10,22 @@ vectors, i.e. what "unrelated" scores for this model on this data (about 0.1 for
 0.8 for e5). `calibrate` maps a cosine onto 0 = unrelated .. 1 = identical, so that scores
 of different models mean the same and one confidence threshold fits them all.
 
-On disk one file holds a header (model, dim, kind, count, built_at, baseline), the ids, and
-the FAISS index; it is written to a temp file and renamed, so a crash leaves the previous
-file whole."""
+On disk one file holds a header (model, dim, kind, count, built_at, baseline), the sorted
+ids, and the serialised FAISS index; it is written to a temp file and renamed, so a crash
+leaves the previous file whole. Loading maps the file read-only instead of reading it: the
+ids are a numpy view of it (membership by binary search) and FAISS reads its codes and
+inverted lists in place (`faiss.ZeroCopyIOReader`), so a load costs milliseconds and no
+private memory at any size, pages come from the OS page cache on first touch, and processes
+serving the same file share them. The header is padded so the ids start 8-byte aligned
+(files written before that still load). A mapped index is read-only: the first `add` or
+`remove` copies it into memory. A file replaced by a writer keeps its old inode mapped until
+the loaded index is dropped (`SuggestEngine` reloads on a changed mtime)."""
 
 from __future__ import annotations
 
 import json
 import math
+import mmap
 import struct
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +61,8 @@ class VectorIndex:
         self.dim = dim
         self.index = faiss_index
         self.kind = kind
-        self._ids = set(int(i) for i in ids)
+        self._ids = np.asarray(ids, dtype=np.int64)  # sorted, unique; may be a view of a map
+        self._mapped = extra.get("mapped", False)  # `index` reads a read-only file mapping
         self.built_at = extra.get("built_at") or datetime.now(UTC).isoformat()
         self.baseline = float(extra.get("baseline", 0.0))
 
@@ -85,10 +94,11 @@ class VectorIndex:
                 previous is not None
                 and previous.kind == "ivf"
                 and (previous.model, previous.dim, previous.index.nlist) == (model, dim, nlist)
-                and previous._ids == set(ids.tolist())
+                and np.array_equal(previous._ids, np.unique(ids))
             )
-            if reuse:
-                quantizer = faiss.clone_index(previous.index.quantizer)
+            if reuse:  # a copy of the centroids: `previous` may be a file mapping, soon unmapped
+                quantizer = faiss.IndexFlatIP(dim)
+                quantizer.add(previous.index.quantizer.reconstruct_n(0, nlist))
             else:
                 quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -101,14 +111,29 @@ class VectorIndex:
             kind = "flat"
         if len(ids):
             index.add_with_ids(vectors, ids)
-        return cls(model, dim, index, ids, kind, baseline=baseline_similarity(vectors))
+        return cls(model, dim, index, np.unique(ids), kind, baseline=baseline_similarity(vectors))
 
     def __len__(self) -> int:
         return len(self._ids)
 
     @property
     def ids(self) -> set[int]:
-        return set(self._ids)
+        return set(self._ids.tolist())
+
+    def contains(self, ids) -> np.ndarray:
+        """For each of `ids`, whether the index holds it (a bool array)."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if not len(self._ids):
+            return np.zeros(len(ids), dtype=bool)
+        at = np.searchsorted(self._ids, ids)
+        return (at < len(self._ids)) & (self._ids[np.minimum(at, len(self._ids) - 1)] == ids)
+
+    def _own(self) -> None:
+        """Copy a mapped index into memory before the first change: the mapping is read-only."""
+        if self._mapped:
+            self.index = faiss.deserialize_index(faiss.serialize_index(self.index))
+            self._ids = np.array(self._ids)
+            self._mapped = False
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors; ids already present are replaced."""
@@ -116,21 +141,24 @@ class VectorIndex:
         if not len(ids):
             return
         self.remove(ids)
+        self._own()
         self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
-        self._ids.update(int(i) for i in ids)
+        self._ids = np.union1d(self._ids, ids)
 
     def remove(self, ids) -> None:
         """Remove vectors by id (unknown ids are ignored)."""
-        present = np.array([int(i) for i in ids if int(i) in self._ids], dtype=np.int64)
+        ids = np.unique(np.asarray(list(ids), dtype=np.int64))
+        present = ids[self.contains(ids)]
         if len(present):
+            self._own()
             self.index.remove_ids(present)
-            self._ids.difference_update(int(i) for i in present)
+            self._ids = np.setdiff1d(self._ids, present, assume_unique=True)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """For each query row, up to k (id, score) pairs, best first (fewer if the index
         holds fewer than k vectors: FAISS pads with id -1, which is dropped)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        if not self._ids or k <= 0:
+        if not len(self._ids) or k <= 0:
             return [[] for _ in range(len(queries))]
         if len(queries) <= SINGLE_THREAD_MAX:
             # One live query: FAISS's OpenMP team only adds threads that spin on the cores
@@ -160,28 +188,32 @@ class VectorIndex:
         }
 
     def save(self, path: Path) -> None:
-        """Write atomically: temp file in the same directory, fsync, rename."""
+        """Write atomically: temp file in the same directory, fsync, rename. The header is
+        padded with spaces so that the ids start at a multiple of 8 bytes (mapped in place)."""
         header = json.dumps(self.stamp()).encode("utf-8")
-        ids = np.array(sorted(self._ids), dtype=np.int64)
+        header += b" " * (-(len(MAGIC) + 8 + len(header) + 8) % 8)
         body = faiss.serialize_index(self.index)
         with atomic_file(path) as out:
             out.write(MAGIC)
             out.write(struct.pack("<Q", len(header)))
             out.write(header)
-            out.write(struct.pack("<Q", len(ids)))
-            out.write(ids.tobytes())
+            out.write(struct.pack("<Q", len(self._ids)))
+            out.write(self._ids.tobytes())
             out.write(body.tobytes())
 
     @classmethod
     def load(cls, path: Path, model: str | None = None, dim: int | None = None) -> VectorIndex:
-        """Read an index file; if `model`/`dim` are given they must match the stamp."""
+        """Map an index file read-only (see the module docstring); if `model`/`dim` are given
+        they must match the stamp."""
         path = Path(path)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as file:
+                size = file.seek(0, 2)
+                data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         except FileNotFoundError as exc:
             raise ReplykitError(f"no vector index at {path}: {REBUILD_HINT}") from exc
         try:
-            if not data.startswith(MAGIC):
+            if data[: len(MAGIC)] != MAGIC:
                 raise ValueError("not a replykit vector index")
             pos = len(MAGIC)
             (header_len,) = struct.unpack_from("<Q", data, pos)
@@ -195,9 +227,13 @@ class VectorIndex:
             (count,) = struct.unpack_from("<Q", data, pos)
             pos += 8
             ids = np.frombuffer(data, dtype=np.int64, count=count, offset=pos)
-            pos += 8 * count
-            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8, offset=pos))
-        except (ValueError, struct.error, RuntimeError, KeyError, TypeError) as exc:
+            if pos % 8:  # written before the header was padded: copy, unaligned
+                ids = ids.copy()
+            body = np.frombuffer(data, dtype=np.uint8, offset=pos + 8 * count)
+            # FAISS keeps pointers into `body`: it must live as long as the index does
+            index = faiss.read_index(faiss.ZeroCopyIOReader(faiss.swig_ptr(body), body.size))
+            index.referenced_objects = [body]
+        except (ValueError, struct.error, RuntimeError, KeyError, TypeError, MemoryError) as exc:
             raise IndexMismatch(
                 f"vector index {path} is unreadable ({exc}): {REBUILD_HINT}"
             ) from exc
@@ -211,7 +247,7 @@ class VectorIndex:
                 f"vector index {path} has dimension {stamp['dim']}, the model gives {dim}: "
                 f"{REBUILD_HINT}"
             )
-        if index.ntotal != count:
+        if index.ntotal != count or not np.all(ids[1:] > ids[:-1]):
             raise IndexMismatch(f"vector index {path} is inconsistent: {REBUILD_HINT}")
         return cls(
             stamp["model"],
@@ -221,4 +257,5 @@ class VectorIndex:
             stamp["kind"],
             built_at=stamp["built_at"],
             baseline=stamp["baseline"],
+            mapped=True,
         )
