@@ -16,6 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from connectors.chatwoot import CHANNELS
 from replykit.errors import InputError
 
 MAX_ID = 200  # characters of an event, conversation or message id
@@ -58,30 +59,26 @@ def _object(value, field: str) -> dict:
 
 
 def _time(value, received: datetime) -> str:
-    """An ISO 8601 time from unix seconds, ISO text or Chatwoot's "2020-03-03 13:05:57 UTC";
-    the time the request came when the helpdesk sends none or none that can be read."""
+    """An ISO 8601 time, to the second (as the helpdesks' APIs give it to a sync: the same
+    message must have the same time both ways), from unix seconds, ISO text or Chatwoot's
+    "2020-03-03 13:05:57 UTC"; the time the request came when none can be read."""
+    when = None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 2**40:
-        return datetime.fromtimestamp(value, UTC).isoformat()
-    if isinstance(value, str):
-        text = value.strip().replace(" UTC", "+00:00")
+        when = datetime.fromtimestamp(int(value), UTC)
+    elif isinstance(value, str):
         try:
-            when = datetime.fromisoformat(text)
+            when = datetime.fromisoformat(value.strip().replace(" UTC", "+00:00"))
         except ValueError:
             when = None
-        if when is not None and when.tzinfo is not None:
-            return when.isoformat()
-    return received.isoformat()
-
-
-def _chatwoot_channel(value: str) -> str:
-    """"Channel::WebWidget" -> "chat", "Channel::Email" -> "email", "Channel::Whatsapp" ->
-    "whatsapp"."""
-    name = value.rpartition("::")[2].lower()
-    return {"webwidget": "chat", "api": "api", "": "chat"}.get(name, name)
+    if when is None or when.tzinfo is None:
+        when = received
+    return when.replace(microsecond=0).isoformat()
 
 
 def chatwoot(payload: dict, received: datetime) -> HookEvent:
-    """Chatwoot's `message_created` webhook (docs: "Webhook events")."""
+    """Chatwoot's `message_created` webhook (docs: "Webhook events"), read as the Chatwoot
+    source reads the same message from the API (connectors/chatwoot.py: channel names, team
+    and customer from the conversation's `meta`), so the two give the same record."""
     event = _text(payload.get("event"), "event")
     if event != "message_created":
         return HookEvent(f"{event}:{_id(payload.get('id') or '-', 'id')}", "", None)
@@ -91,21 +88,26 @@ def chatwoot(payload: dict, received: datetime) -> HookEvent:
     if not incoming or payload.get("private") is True:
         return HookEvent(event_id, "", None)
     conversation = _object(payload.get("conversation"), "conversation")
-    sender = _object(payload.get("sender"), "sender")
+    meta = _object(conversation.get("meta"), "conversation.meta")
+    contact = _object(meta.get("sender"), "conversation.meta.sender") or _object(
+        payload.get("sender"), "sender")
     conversation_id = _id(conversation.get("id"), "conversation.id")
     extra = _object(conversation.get("additional_attributes"), "conversation.additional_attributes")
+    channel = _text(conversation.get("channel") or meta.get("channel"), "conversation.channel")
     record = {
         "conversation_id": conversation_id, "message_id": message_id, "role": "customer",
-        "author": _text(sender.get("name"), "sender.name"),
-        "channel": _chatwoot_channel(_text(conversation.get("channel"), "conversation.channel")),
+        "author": _text(contact.get("name"), "sender.name"),
+        "channel": CHANNELS.get(channel, channel.removeprefix("Channel::").lower()),
         "created_at": _time(payload.get("created_at"), received),
         "body": _text(payload.get("content"), "content"),
         "subject": _text(extra.get("mail_subject"), "conversation.additional_attributes"),
         "status": _text(conversation.get("status"), "conversation.status"),
-        "customer_email": _text(sender.get("email"), "sender.email"),
+        "team": _text(_object(meta.get("team"), "conversation.meta.team").get("name"),
+                      "conversation.meta.team.name"),
+        "customer_email": _text(contact.get("email"), "sender.email"),
     }
-    if sender.get("id") is not None:
-        record["customer_id"] = _id(sender["id"], "sender.id")
+    if contact.get("id") is not None:
+        record["customer_id"] = _id(contact["id"], "sender.id")
     return HookEvent(event_id, conversation_id, record)
 
 

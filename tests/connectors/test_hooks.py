@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from helpdesk_peer import helpdesk_peer  # noqa: F401 (the session fixture)
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_chatwoot_contract import TOKEN as CHATWOOT_TOKEN
+from test_chatwoot_contract import Chatwoot
+from vendor_api import contract, serve
 
 import storage.conversations
 import storage.webhooks
 from connectors import signatures
+from connectors.base import make_source
 from connectors.hook_events import parse
+from connectors.sync import run_sync
 from replykit.home import Home
 from storage.db import write_transaction
+from suggest.conversations import import_records
 from suggest.engine import SuggestEngine
 from web import create_app
 from web.hooks import HOOK_MAX_BYTES, wait_for_posts
@@ -129,8 +136,7 @@ def test_a_rotated_secret_may_sign_beside_the_old_one():
 
 
 def test_chatwoot_payloads_keep_only_the_customers_public_messages():
-    received = __import__("datetime").datetime(2026, 11, 29, tzinfo=__import__(
-        "datetime").UTC)
+    received = datetime(2026, 11, 29, tzinfo=UTC)
     event = parse("chatwoot", chatwoot_event(5, "<p>Hi</p>"), received)
     assert event.event_id == "message_created:5" and event.conversation_id == "7"
     assert event.record["created_at"] == "2026-11-29T10:05:57+00:00"
@@ -144,8 +150,7 @@ def test_chatwoot_payloads_keep_only_the_customers_public_messages():
 
 
 def test_a_zendesk_trigger_retry_gives_the_same_message_id():
-    received = __import__("datetime").datetime(2026, 11, 29, tzinfo=__import__(
-        "datetime").UTC)
+    received = datetime(2026, 11, 29, tzinfo=UTC)
     payload = {"ticket_id": "88", "comment": "Where is my order?", "subject": "Order",
                "requester_name": "Kai Berg", "requester_email": "kai@example.com",
                "updated_at": "2026-11-29T09:00:00Z", "status": "open", "group": "Support"}
@@ -154,6 +159,31 @@ def test_a_zendesk_trigger_retry_gives_the_same_message_id():
     assert first.record["team"] == "Support"
     other = parse("zendesk", dict(payload, comment="And my invoice?"), received)
     assert other.event_id != first.event_id
+
+
+def test_a_chatwoot_message_by_webhook_is_the_one_the_sync_brings(home, monkeypatch):
+    """The webhook and the Chatwoot source (its contract fixtures, served as documented) read
+    one message alike: stored by webhook, the sync then skips it, rejecting nothing."""
+    chatwoot = Chatwoot()
+    message = chatwoot.messages["101"][0]
+    payload = {**message, "event": "message_created", "message_type": "incoming",
+               "conversation": contract("chatwoot/conversations.json")[0]}
+    event = parse("chatwoot", payload, datetime.now(UTC), id_prefix="chatwoot-")
+    import_records(home.db, [("webhook, ", event.record)])
+    # its team from the start: no other team's agents read it while the sync has not run
+    assert storage.conversations.conversation_team(home.db, "chatwoot-101") == "Billing"
+    monkeypatch.setenv("CHATWOOT_TOKEN", CHATWOOT_TOKEN)
+    with serve(chatwoot.answer) as api:
+        source = make_source({"sync": {"chatwoot": {
+            "type": "chatwoot", "url": api.url, "account_id": "7",
+            "token_env": "CHATWOOT_TOKEN", "id_prefix": "chatwoot-"}}}, "chatwoot")
+        warnings = []
+        counts = run_sync(home.db, source, warn=warnings.append)
+    assert warnings == [] and counts["rejected"] == 0 and counts["skipped"] == 1
+    stored = storage.conversations.conversation_messages(home.db, "chatwoot-101")
+    assert [m["message_id"] for m in stored].count(str(message["id"])) == 1
+    row = storage.conversations.conversation_row(home.db, "chatwoot-101")
+    assert (row["team"], row["customer_email"]) == ("Billing", "ana@example.com")
 
 
 # ---- the endpoint
