@@ -5,11 +5,12 @@ DRF token).
 Tickets become conversations (`id_prefix` + ticket id), their public follow-ups messages: the
 ticket's opening follow-up is the customer's first message (from the submitter's e-mail, the
 ticket's description), a follow-up without a user is the customer's (an e-mail the mail poller
-stored), one with a user an agent's (named by `[sync.NAME.agents]`, else "agent ID"). Private
-follow-ups (internal notes) and follow-ups with no text are not messages; when they change
-the status, the ticket's latest message is sent again with it. Each record carries the
-ticket's current title, status, priority and queue (the team: `[sync.NAME.queues]` names
-queue ids, else "queue ID").
+stored) or of a user listed in `customer_users` (the API does not say who is staff: customers
+who comment while signed in to the helpdesk), one with another user an agent's (named by
+`[sync.NAME.agents]`, else "agent ID"). Private follow-ups (internal notes) and follow-ups
+with no text are not messages; when they change the status, the ticket's latest message is
+sent again with it. Each record carries the ticket's current title, status, priority and
+queue (the team: `[sync.NAME.queues]` names queue ids, else "queue ID").
 
 Incremental: follow-ups are listed oldest first (the API orders them by date); the cursor is
 the page and (date, id) of the last one stored. A run starts at that page, steps back while
@@ -40,8 +41,9 @@ def from_config(name: str, settings: dict) -> DjangoHelpdesk:
     """The source `[sync.NAME]` with type = "django-helpdesk": url; token_env (a DRF token)
     or username_env and password_env (basic auth of an admin user); optional channel
     ("email"), id_prefix (""), page_size (100 follow-ups a batch), time_zone (of a helpdesk
-    running with USE_TZ = False, whose times carry no offset; "UTC"), [sync.NAME.agents] and
-    [sync.NAME.queues] (id = "name")."""
+    running with USE_TZ = False, whose times carry no offset; "UTC"), customer_users (ids of
+    users whose follow-ups are the customer's), [sync.NAME.agents] and [sync.NAME.queues]
+    (id = "name")."""
     url = setting(settings, name, "url")
     if settings.get("token_env"):
         client = Client(name, url,
@@ -53,6 +55,7 @@ def from_config(name: str, settings: dict) -> DjangoHelpdesk:
         name, client, channel=str(settings.get("channel", "email")),
         id_prefix=str(settings.get("id_prefix", "")),
         agents=_names(settings, name, "agents"), queues=_names(settings, name, "queues"),
+        customer_users=_ids(settings, name, "customer_users"),
         page_size=whole_number(settings, name, "page_size", PAGE_SIZE) or PAGE_SIZE,
         zone=_zone(settings, name))
 
@@ -63,6 +66,16 @@ def _names(settings: dict, name: str, key: str) -> dict[str, str]:
     if not isinstance(table, dict):
         raise ConnectorError(f"config.toml [sync.{name}] {key}: must be a table of id = \"name\"")
     return {str(k): str(v) for k, v in table.items()}
+
+
+def _ids(settings: dict, name: str, key: str) -> frozenset[int]:
+    """A list of user ids such as customer_users = [7, 12]."""
+    value = settings.get(key, [])
+    if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ConnectorError(f"config.toml [sync.{name}] {key}: must be a list of user ids "
+                             "such as [7, 12]")
+    return frozenset(value)
 
 
 def _zone(settings: dict, name: str) -> tzinfo:
@@ -79,8 +92,10 @@ class DjangoHelpdesk:
 
     def __init__(self, name: str, client: Client, channel: str = "email", id_prefix: str = "",
                  agents: dict | None = None, queues: dict | None = None,
-                 page_size: int = PAGE_SIZE, zone: tzinfo = UTC):
+                 page_size: int = PAGE_SIZE, zone: tzinfo = UTC,
+                 customer_users: frozenset[int] = frozenset()):
         self.name = name
+        self.customer_users = customer_users
         self.zone = zone
         self.client = client
         self.channel = channel
@@ -193,7 +208,7 @@ class DjangoHelpdesk:
         if not body.strip():
             return None
         user = followup.get("user")
-        customer = opening or user is None
+        customer = opening or user is None or user in self.customer_users
         return {
             "conversation_id": f"{self.id_prefix}{ticket['id']}",
             "message_id": str(followup["id"]),

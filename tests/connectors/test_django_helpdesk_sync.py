@@ -145,3 +145,20 @@ def test_a_status_change_alone_reaches_the_conversation(sync, helpdesk_peer, tmp
         row = storage.conversations.conversation_row(home.db, str(ticket))
         assert row["status"] == "resolved" and row["resolved_at"].endswith("+00:00")
         assert len(storage.conversations.conversation_messages(home.db, str(ticket))) == 2
+
+
+def test_customer_users_comment_as_the_customer(helpdesk_peer, monkeypatch):  # noqa: F811
+    peer = helpdesk_peer
+    monkeypatch.setenv("PEER_USER", peer.username)
+    monkeypatch.setenv("PEER_PASSWORD", peer.password)
+    ticket = peer.create_ticket("Account", "Please close my account", "eve@example.com")
+    peer.agent_reply(ticket, "I am signed in as myself and still want it closed")
+    settings = {"type": "django-helpdesk", "url": peer.base_url, "username_env": "PEER_USER",
+                "password_env": "PEER_PASSWORD"}
+    for customer_users, role in (([], "agent"), ([1], "customer")):  # 1: the peer's admin
+        source = make_source({"sync": {"helpdesk": {
+            **settings, "customer_users": customer_users}}}, "helpdesk")
+        records = [r for batch in source.pull(None) for r in batch.records
+                   if r["conversation_id"] == str(ticket)]
+        assert [r["role"] for r in records] == ["customer", role]
+        assert records[1]["author"] == ("eve@example.com" if role == "customer" else "agent 1")
