@@ -159,6 +159,8 @@ def test_a_zendesk_trigger_retry_gives_the_same_message_id():
     assert first.record["team"] == "Support"
     other = parse("zendesk", dict(payload, comment="And my invoice?"), received)
     assert other.event_id != first.event_id
+    named = parse("zendesk", dict(payload, comment_id="9001"), received)  # as a sync names it
+    assert (named.event_id, named.record["message_id"]) == ("88:9001", "9001")
 
 
 def test_a_chatwoot_message_by_webhook_is_the_one_the_sync_brings(home, monkeypatch):
