@@ -242,6 +242,10 @@ def test_a_signed_event_is_stored_once_and_a_replay_stores_nothing(hook_client, 
     # the helpdesk's retry, newly signed: the same event id, still nothing new
     again = hook_client.post("/hooks/chatwoot", data=body, headers=replykit_headers(body))
     assert again.get_json()["status"] == "already processed"
+    # a long e-mail (over the 20,000 characters of a form field) is a message like any other
+    long = json.dumps(chatwoot_event(503, "ยาว " * 8_000)).encode()
+    assert hook_client.post("/hooks/chatwoot", data=long,
+                            headers=replykit_headers(long)).get_json()["messages"] == 1
     thai = json.dumps(chatwoot_event(502, "ลืมรหัสผ่าน เข้าระบบไม่ได้ค่ะ")).encode()
     assert hook_client.post("/hooks/chatwoot", data=thai,
                             headers=replykit_headers(thai)).get_json()["messages"] == 1
@@ -269,6 +273,11 @@ def test_refused_requests_store_nothing(hook_client, hook_config):
         assert answer.status_code == status, (path, headers, answer.get_json())
         assert message in answer.get_json()["error"]
     assert messages_of(hook_config, "G1") == []
+    # an unsigned body is not even read as JSON: a long field is no reason to answer otherwise
+    long = json.dumps({"body": "x" * 30_000}).encode()
+    answer = hook_client.post("/hooks/generic", data=long,
+                              headers={"Content-Type": "application/json"})
+    assert answer.status_code == 401
     deep = b"[" * 100_000 + b"]" * 100_000
     answer = hook_client.post("/hooks/generic", data=deep, headers=replykit_headers(deep))
     assert answer.status_code == 400 and "not JSON" in answer.get_json()["error"]
