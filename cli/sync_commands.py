@@ -14,6 +14,7 @@ from cli.common import echo_json, json_option, pass_home
 from connectors.base import make_source
 from connectors.sync import run_sync
 from replykit.errors import ReplykitError
+from storage.db import OPERATIONAL_ERRORS, busy_message
 from suggest.engine import SuggestEngine
 
 UNITS = {"s": 1, "m": 60, "h": 3600}
@@ -61,10 +62,11 @@ def sync_command(home, source, every, no_index, as_json):
                                   should_stop=stop.is_set)
             if counts["messages"] and not no_index:
                 SuggestEngine(home).sync()
-        except ReplykitError as error:
-            if interval is None:
+        except (ReplykitError, *OPERATIONAL_ERRORS) as error:
+            message = str(error) if isinstance(error, ReplykitError) else busy_message(error)
+            if interval is None or message is None:
                 raise
-            click.echo(f"Error: {error} (trying again in {every.strip()})", err=True)
+            click.echo(f"Error: {message} (trying again in {every.strip()})", err=True)
         else:
             _report(counts, as_json)
         if interval is None or stop.wait(interval):

@@ -19,6 +19,7 @@ import connectors.http
 from cli.main import cli
 from connectors.base import ConnectorError, make_source
 from connectors.http import Client
+from storage.db import connect
 
 MESSAGES = [
     {"conversation_id": "J1", "message_id": "m1", "role": "customer", "author": "Kai Berg",
@@ -120,14 +121,18 @@ def test_a_redirect_or_a_link_to_another_host_is_refused():
         client.request("GET", "http://evil.example/steal")
 
 
+def start_every(home: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from cli.main import cli; cli()", "--home", str(home), "sync",
+         "feed", "--every", "10s", "--json", "--no-index"],
+        cwd=Path(__file__).resolve().parents[2], env={**os.environ, "FEED_TOKEN": TOKEN},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def test_every_keeps_syncing_until_sigterm_then_stops_cleanly(tmp_path):
     with JsonlFeed([MESSAGES]) as feed:
         configure(tmp_path / "home", feed.url)
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from cli.main import cli; cli()", "--home",
-             str(tmp_path / "home"), "sync", "feed", "--every", "10s", "--json", "--no-index"],
-            cwd=Path(__file__).resolve().parents[2], env={**os.environ, "FEED_TOKEN": TOKEN},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = start_every(tmp_path / "home")
         lines = []
         while not lines or lines[-1] != "}\n":  # the first run's summary
             line = process.stdout.readline()
@@ -138,6 +143,34 @@ def test_every_keeps_syncing_until_sigterm_then_stops_cleanly(tmp_path):
     assert process.returncode == 0, err
     assert json.loads("".join(lines))["messages"] == 3
     assert out == "" and TOKEN not in err
+
+
+def test_every_outlives_a_helpdesk_down_and_a_busy_database(tmp_path):
+    with JsonlFeed([MESSAGES], [(503, {})]) as feed:
+        configure(tmp_path / "home", feed.url, "retries = 0\n")
+        config = tmp_path / "home" / "config.toml"  # a write waits 0.2 s for another writer
+        config.write_text("busy_timeout = 0.2\n" + config.read_text())
+        process = start_every(tmp_path / "home")
+        first = process.stderr.readline()
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+        assert process.returncode == 0
+        assert first == f"Error: feed: GET {feed.url}: HTTP 503 Service Unavailable (trying " \
+                        "again in 10s)\n"
+
+        holder = connect(tmp_path / "home" / "replykit.db")  # another writer holds the lock
+        holder.conn.execute("BEGIN IMMEDIATE")
+        try:
+            process = start_every(tmp_path / "home")
+            first = process.stderr.readline()
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=60)
+        finally:
+            holder.conn.execute("ROLLBACK")
+            holder.close()
+    assert process.returncode == 0
+    assert first.startswith("Error: the database stayed busy")
+    assert first.endswith("(trying again in 10s)\n")
 
 
 def test_a_redirect_is_not_followed_and_the_token_stays_home(tmp_path):
