@@ -14,6 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template
 from flask_babel import gettext as _
 
+import storage.webhooks
 from connectors.base import make_source
 from replykit.errors import InputError, NotFound
 from suggest import placeholders, sending
@@ -49,8 +50,8 @@ def _messages() -> dict:
         "copied": _("Copied to the clipboard."),
         "sent": _("Sent to the helpdesk."),
         "sending": _("Sending…"),
-        "not synced": _("This conversation is not synced into replykit: copy the reply "
-                        "instead."),
+        "not synced": _("This conversation did not come from a helpdesk through replykit "
+                        "sync: copy the reply instead."),
         "conversation": _("Conversation %(id)s"),
         "list separator": _(", "),
     }
@@ -79,21 +80,39 @@ def _field(data: dict, name: str, required: bool = False) -> str | None:
     return value
 
 
+def _source_of(db, conversation_id: str, given: str | None) -> str:
+    """The `[sync.NAME]` to post through: the one the conversation came from (by sync or
+    webhook); `given`, when named, must be that one. InputError otherwise: a conversation
+    from a file, or one named differently, is never posted into another helpdesk's ticket
+    that happens to have the same number."""
+    recorded = storage.webhooks.conversation_source(db, conversation_id)
+    if recorded is None:
+        raise InputError("the conversation did not come from a helpdesk (replykit sync)",
+                         "field source")
+    if given is not None and given != recorded:
+        raise InputError(f"the conversation came from {recorded!r}, not {given!r}",
+                         "field source")
+    if recorded not in get_home().config.sections.get("sync", {}):
+        raise InputError(f"no source {recorded!r} is configured ([sync.NAME])", "field source")
+    return recorded
+
+
 @bp.post("/api/conversations/<conversation_id>/send")
 @require_role("agent")
 def send(conversation_id: str):
-    """Body {"text", "source", "suggestion_kind"?: saved|past, "suggestion_id"?,
+    """Body {"text", "source"?, "suggestion_kind"?: saved|past, "suggestion_id"?,
     "inserted_text"?} -> the recorded send (201: `message_id` is the helpdesk's id of the
     new reply, `edit_ratio` how much the inserted text was changed). Posts `text` to the
-    customer through `[sync.SOURCE]`'s connector (post_reply), then records it
-    (suggest.sending.record_sent). Everything is checked before the post; 404 for a
-    conversation the agent may not read, 502 when the helpdesk refuses."""
+    customer through the connector of the source the conversation came from (post_reply;
+    `source`, if given, must name it), then records it (suggest.sending.record_sent).
+    Everything is checked before the post; 404 for a conversation the agent may not read,
+    400 for one that came from no configured helpdesk, 502 when the helpdesk refuses."""
     data = json_body()
     db = get_home().db
     user = current_user()
     if not may_read_conversation(db, user, conversation_id):
         raise NotFound(f"no conversation {conversation_id!r}")
-    text, source_name = _field(data, "text", True), _field(data, "source", True)
+    text = _field(data, "text", True)
     kind = data.get("suggestion_kind")
     if kind not in (None, "saved", "past"):
         raise InputError("must be saved or past", "field suggestion_kind")
@@ -102,10 +121,8 @@ def send(conversation_id: str):
         raise InputError("give both suggestion_id and inserted_text, or neither", "fields")
     if suggestion_id is not None:
         suggestion_id = usable_suggestion(db, user, kind or "saved", suggestion_id)
-    sections = get_home().config.sections
-    if source_name not in sections.get("sync", {}):
-        raise InputError(f"no source {source_name!r} is configured ([sync.NAME])", "field source")
-    source = make_source(sections, source_name)
+    source = make_source(get_home().config.sections,
+                         _source_of(db, conversation_id, _field(data, "source")))
     message_id = source.post_reply(conversation_id, text, private=False)
     row = sending.record_sent(
         db, conversation_id, text, agent=user["name"], message_id=message_id,

@@ -177,13 +177,14 @@ PATHS = {
         body=_body(("reply_id",), reply_id=text("reply_id", nonblank=True),
                    source=text("source", nonblank=True, nullable=True)))},
     "/api/conversations/{conversation_id}/send": {"post": _op(
-        "Post a reply to the customer through the helpdesk the conversation was synced from "
-        "(`source`: its [sync.NAME]) and record the send: its text, the saved reply it came "
-        "from and the edit ratio (`message_id`: the helpdesk's id of the new reply)",
+        "Post a reply to the customer through the helpdesk the conversation came from (by sync "
+        "or webhook; `source`, if given, must name it) and record the send: its text, the saved "
+        "reply it came from and the edit ratio (`message_id`: the helpdesk's id of the reply)",
         "agent, admin", status="201", errors="400 403 404 413 502",
         params=(_param("conversation_id", "path", {"type": "string"}),),
-        body=_body(("text", "source"), text=text("text", nonblank=True),
-                   source=text("source", nonblank=True), suggestion_kind=choice("saved", "past"),
+        body=_body(("text",), text=text("text", nonblank=True),
+                   source=text("source", nonblank=True, nullable=True),
+                   suggestion_kind=choice("saved", "past"),
                    suggestion_id=text("suggestion_id", nullable=True),
                    inserted_text=text("inserted_text", nullable=True)))},
     "/api/render": {"post": _op(

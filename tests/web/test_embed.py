@@ -12,7 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from webtest_helpers import PASSWORD
 
+import storage.conversations
+from replykit import users
 from replykit.config import ConfigError
+from replykit.home import Home
+from storage.db import write_transaction
+from storage.webhooks import note_sources
 from web import create_app
 from web.framing import embed_origins
 
@@ -120,3 +125,38 @@ def test_embed_cookies_refused_where_browsers_would_drop_them(module_web_config,
     config = dataclasses.replace(module_web_config, sections={"web": web})
     with pytest.raises(ConfigError, match=rf"\[web\] embed_cookies: {problem}"):
         create_app(config)
+
+
+def test_send_posts_only_into_the_helpdesk_the_conversation_came_from(module_web_config):
+    """Refused before anything is posted: a conversation from a file, a `source` that is not
+    the one it came from, one whose source is no longer configured, or one the agent may not
+    read. Nothing is recorded as sent."""
+    config = dataclasses.replace(module_web_config, sections={"sync": {"desk": {
+        "type": "django-helpdesk", "url": "http://127.0.0.1:9"}}})
+    home = Home(config)
+    with write_transaction(home.db):  # C2 came from the helpdesk "desk", C3 from "gone"
+        note_sources(home.db, "desk", ["C2"], "2026-11-29T00:00:00+00:00")
+        note_sources(home.db, "gone", ["C3"], "2026-11-29T00:00:00+00:00")
+    client = create_app(config).test_client()
+
+    def send(conversation: str, username: str = "root", **body):
+        bearer = f"Bearer {users.create_token(home.db, username)['token']}"
+        return client.post(f"/api/conversations/{conversation}/send",
+                           headers={"Authorization": bearer}, json={"text": "Thanks!"} | body)
+
+    for conversation, body, status, error in (
+            ("C1", {}, 400, "did not come from a helpdesk"),
+            ("C2", {"source": "other"}, 400, "came from 'desk', not 'other'"),
+            ("C2", {"suggestion_id": "refund-policy"}, 400, "give both"),
+            ("C2", {"suggestion_kind": "draft"}, 400, "must be saved or past"),
+            ("C3", {}, 400, "no source 'gone' is configured"),
+            ("C3", {"username": "ana"}, 404, "no conversation 'C3'"),  # answered: not hers
+            ("C9", {}, 404, "no conversation 'C9'")):
+        answer = send(conversation, **body)
+        assert (answer.status_code, error in answer.get_json()["error"]) == (status, True), (
+            conversation, body, answer.get_json())
+    assert send("C2", username="rui").status_code == 403  # a reviewer sends nothing
+    sent = [r for conversation in ("C1", "C2", "C3")
+            for r in storage.conversations.sent_replies_of(home.db, conversation)]
+    assert [r for r in sent if r["source"] == "embed"] == []  # (imported replies count too)
+    home.close()

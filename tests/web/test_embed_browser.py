@@ -133,7 +133,7 @@ def test_chatwoot_panel_suggests_fills_from_the_contact_and_ignores_strangers(si
     expect(panel.locator("#embed-action-status")).to_have_text("Copied to the clipboard.")
     # not synced into replykit: nothing to send it through
     panel.locator("#embed-send").click()
-    expect(panel.locator("#embed-action-status")).to_contain_text("not synced into replykit")
+    expect(panel.locator("#embed-action-status")).to_contain_text("did not come from a helpdesk")
 
     # the helpdesk opens the next ticket: the panel follows it
     page.evaluate("openTicket(1)")

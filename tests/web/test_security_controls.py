@@ -62,7 +62,7 @@ def valid_form(endpoint: str, ids: dict, db) -> dict:
         "api_workspace.api_draft_finish": {"outcome": "copied", "text": "Done."},
         "api_workspace.api_review_request": {"text": "Please check."},
         "api_workspace.api_propose_reply": {"title": "Idea", "body": "A new reply."},
-        "embed.send": {"text": "Thanks!", "source": "helpdesk"},
+        "embed.send": {"text": "Thanks!"},
         # a reply without actions: nothing is asked of the helpdesk, nothing changes
         "reply_actions.apply_actions": {"reply_id": "password-reset", "source": "helpdesk"},
         "admin.new_user": {"username": "newbie", "password": "long-enough-1", "roles": "agent"},
@@ -74,8 +74,8 @@ def valid_form(endpoint: str, ids: dict, db) -> dict:
 
 
 # posting to a helpdesk needs one: with its CSRF token the request gets past the check and is
-# refused for the missing [sync.helpdesk] (the whole path: tests/connectors/test_end_to_end.py)
-NEEDS_A_HELPDESK = {"embed.send": "no source 'helpdesk' is configured"}
+# refused, as C1 came from a file (the whole path: tests/connectors/test_end_to_end.py)
+NEEDS_A_HELPDESK = {"embed.send": "the conversation did not come from a helpdesk"}
 
 
 def first_allowed(endpoint: str) -> str:

@@ -19,7 +19,7 @@
   const params = new URLSearchParams(location.search);
   const editor = $("embed-editor");
   const state = {
-    token: null, conversationId: null, values: {}, question: "", suggestions: [],
+    token: null, conversationId: null, source: null, values: {}, question: "", suggestions: [],
     confident: true, revealed: false, inserted: null, seq: 0,
     labels: new Map(Object.entries(JSON.parse(root.dataset.placeholderLabels || "{}"))),
   };
@@ -114,6 +114,7 @@
   async function loadSynced(id) {
     const data = await call("GET", `/api/conversations/${encodeURIComponent(id)}`);
     state.conversationId = data.id;
+    state.source = data.source; // the helpdesk it came from (null: from a file)
     state.values = { ...data.values, ...state.values };
     return data;
   }
@@ -153,7 +154,7 @@
     const conversation = context.conversation;
     state.values = contactValues(context.contact, conversation);
     const source = params.get("source");
-    state.conversationId = null;
+    state.conversationId = state.source = null;
     if (source) {
       try { await loadSynced(`${source}-${conversation.id}`); } catch (e) { /* not synced (yet) */ }
     }
@@ -296,25 +297,36 @@
     status("embed-action-status", t("copied"));
   }
 
+  // posted through the helpdesk the conversation came from; then a saved reply's actions
+  // (status, tags, assignee) go there too, and the status line says what the helpdesk applied
   async function send() {
     const text = ready();
     if (text === null) return;
-    if (!state.conversationId || !params.get("source")) {
+    if (!state.source) {
       status("embed-action-status", t("not synced"), true);
       return;
     }
-    const body = { text, source: params.get("source") };
-    if (state.inserted) {
-      Object.assign(body, { suggestion_kind: state.inserted.kind, suggestion_id: state.inserted.id,
-        inserted_text: state.inserted.text });
+    const body = { text };
+    const used = state.inserted;
+    if (used) {
+      Object.assign(body, { suggestion_kind: used.kind, suggestion_id: used.id, inserted_text: used.text });
     }
     $("embed-send").disabled = true;
     status("embed-action-status", t("sending"));
     try {
       await call("POST", `/api/conversations/${encodeURIComponent(state.conversationId)}/send`, body);
-      status("embed-action-status", t("sent"));
       state.inserted = null;
-    } catch (error) { failed(error, "embed-action-status"); } finally { $("embed-send").disabled = false; }
+      status("embed-action-status", t("sent"));
+    } catch (error) {
+      failed(error, "embed-action-status");
+      return;
+    } finally { $("embed-send").disabled = false; }
+    if (!used || used.kind !== "saved") return;
+    try {
+      const done = await call("POST", `/api/conversations/${encodeURIComponent(state.conversationId)}/actions`,
+        { reply_id: used.id });
+      if (done.results.length) status("embed-action-status", `${t("sent")} ${done.results.join(t("list separator"))}`);
+    } catch (error) { status("embed-action-status", `${t("sent")} ${error.message}`, true); }
   }
 
   // ---- events
