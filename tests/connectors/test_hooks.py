@@ -376,3 +376,23 @@ def test_the_top_suggestion_is_posted_back_as_a_private_note(
     row = storage.webhooks.event(home.db, "peer", f"{reset}:hook-{reset}")
     home.close()
     assert (row["note_id"], row["note_reply_id"]) == (posted["note_id"], "password-reset")
+
+
+def test_a_chatwoot_webhook_gets_its_suggestion_as_a_private_message(hook_config, monkeypatch):
+    """The same post-back through the Chatwoot source, against its documented API served
+    locally: the note is a private outgoing message of the conversation."""
+    monkeypatch.setenv("CHATWOOT_TOKEN", CHATWOOT_TOKEN)
+    with serve(Chatwoot().answer) as api:
+        hook_config.sections["sync"]["chatwoot"].update(
+            url=api.url, account_id="7", token_env="CHATWOOT_TOKEN", post_suggestion=True)
+        app = create_app({"TESTING": True, "REPLYKIT_CONFIG": hook_config})
+        body = json.dumps(chatwoot_event(700, "I forgot my password, how do I reset it?",
+                                         conversation=555)).encode()
+        answer = app.test_client().post("/hooks/chatwoot", data=body,
+                                        headers=replykit_headers(body))
+        assert answer.get_json()["messages"] == 1
+        [posted] = wait_for_posts(app)
+        [sent] = api.requests("POST", "/api/v1/accounts/7/conversations/555/messages")
+    assert posted["posted"] and posted["reply_id"] == "password-reset", posted
+    assert sent.body["private"] is True and sent.body["message_type"] == "outgoing"
+    assert "Hi Emma," in sent.body["content"] and "{{" not in sent.body["content"]
