@@ -2,9 +2,9 @@
 company "Acme", built on the demo saved-reply library in `demo_data/saved_replies.jsonl`.
 
 The output uses replykit's conversation import format: JSONL, one message per line, with the
-conversation-level fields (subject, priority, status, csat, customer_id, customer_email,
-resolved_at, team) repeated on every row of a conversation. Agent rows written from a saved
-reply carry its id in `saved_reply_id`.
+conversation-level fields (subject, priority, status, csat, nps, ces, customer_id,
+customer_email, resolved_at, team) repeated on every row of a conversation. Agent rows written
+from a saved reply carry its id in `saved_reply_id`.
 
 The data is meant to exercise every view: English, Thai and Persian conversations; customer
 text with typos, order numbers, phone numbers and email addresses (for the privacy scrubbers);
@@ -560,6 +560,11 @@ def _conversation(rng: random.Random, setting: dict, ticket: str, first_at: date
     if status in ("resolved", "closed") and rng.random() < 0.4:
         scores = [15, 15, 25, 25, 20] if breached else [3, 4, 10, 28, 55]
         conversation["csat"] = rng.choices([1, 2, 3, 4, 5], weights=scores)[0]
+        # who rates a conversation answers NPS and CES too, in line with the CSAT; a Random of
+        # its own per conversation leaves every other figure of the demo as it was
+        survey = random.Random(f"{ticket} {first_at.isoformat()}")
+        conversation["nps"] = min(10, max(0, 2 * conversation["csat"] + survey.randint(-2, 1)))
+        conversation["ces"] = min(7, max(1, 8 - conversation["csat"] - survey.randint(0, 2)))
     conversation["customer_id"] = customer["id"]
     conversation["customer_email"] = customer["email"]
     if status in ("resolved", "closed"):
