@@ -11,7 +11,7 @@ docs/integrations.md, "Embedding in Chatwoot / Zendesk"."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
 
 import storage.webhooks
@@ -21,7 +21,7 @@ from suggest import placeholders, sending
 from web.access import may_read_conversation, usable_suggestion
 from web.api_suggest import json_body
 from web.db import get_home
-from web.framing import embed_origins, frameable
+from web.framing import embed_cookies, embed_origins, frameable
 from web.limits import limit_for
 from web.security import current_user, public, require_role
 
@@ -33,6 +33,7 @@ def _messages() -> dict:
     return {
         "waiting": _("Waiting for the conversation from the helpdesk…"),
         "sign in": _("Sign in to replykit to see suggestions here."),
+        "sign in link": _("Sign in"),
         "searching": _("searching…"),
         "no question": _("The customer has not written anything to answer yet."),
         "no suggestion": _("No suggestion for this message."),
@@ -68,7 +69,8 @@ def panel():
     # the workspace's labels, in the page's language where the catalogs have them
     labels = {name: _(label) for name, label in placeholders.LABELS.items()}
     return render_template("embed.html", messages=_messages(), origins=embed_origins(config),
-                           max_question=limit_for("query"), placeholder_labels=labels)
+                           max_question=limit_for("query"), placeholder_labels=labels,
+                           sign_in=url_for("auth.login") if embed_cookies(config) else "")
 
 
 def _field(data: dict, name: str, required: bool = False) -> str | None:

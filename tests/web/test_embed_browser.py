@@ -15,6 +15,7 @@ import re
 import pytest
 from browser import chromium, serve, unavailable
 from test_phone_and_a11y import axe_violations, overflow
+from webtest_helpers import PASSWORD
 
 from replykit import users
 from replykit.home import Home
@@ -180,3 +181,29 @@ def test_persian_panel_reads_right_to_left_at_360px(site):
     assert sizes["scroll"] <= sizes["inner"] and not sizes["wide"], sizes
     assert axe_violations(frame) == []
     page.context.close()
+
+
+def test_signing_in_inside_the_frame_with_partitioned_cookies(site, module_web_config):
+    """`embed_cookies`: no token; the panel offers to sign in, the sign-in form opens inside
+    the helpdesk's frame, and the session cookie (Secure; SameSite=None; Partitioned) then
+    lives there: the panel suggests for the conversation in its address."""
+    _, helpdesk, _, pages, browser, _ = site
+    config = dataclasses.replace(module_web_config, sections={"web": {
+        "embed_origins": [helpdesk], "embed_cookies": True}})
+    with serve(create_app(config)) as base:
+        pages["/cookies"] = (f'<!doctype html><iframe name="panel" width="360" height="900" '
+                             f'src="{base}/embed?conversation=C1"></iframe>')
+        context = browser.new_context(viewport={"width": 400, "height": 1000})
+        page = context.new_page()
+        page.goto(helpdesk + "/cookies")
+        panel = page.frame_locator("iframe[name=panel]")
+        panel.get_by_role("link", name="Sign in").click()
+        panel.locator("input[name=username]").fill("ana")
+        panel.locator("input[name=password]").fill(PASSWORD)
+        panel.locator("button[type=submit]").click()
+        expect(panel.locator("#embed-question-text")).to_have_text(
+            "Thanks! How long does the refund take?")
+        expect(panel.locator("li.embed-suggestion").first).to_be_visible()
+        [cookie] = [c for c in context.cookies() if c["name"] == "replykit_session"]
+        assert (cookie["secure"], cookie["sameSite"]) == (True, "None")
+        context.close()

@@ -33,8 +33,15 @@
     $(id).classList.toggle("warn", Boolean(warn));
   }
 
+  // not signed in: with sessions that live in the frame ([web] embed_cookies), a link to sign
+  // in right here and come back; with a token there is nothing to sign in to in the frame
   function failed(error, id) {
-    status(id, error.status === 401 ? t("sign in") : error.message, true);
+    if (error.status !== 401) { status(id, error.message, true); return; }
+    status(id, t("sign in"), true);
+    if (root.dataset.signIn && !state.token) {
+      $(id).append(" ", el("a", { href: root.dataset.signIn + "?" + new URLSearchParams({
+        next: location.pathname + location.search }) }, t("sign in link")));
+    }
   }
 
   // a token in the fragment never reaches a server log; it leaves the address bar at once
