@@ -16,8 +16,8 @@ def test_ruff_check_passes():
     if ruff is None:
         pytest.skip("ruff is not installed (it is in requirements.txt)")
     result = subprocess.run(
-        [ruff, "check", "--output-format", "concise", "cli", "replykit", "storage", "index",
-         "suggest", "web", "rubrics", "bench", "tests"],
+        [ruff, "check", "--output-format", "concise", "cli", "connectors", "replykit", "storage",
+         "index", "suggest", "web", "rubrics", "bench", "tests"],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
