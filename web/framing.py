@@ -26,9 +26,11 @@ def frameable(view):
 
 
 def embed_origins(config: Config) -> tuple[str, ...]:
-    """The origins in `[web] embed_origins`, lower-cased, each `https://host[:port]` (plain
-    http only for a loopback host, as in tests and local trials); ConfigError naming the
-    setting and the bad value otherwise."""
+    """The origins in `[web] embed_origins`, each `https://host[:port]` (plain http only for
+    a loopback host, as in tests and local trials), written as browsers write
+    `MessageEvent.origin`: lower case, without a trailing slash or the scheme's default port
+    (":443" would never equal the origin of a message); ConfigError naming the setting and the
+    bad value otherwise."""
     where = f"{config.home / 'config.toml'}: [web] embed_origins"
     given = config.sections.get("web", {}).get("embed_origins", [])
     if not isinstance(given, list) or not all(isinstance(o, str) for o in given):
@@ -42,7 +44,8 @@ def embed_origins(config: Config) -> tuple[str, ...]:
                 or not _valid_port(text)):
             raise ConfigError(f"{where}: {origin[:100]!r} is not an origin "
                               "https://host[:port] (no path, wildcard or plain http)")
-        found.append(text)
+        default = {"https": ":443", "http": ":80"}[match.group(1)]
+        found.append(text.removesuffix(default))
     return tuple(dict.fromkeys(found))
 
 

@@ -77,6 +77,14 @@ def test_a_hostile_or_malformed_origin_refuses_to_start(module_web_config, origi
         create_app(configured(module_web_config, embed_origins=[origin]))
 
 
+def test_origins_are_written_as_browsers_write_a_message_origin(module_web_config):
+    config = configured(module_web_config, embed_origins=[
+        "HTTPS://Support.Example.com:443/", "https://support.example.com", "http://localhost:80",
+        "https://desk.example.com:8443"])
+    assert embed_origins(config) == (
+        "https://support.example.com", "http://localhost", "https://desk.example.com:8443")
+
+
 def test_origins_must_be_a_list(module_web_config):
     with pytest.raises(ConfigError, match=r"\[web\] embed_origins: must be a list"):
         create_app(configured(module_web_config, embed_origins=HELPDESK))
