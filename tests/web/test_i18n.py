@@ -369,11 +369,14 @@ def test_js_messages_have_no_english_fallback(app, as_user, language):
 def test_workspace_scripts_speak_persian_in_chromium(module_web_config):
     """Ana's browser asks for Persian: the workspace's script messages come from the catalog
     (suggestion cards, the blanks' labels, Copy refusing, weak matches, the library panel),
-    its numbers in Persian digits, and no English message of the scripts shows."""
+    its numbers in Persian digits, no English message of the scripts shows, and on a 360 px
+    phone nothing overflows sideways."""
     from browser import chromium, login, serve, unavailable
 
     if unavailable():
         pytest.skip(unavailable())
+    from playwright.sync_api import expect
+
     with serve(create_app(module_web_config)) as base, chromium() as browser:
         page = login(browser, base, "ana", PASSWORD)
         page.context.set_extra_http_headers({"Accept-Language": "fa"})
@@ -401,13 +404,14 @@ def test_workspace_scripts_speak_persian_in_chromium(module_web_config):
         assert "پیشنهاد مطمئنی نیست" in page.inner_text(".no-confident")
         assert page.inner_text("#show-weak") == "با این حال نشان بده"
         page.click("#library summary")
-        page.wait_for_function("document.querySelector('#library-status').textContent"
-                               ".includes('پاسخ آماده')")
+        expect(page.locator("#library-status")).to_contain_text("پاسخ آماده")
         text = page.inner_text("main")
         english = [m for m in ("Insert", "Dismiss", "saved reply", "Not copied", "Inserted",
                                "No confident", "Show anyway", "saved replies", "Fill")
                    if m in text]
         assert not english and errors == []
+        page.set_viewport_size({"width": 360, "height": 740})  # a phone: nothing sideways
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
 def test_library_messages_follow_the_language(as_user):
