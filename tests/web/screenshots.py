@@ -67,13 +67,25 @@ def suggest_page(page, base: str, query: str, name: str, out: Path) -> None:
     page.screenshot(path=str(out / name), full_page=True)
 
 
+# the workspace's question in each interface language (ui-<language>-workspace.png)
+QUESTIONS = {"en": "Hi, can I get a refund? I was charged twice",
+             "th": "ลืมรหัสผ่าน เข้าสู่ระบบไม่ได้ค่ะ",
+             "fa": "رمز عبورم را فراموش کرده‌ام، چطور آن را بازنشانی کنم؟"}
+
+
 def interface_pages(browser, base: str, out: Path) -> None:
-    """The translated pages (sign-in, review queue, rubric editor, admin users) with the
-    interface in English, Thai and Persian, the language coming from the browser's
-    Accept-Language: ui-<language>-<page>.png."""
+    """The main pages (sign-in, workspace with a question of that language, library,
+    curation, reports, review queue, rubric editor, admin users) with the interface in
+    English, Thai and Persian, the language coming from the browser's Accept-Language:
+    ui-<language>-<page>.png."""
     for language in ("en", "th", "fa"):
         for username, paths in ((None, (("/login", "login"),)),
-                                ("lee", (("/reviews/", "reviews"),
+                                ("ana", (("/workspace", "workspace"),)),
+                                ("lee", (("/library/", "library"),
+                                         ("/library/curation", "library-curation"),
+                                         ("/reports/?from=2026-08-01&to=2026-09-30",
+                                          "reports"),
+                                         ("/reviews/", "reviews"),
                                          ("/reviews/rubrics", "rubric-editor"))),
                                 ("root", (("/admin/", "admin-users"),))):
             context = browser.new_context(viewport={"width": 1280, "height": 800},
@@ -86,6 +98,10 @@ def interface_pages(browser, base: str, out: Path) -> None:
                 page.click("button[type=submit]")
                 page.wait_for_load_state("networkidle")
             for path, name in paths:
+                if path == "/workspace":
+                    suggest_page(page, base, QUESTIONS[language], f"ui-{language}-{name}.png",
+                                 out)
+                    continue
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
                 page.screenshot(path=str(out / f"ui-{language}-{name}.png"), full_page=True)
