@@ -139,6 +139,8 @@ def test_chatwoot_panel_suggests_fills_from_the_contact_and_ignores_strangers(si
     # the helpdesk opens the next ticket: the panel follows it
     page.evaluate("openTicket(1)")
     expect(panel.locator("#embed-conversation")).to_have_text("Conversation #43")
+    # the reply written to Emma is gone: it must not reach Zoe
+    assert editor.input_value() == "" and not editor.is_visible()
     zoe = panel.locator("li.embed-suggestion", has_text="Password reset").locator("button.use")
     zoe.click()
     expect(editor).to_have_value(starts("Hi Zoe,"))

@@ -20,7 +20,7 @@
   const editor = $("embed-editor");
   const state = {
     token: null, conversationId: null, source: null, values: {}, question: "", suggestions: [],
-    confident: true, revealed: false, inserted: null, seq: 0,
+    confident: true, revealed: false, inserted: null, seq: 0, contextSeq: 0, shownId: null,
     labels: new Map(Object.entries(JSON.parse(root.dataset.placeholderLabels || "{}"))),
   };
 
@@ -157,15 +157,36 @@
     return values;
   }
 
+  // another conversation: the reply written for the previous customer must not go to this one
+  function resetReply() {
+    editor.value = "";
+    state.inserted = null;
+    $("embed-reply").hidden = true;
+    status("embed-action-status", "");
+    showUnfilled();
+  }
+
   async function fromChatwoot(context) {
     const conversation = context.conversation;
+    const id = textOf(conversation.id);
+    const seq = ++state.contextSeq;
+    if (id !== state.shownId) resetReply(); // Chatwoot may send the same one again: keep it
+    state.shownId = id;
     state.values = contactValues(context.contact, conversation);
-    const source = params.get("source");
     state.conversationId = state.source = null;
+    const source = params.get("source");
+    let synced = null;
     if (source) {
-      try { await loadSynced(`${source}-${conversation.id}`); } catch (e) { /* not synced (yet) */ }
+      try {
+        synced = await call("GET", `/api/conversations/${encodeURIComponent(`${source}-${id}`)}`);
+      } catch (e) { /* not synced (yet) */ }
     }
-    show(unanswered(conversation.messages).join("\n\n"), t("conversation", { id: `#${textOf(conversation.id)}` }));
+    if (seq !== state.contextSeq) return; // a newer conversation came in meanwhile
+    if (synced) {
+      Object.assign(state, { conversationId: synced.id, source: synced.source });
+      state.values = { ...synced.values, ...state.values };
+    }
+    show(unanswered(conversation.messages).join("\n\n"), t("conversation", { id: `#${id}` }));
   }
 
   window.addEventListener("message", (event) => {
