@@ -118,28 +118,24 @@
     suggest();
   }
 
-  async function loadSynced(id) {
-    const data = await call("GET", `/api/conversations/${encodeURIComponent(id)}`);
-    state.conversationId = data.id;
-    state.source = data.source; // the helpdesk it came from (null: from a file)
-    state.values = { ...data.values, ...state.values };
-    return data;
-  }
-
+  // a conversation in replykit (synced): its question and placeholder values
   async function fromAddress(id) {
     try {
-      const data = await loadSynced(id);
+      const data = await call("GET", `/api/conversations/${encodeURIComponent(id)}`);
+      state.conversationId = data.id;
+      state.source = data.source; // the helpdesk it came from (null: from a file)
+      state.values = { ...data.values, ...state.values };
       show(data.question, data.subject || t("conversation", { id: data.id }));
     } catch (error) { failed(error, "embed-status"); }
   }
 
-  // Chatwoot messages: message_type 0 incoming (the customer), 1 outgoing (an agent);
-  // private notes and activity messages are not part of the exchange
   // the helpdesk's data is not ours: anything but text or a number counts as nothing
   function textOf(value) {
     return typeof value === "string" ? value.trim() : typeof value === "number" ? String(value) : "";
   }
 
+  // Chatwoot messages: message_type 0 incoming (the customer), 1 outgoing (an agent);
+  // private notes and activity messages are not part of the exchange
   function unanswered(messages) {
     const talk = (Array.isArray(messages) ? messages : []).filter((m) =>
       m && !m.private && (m.message_type === 0 || m.message_type === 1));
