@@ -22,6 +22,7 @@ from suggest import library
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
 from suggest.index_writer import IndexWriter
+from suggest.suggester import suggest
 
 pytestmark = pytest.mark.both_backends
 
@@ -84,7 +85,7 @@ MESSAGES = [
 def test_every_document_change_is_queued_in_its_transaction(library_config, tmp_path):
     """Added and deleted documents of a saved reply, a past reply and a forgotten customer's
     past reply are queued with the reply they belong to; a rolled-back write queues nothing;
-    a sync empties the queue."""
+    a sync empties the queue; the forgotten past reply is not suggested before it."""
     home = Home(library_config)
     try:
         db = home.db
@@ -102,12 +103,20 @@ def test_every_document_change_is_queued_in_its_transaction(library_config, tmp_
         path.write_text("".join(json.dumps(m) + "\n" for m in MESSAGES), encoding="utf-8")
         import_conversations(db, path)
         assert storage.search.queue_state(db)["replies"] == 2
-        SuggestEngine(home).sync()
+        engine = SuggestEngine(home)
+        engine.sync()
         assert storage.search.queue_state(db) == {"changes": 0, "replies": 0, "oldest": None}
+
+        def past_conversations() -> set[str]:
+            found = suggest(engine, MESSAGES[0]["body"], k=10)["suggestions"]
+            return {s["conversation_id"] for s in found if s["kind"] == "past"}
+
+        assert past_conversations() == {"Q1"}
         forget_customer(db, "kai@example.com")
         assert storage.search.queue_state(db)["changes"] == 1
-        assert SuggestEngine(home).status()["indexes"][0]["pending"] == (
+        assert engine.status()["indexes"][0]["pending"] == (
             0 if library_config.is_postgres else 1)  # the forgotten document's vector
+        assert past_conversations() == set()  # not suggested, though the index still has it
     finally:
         home.close()
 
