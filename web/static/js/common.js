@@ -48,16 +48,17 @@ window.replykit = (function () {
     };
   }
 
-  // The page's messages in its language: the JSON of <script id="i18n"> (web/js_messages.py,
-  // from the gettext catalogs). parts("key", {name: value}) fills each %(name)s and keeps a
-  // value that is a node (a <bdi> title) as a node, for el(); t() gives the text. Numbers
-  // take the page's digits; a message with a plural picks its form by values.num.
+  // The page's messages in its language: the JSON in the data-messages of #i18n
+  // (web/js_messages.py, from the gettext catalogs). parts("key", {name: value}) fills each
+  // %(name)s and keeps a value that is a node (a <bdi> title) as a node, for el(); t() gives
+  // the text. Numbers take the page's digits; a message with a plural picks its form by
+  // values.num.
   let catalog = null;
   const lang = () => document.documentElement.lang || "en";
   function messages() {
     if (catalog === null) {
       const node = document.getElementById("i18n");
-      catalog = node ? JSON.parse(node.textContent) : {};
+      catalog = node ? JSON.parse(node.dataset.messages || "{}") : {};
     }
     return catalog;
   }
