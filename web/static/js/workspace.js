@@ -18,12 +18,12 @@
   if (!root) return;
   const $ = (id) => document.getElementById(id);
   const query = $("query"), editor = $("editor"), list = $("suggestions");
-  // a placeholder name: text on one line without braces or "|" (suggest/placeholders.py NAME)
-  const NAME = "[^\\s{}|](?:[^{}|\\n]*[^\\s{}|])?";
-  // a placeholder, with the invisible isolate marks (LRI ... PDI) put around it on insert so
-  // that it reads {{name}} inside right-to-left text instead of coming out as }}name{{
-  const LRI = "\u2066", PDI = "\u2069";
-  const PLACEHOLDER = new RegExp(`${LRI}?\\{\\{\\s*(${NAME})\\s*(?:\\|([^{}]*))?\\}\\}${PDI}?`, "g");
+  // placeholders in reply text, with the invisible isolate marks (LRI ... PDI) put around
+  // them on insert so that {{name}} reads right inside right-to-left text (placeholders.js,
+  // shared with the /embed panel)
+  const {
+    PLACEHOLDER, plain, isolated, unfilled, broken: brokenPlaceholder,
+  } = window.replykit.placeholders;
   const DRAFT_KEY = "replykit.workspace.draft";
   const RESTORED = t("restored");
   const WORDS = { id: "ID", url: "link", email: "e-mail" };
@@ -52,16 +52,6 @@
     return text ? text[0].toUpperCase() + text.slice(1) : name;
   }
 
-  // the text as the customer should get it: the isolate marks around placeholders removed
-  function plain(text) {
-    return text.replace(new RegExp(`${LRI}(\\{\\{[^{}]*\\}\\})${PDI}`, "g"), "$1")
-      .replaceAll(LRI + PDI, ""); // the marks of a placeholder the agent deleted by hand
-  }
-
-  function isolated(text) {
-    return plain(text).replace(PLACEHOLDER, (m) => LRI + m + PDI);
-  }
-
   // the API takes a question of up to data-max-question characters: a longer one (a pasted
   // log, a long thread) goes as its last part, where the customer's latest words are
   const MAX_QUESTION = Number(root.dataset.maxQuestion) || 5000;
@@ -74,12 +64,6 @@
 
   function noteLength() {
     $("query-note").hidden = query.value.length <= MAX_QUESTION;
-  }
-
-  function unfilled(text) {
-    return [...text.matchAll(PLACEHOLDER)].map((m) => ({
-      name: m[1], fallback: m[2] === undefined ? null : m[2], start: m.index, end: m.index + m[0].length,
-    }));
   }
 
   // ---- errors: an ended session keeps the draft and asks to sign in again
@@ -540,11 +524,11 @@
       return;
     }
     // half a placeholder ("{{order.id}" after an edit) must not reach the customer either
-    const broken = /[^\s{}]*\{\{[^\n]{0,30}|[^\n]{0,30}\}\}/.exec(text);
+    const broken = brokenPlaceholder(text);
     if (broken) {
-      status("action-status", t("broken placeholder", { text: broken[0].trim() }), "warn");
+      status("action-status", t("broken placeholder", { text: broken.text }), "warn");
       editor.focus();
-      editor.setSelectionRange(broken.index, broken.index + broken[0].length);
+      editor.setSelectionRange(broken.start, broken.end);
       return;
     }
     try {
