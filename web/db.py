@@ -32,3 +32,14 @@ def engine() -> SuggestEngine:
             background=current_app.extensions["replykit.index_writer"],
         )
     return found
+
+
+def indexing() -> int:
+    """How many saved or past replies have changes the vector indexes have not caught up with;
+    when there are some, the app's index writer is nudged (a CLI `--no-index` write or a
+    stopped server may have left them, and nothing else would wake it)."""
+    pending = engine().pending()["pending_replies"]
+    writer = current_app.extensions["replykit.index_writer"]
+    if pending and writer is not None:
+        writer.nudge()
+    return pending

@@ -27,7 +27,7 @@ from replykit.errors import InputError, NotFound, ReplykitError
 from rubrics.reports import saved_reply_quality
 from suggest import curation, feedback, library, library_io
 from web.access import report_teams, team_scope
-from web.db import engine, get_home
+from web.db import engine, get_home, indexing
 from web.security import current_user, require_role
 
 bp = Blueprint("library", __name__, url_prefix="/library")
@@ -105,7 +105,7 @@ def index():
     everything = library.list_replies(db, teams=_teams())
     return render_template(
         "library/list.html", replies=replies, args=args, sorts=SORTS, statuses=library.STATUSES,
-        indexing=engine().pending()["pending_replies"],
+        indexing=indexing(),
         tags=sorted({t for r in everything for t in r["tags"]}),
         languages=sorted({r["language"] for r in everything}),
         authors=sorted({r["author"] for r in everything if r["author"]}),

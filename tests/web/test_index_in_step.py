@@ -24,6 +24,7 @@ from jsonl_feed import JsonlFeed
 
 from cli.main import cli
 from replykit.home import Home
+from storage.db import write_transaction
 from suggest import library
 from suggest.conversations import import_conversations
 from suggest.engine import SuggestEngine
@@ -306,4 +307,22 @@ def test_writes_return_while_the_index_writer_is_busy_and_suggestions_stay_right
     _, status = _status(web_config)
     assert not status["stale"] and status["pending_changes"] == 0
     assert status["oldest_pending_seconds"] is None
+    assert "indexing" not in lee.get("/library/").get_data(as_text=True)
+
+
+def test_the_library_page_wakes_the_index_writer_for_changes_left_queued(app, as_user,
+                                                                         web_config):
+    """A change committed without a sync (a CLI `--no-index` write, a killed server) is shown
+    as being indexed, and opening the library page sets the app's index writer to it."""
+    home = Home(web_config)
+    try:
+        with write_transaction(home.db):
+            library.archive_reply(home.db, "refund-policy", "x")
+    finally:
+        home.close()
+    lee, _ = as_user("lee")
+    assert "indexing 1 reply…" in lee.get("/library/").get_data(as_text=True)
+    app.extensions["replykit.index_writer"].wait()
+    _, stale = _documents(web_config)
+    assert not stale
     assert "indexing" not in lee.get("/library/").get_data(as_text=True)
