@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import storage.sync_state
+import storage.webhooks
 from connectors.base import Source
 from replykit.errors import InputError
 from storage.db import write_transaction
@@ -38,6 +39,12 @@ def run_sync(db, source: Source, progress: Callable[[int], None] | None = None,
             storage.sync_state.save_batch(
                 db, source.name, batch.cursor, datetime.now(UTC).isoformat(),
                 counts["messages"], counts["skipped"], counts["rejected"])
+            # where each conversation came from: its saved-reply actions go back there
+            storage.webhooks.note_sources(
+                db, source.name, {r["conversation_id"] for r in batch.records
+                                  if isinstance(r, dict)
+                                  and isinstance(r.get("conversation_id"), str)},
+                datetime.now(UTC).isoformat())
         for error in rejected:
             if warn:
                 warn(f"left out: {error}")
