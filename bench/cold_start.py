@@ -11,8 +11,9 @@ what a cold start pays does not depend on the vectors' values), then measures:
   (anonymous and file-backed: the mapped index files are shared by processes serving them);
 - `stages`: a probe process (`--probe HOME`) that times and measures VmRSS after each step:
   import torch, import sentence-transformers and replykit, load each model, map each vector
-  index, first and second suggestion; then the previous loader (read the whole file,
-  `faiss.deserialize_index`, a Python set of the ids) on the same files, for comparison.
+  index, each model's first question, first and second suggestion; then the previous
+  loader (read the whole file, `faiss.deserialize_index`, a Python set of the ids) on the
+  same files, for comparison.
 
 `make bench` (bench.suggest_bench) runs `measure` on each home it builds (real vectors)."""
 
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -67,9 +69,14 @@ def probe(home_dir: str, queries: list[str]) -> dict:
     """Run in a fresh process: seconds and RSS after each cold-start step."""
     stages = []
 
-    def step(name, action):
+    def step(name, action, thread=False):
+        """Time `action`; with `thread`, in a new thread, as serve's request threads run it."""
         started = time.perf_counter()
-        value = action()
+        if thread:
+            with ThreadPoolExecutor(1) as pool:
+                value = pool.submit(action).result()
+        else:
+            value = action()
         stages.append({"step": name, "s": round(time.perf_counter() - started, 3), **rss()})
         return value
 
@@ -91,8 +98,12 @@ def probe(home_dir: str, queries: list[str]) -> dict:
     embedders = engine.embedders()
     for embedder in embedders:
         step(f"map index {embedder.name}", lambda e=embedder: engine.vector_index(e))
-    step("first suggestion (hybrid)", lambda: suggest(engine, queries[0], k=5, mode="hybrid"))
-    step("second suggestion (hybrid)", lambda: suggest(engine, queries[1], k=5, mode="hybrid"))
+    for embedder in embedders:  # what each model's first question costs, apart
+        step(f"first question encoded by {embedder.name}",
+             lambda e=embedder: e.embed_queries([queries[1]]), thread=True)
+    for name, query in (("first", queries[0]), ("second", queries[1])):
+        step(f"{name} suggestion (hybrid, new thread)",
+             lambda q=query: suggest(engine, q, k=5, mode="hybrid"), thread=True)
     vectors = sum(len(engine.vector_index(e)) * e.dim * 4 for e in embedders)
     for embedder in embedders:
         step(f"previous loader {embedder.name}",

@@ -189,7 +189,8 @@ class VectorIndex:
 
     def save(self, path: Path) -> None:
         """Write atomically: temp file in the same directory, fsync, rename. The header is
-        padded with spaces so that the ids start at a multiple of 8 bytes (mapped in place)."""
+        padded with spaces so that the ids start at a multiple of 8 bytes (mapped in place).
+        Then the index maps the new file, as `load` would, and its in-memory copy is freed."""
         header = json.dumps(self.stamp()).encode("utf-8")
         header += b" " * (-(len(MAGIC) + 8 + len(header) + 8) % 8)
         body = faiss.serialize_index(self.index)
@@ -200,6 +201,10 @@ class VectorIndex:
             out.write(struct.pack("<Q", len(self._ids)))
             out.write(self._ids.tobytes())
             out.write(body.tobytes())
+        del body
+        # serve from the file just written, as a load would: the in-memory copy is freed
+        mapped = VectorIndex.load(path)
+        self.index, self._ids, self._mapped = mapped.index, mapped._ids, True
 
     @classmethod
     def load(cls, path: Path, model: str | None = None, dim: int | None = None) -> VectorIndex:
