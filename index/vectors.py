@@ -252,7 +252,7 @@ class VectorIndex:
                 f"vector index {path} has dimension {stamp['dim']}, the model gives {dim}: "
                 f"{REBUILD_HINT}"
             )
-        if index.ntotal != count or not np.all(ids[1:] > ids[:-1]):
+        if index.ntotal != count or index.d != stamp["dim"] or not np.all(ids[1:] > ids[:-1]):
             raise IndexMismatch(f"vector index {path} is inconsistent: {REBUILD_HINT}")
         return cls(
             stamp["model"],

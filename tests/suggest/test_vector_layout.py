@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.vectors import MAGIC, VectorIndex
+from replykit.errors import IndexMismatch
 
 DIM = 16
 
@@ -215,3 +216,46 @@ def test_loaded_and_saved_indexes_map_their_file(tmp_path, kind):
     copy = VectorIndex.load(tmp_path / "saved.rkvec")
     copy.save(tmp_path / "copy.rkvec")
     assert str(tmp_path / "copy.rkvec") in mapped_files() and len(copy) == 100
+
+
+@pytest.fixture(scope="module")
+def saved_files(tmp_path_factory) -> dict[str, bytes]:
+    folder = tmp_path_factory.mktemp("saved")
+    found = {}
+    for kind in ("flat", "ivf"):
+        build(kind, range(60)).save(folder / kind)
+        found[kind] = (folder / kind).read_bytes()
+    return found
+
+
+@settings(max_examples=100, deadline=None)
+@given(kind=st.sampled_from(["flat", "ivf"]), cut=st.floats(0, 1),
+       flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=3))
+def test_damaged_file_is_refused_or_searchable_never_a_crash(saved_files, kind, cut, flips):
+    """FAISS reads a mapped file in place: a truncated or corrupted one must end in
+    IndexMismatch (or, where only vector bytes changed, an index that searches), never in
+    a crash of the process."""
+    data = bytearray(saved_files[kind])
+    for where, value in flips:
+        data[int(where * (len(data) - 1))] = value
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "damaged.rkvec"
+        path.write_bytes(bytes(data[: max(1, int(cut * len(data)))] if cut < 1 else data))
+        try:
+            index = VectorIndex.load(path, model="m", dim=DIM)
+        except IndexMismatch:
+            return
+        index.search(unit_vectors(1, 2), 5)
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_faiss_dimension_other_than_the_stamps_is_a_mismatch(saved_files, tmp_path, kind):
+    """The stamp says 16, the damaged FAISS header 80: refused before any search reads
+    vectors of the wrong length from the mapping."""
+    data = bytearray(saved_files[kind])
+    faiss_at = len(data) - faiss.serialize_index(build(kind, range(60)).index).size
+    assert struct.unpack_from("<i", data, faiss_at + 4)[0] == DIM  # fourcc, then d
+    struct.pack_into("<i", data, faiss_at + 4, 80)
+    (tmp_path / "a.rkvec").write_bytes(bytes(data))
+    with pytest.raises(IndexMismatch, match="is (inconsistent|unreadable)"):
+        VectorIndex.load(tmp_path / "a.rkvec", model="m", dim=DIM)
