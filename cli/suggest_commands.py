@@ -438,7 +438,8 @@ def serve(home, host, port, threads):
 
     app = create_app(home.config)
     engine = SuggestEngine(home)
-    engine.embedders()  # load models before the first request
+    for embedder in engine.embedders():  # load models and pay their first question now
+        embedder.embed_queries(["warm up"])
     app.extensions["replykit.index_writer"].nudge()  # drain what a stopped server left queued
     click.echo(f"replykit serving {home.config.home} on http://{host}:{port}/")
     waitress.serve(app, host=host, port=port, threads=threads)
