@@ -105,10 +105,15 @@ def probe(home_dir: str, queries: list[str]) -> dict:
         step(f"{name} suggestion (hybrid, new thread)",
              lambda q=query: suggest(engine, q, k=5, mode="hybrid"), thread=True)
     vectors = sum(len(engine.vector_index(e)) * e.dim * 4 for e in embedders)
+    growth = {key: sum(b[key] - a[key] for a, b in zip(stages, stages[1:], strict=False)
+                       if b["step"].startswith(("map index", "first suggestion", "second")))
+              for key in ("VmRSS", "RssAnon")}
     for embedder in embedders:
         step(f"previous loader {embedder.name}",
              lambda e=embedder: legacy_load(engine.index_path(e)))
-    return {"stages": stages, "raw_vectors_mb": round(vectors / 2**20, 1)}
+    return {"stages": stages, "raw_vectors_mb": round(vectors / 2**20, 1),
+            "index_growth_mb": round(growth["VmRSS"], 1),
+            "index_growth_anon_mb": round(growth["RssAnon"], 1)}
 
 
 def server_rss(pid: int) -> dict:
@@ -229,7 +234,11 @@ def render(size: int, row: dict) -> str:
         lines.append(f"  {stage['step'][:44]:<44} | {stage['s']:>6.3f} | {stage['VmRSS']:>7.1f} "
                      f"| {grew:>6} | {stage['RssAnon']:>7.1f}")
         before = stage["VmRSS"]
-    lines.append(f"  raw vectors of all indexes: {row['raw_vectors_mb']} MB")
+    raw = row["raw_vectors_mb"]
+    lines.append(f"  RSS growth of mapping the indexes and two suggestions: "
+                 f"{row['index_growth_mb']} MB ({row['index_growth_anon_mb']} anonymous) = "
+                 f"{row['index_growth_mb'] / raw:.2f}x the raw vectors of all indexes ({raw} MB; "
+                 f"file-backed pages grow to the files' size as queries touch them)")
     return "\n".join(lines)
 
 
