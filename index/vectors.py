@@ -96,11 +96,9 @@ class VectorIndex:
                 and (previous.model, previous.dim, previous.index.nlist) == (model, dim, nlist)
                 and np.array_equal(previous._ids, np.unique(ids))
             )
+            quantizer = faiss.IndexFlatIP(dim)
             if reuse:  # a copy of the centroids: `previous` may be a file mapping, soon unmapped
-                quantizer = faiss.IndexFlatIP(dim)
                 quantizer.add(previous.index.quantizer.reconstruct_n(0, nlist))
-            else:
-                quantizer = faiss.IndexFlatIP(dim)
             index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
             if not reuse:
                 index.train(vectors)
