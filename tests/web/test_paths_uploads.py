@@ -37,11 +37,12 @@ TRAVERSALS = {"../../evil.txt": "evil.txt", "/etc/evil.txt": "evil.txt",
               "nested/../../../evil.txt": "evil.txt"}
 
 
-def test_imported_attachment_names_stay_names(as_user, db, web_config, tmp_path):
+def test_imported_attachment_names_stay_names(app, as_user, db, web_config, tmp_path):
     before = files_under(tmp_path)
     lead, token = as_user("lee")
     records = [reply_with(name, f"with-file-{n}") for n, name in enumerate(TRAVERSALS)]
     assert "Imported: 5 added" in upload(lead, token, records).get_data(as_text=True)
+    app.extensions["replykit.index_writer"].wait()  # its temp files are gone once it is done
     for n, stored in enumerate(TRAVERSALS.values()):
         (item,) = attachments.list_for(db, f"with-file-{n}")
         assert item["filename"] == stored
@@ -62,12 +63,13 @@ def test_unusable_attachment_names_refuse_the_whole_import(as_user, db, web_conf
     assert not db.execute("SELECT 1 FROM saved_replies WHERE id = 'with-file'").fetchone()
 
 
-def test_the_uploaded_files_own_name_is_never_a_path(as_user, tmp_path):
+def test_the_uploaded_files_own_name_is_never_a_path(app, as_user, tmp_path):
     before = files_under(tmp_path)
     lead, token = as_user("lee")
     record = {"id": "plain", "title": "Plain", "body": "Hi."}
     assert "Imported: 1 added" in upload(lead, token, [record], "../../../owned.jsonl").get_data(
         as_text=True)
+    app.extensions["replykit.index_writer"].wait()
     assert all(p.name.startswith("replykit.db") for p in files_under(tmp_path) - before)
 
 
