@@ -67,6 +67,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 SITE_ID = 1
 STATIC_URL = "/static/"
+LOGIN_URL = "helpdesk:login"  # the staff UI's own sign-in page (tests/web/screenshots.py)
 MEDIA_ROOT = BASE_DIR.parent / "media"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -78,6 +79,7 @@ REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": [
 '''
 
 URLS = '''
+from django.contrib.staticfiles.views import serve as serve_static
 from django.http import HttpResponseForbidden, JsonResponse
 from django.urls import include, path
 from django.utils import timezone
@@ -101,6 +103,7 @@ def customer_reply(request, ticket_id):
 
 urlpatterns = [
     path("peer/customer-reply/<int:ticket_id>/", customer_reply),
+    path("static/<path:path>", serve_static, {"insecure": True}),  # the staff UI's styles
     path("", include("helpdesk.urls", namespace="helpdesk")),
 ]
 '''
