@@ -23,6 +23,8 @@ SOURCE_TYPES = {
     "chatwoot": "connectors.chatwoot",
     "zendesk": "connectors.zendesk",
 }
+# Sources whose conversation ids are `id_prefix` + the helpdesk's own ticket number.
+NUMBERED = ("django-helpdesk", "chatwoot", "zendesk")
 
 
 class ConnectorError(ReplykitError):
@@ -83,7 +85,24 @@ def source_settings(sections: dict, name: str) -> dict:
         raise ConnectorError(
             f"config.toml [sync.{name}] {literal[0]}: secrets are not kept in the file; set "
             f"{literal[0]}_env = \"SOME_VARIABLE\" and put the secret in that environment variable")
+    _check_prefix_is_own(sources, name)
     return settings
+
+
+def _check_prefix_is_own(sources: dict, name: str) -> None:
+    """Helpdesk sources number their tickets from 1 each: two with the same `id_prefix` (none
+    set counts as '') would store both helpdesks' ticket 42 as one conversation."""
+    def prefix(settings: dict) -> str:
+        return str(settings.get("id_prefix", ""))
+
+    own = prefix(sources[name])
+    for other, settings in sources.items():
+        if (other != name and isinstance(settings, dict) and settings.get("type") in NUMBERED
+                and sources[name].get("type") in NUMBERED and prefix(settings) == own):
+            raise ConnectorError(
+                f"config.toml [sync.{name}] id_prefix: {own!r} is also [sync.{other}]'s, so "
+                "their tickets with the same number would be one conversation; give each "
+                f"helpdesk its own, e.g. id_prefix = \"{name}-\"")
 
 
 def make_source(sections: dict, name: str) -> Source:

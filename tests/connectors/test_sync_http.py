@@ -115,6 +115,22 @@ def test_bad_settings_are_one_clear_line(settings, message, monkeypatch):
     assert TOKEN not in str(caught.value)
 
 
+def test_two_helpdesks_with_one_id_prefix_are_refused(monkeypatch):
+    """Both number their tickets from 1: ticket 42 of each would be one conversation."""
+    monkeypatch.setenv("FEED_TOKEN", TOKEN)
+    desk = {"type": "django-helpdesk", "url": "http://x", "token_env": "FEED_TOKEN"}
+    chat = {"type": "chatwoot", "url": "http://y", "token_env": "FEED_TOKEN", "account_id": 1}
+    for sources in ({"feed": desk, "chat": chat},
+                    {"feed": {**desk, "id_prefix": "d-"}, "chat": {**chat, "id_prefix": "d-"}}):
+        with pytest.raises(ConnectorError, match=r"\[sync.feed\] id_prefix: .* is also "
+                                                 r"\[sync.chat\]'s"):
+            make_source({"sync": sources}, "feed")
+    # own prefixes, or a JSONL feed (its records carry their own ids) beside one: fine
+    make_source({"sync": {"feed": desk, "chat": {**chat, "id_prefix": "chat-"}}}, "feed")
+    make_source({"sync": {"feed": desk, "crm": {"type": "jsonl-http", "url": "http://z"}}},
+                "feed")
+
+
 def test_a_redirect_or_a_link_to_another_host_is_refused():
     client = Client("feed", "http://127.0.0.1:9/api/")
     with pytest.raises(ConnectorError, match="not on http://127.0.0.1:9/api/, refused"):
