@@ -1,8 +1,9 @@
 """The messages of the pages' scripts (web/static/js) in the request's language, from the
 gettext catalogs: a template renders `js_messages()` as JSON in the `data-messages` of a
-hidden `<div id="i18n">` and common.js's `t(key, values)` reads it (`%(name)s` filled by the script; a message with a
-plural is {"one": ..., "other": ...}). Placeholder labels (suggest/placeholders.py LABELS)
-are here too, so that the workspace names the blanks in the page's language."""
+hidden `<div id="i18n">` and common.js's `t(key, values)` reads it (`%(name)s` filled by the
+script; a message with a plural is {"one": ..., "other": ...}). Placeholder labels
+(suggest/placeholders.py LABELS) are here too, so that the workspace names the blanks in the
+page's language."""
 
 from __future__ import annotations
 
