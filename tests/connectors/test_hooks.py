@@ -201,7 +201,7 @@ def hook_config(library_config, monkeypatch):
                     "webhook_secret_env": "HOOK_SECRET"},
         "chatwoot": {"type": "chatwoot", "url": "http://127.0.0.1:9",
                      "webhook_secret_env": "HOOK_SECRET"},
-        "zendesk": {"type": "zendesk", "url": "http://127.0.0.1:9",
+        "zendesk": {"type": "zendesk", "url": "http://127.0.0.1:9", "id_prefix": "zd-",
                     "webhook_secret_env": "ZENDESK_HOOK_SECRET"},
         "pull-only": {"type": "jsonl-http", "url": "http://127.0.0.1:9"},
         "unset": {"type": "jsonl-http", "url": "http://127.0.0.1:9",
@@ -296,7 +296,7 @@ def test_zendesk_signs_with_its_own_scheme(hook_client, hook_config):
     headers = {signatures.ZENDESK: signatures.sign_zendesk("zd-" + SECRET, body, stamp),
                signatures.ZENDESK_TIME: stamp, "Content-Type": "application/json"}
     assert hook_client.post("/hooks/zendesk", data=body, headers=headers).status_code == 200
-    assert [m["body"] for m in messages_of(hook_config, "4242")] == ["Where is my invoice?"]
+    assert [m["body"] for m in messages_of(hook_config, "zd-4242")] == ["Where is my invoice?"]
     headers[signatures.ZENDESK] = signatures.sign_zendesk(SECRET, body, stamp)  # other secret
     assert hook_client.post("/hooks/zendesk", data=body, headers=headers).status_code == 401
 
@@ -348,7 +348,7 @@ def test_the_top_suggestion_is_posted_back_as_a_private_note(
     hook_config.sections["sync"]["peer"] = {
         "type": "django-helpdesk", "url": peer.base_url, "username_env": "PEER_USER",
         "password_env": "PEER_PASSWORD", "webhook_secret_env": "HOOK_SECRET",
-        "post_suggestion": True}
+        "post_suggestion": True, "id_prefix": "peer-"}
     app = create_app({"TESTING": True, "REPLYKIT_CONFIG": hook_config})
     client = app.test_client()
     reset = peer.create_ticket("Password", "Help", "emma@example.com")
