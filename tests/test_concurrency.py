@@ -135,8 +135,8 @@ def shared_home(library_config) -> Path:
     root = library_config.home
     settings = 'multilingual_model = ""\n'
     if library_config.is_postgres:
-        # every statement is a round trip to the server: on this shared machine an import of
-        # 600 conversations holds the write lock ~25 s (SQLite: ~5 s), and three writers queue
+        # every statement is a round trip to the server: on a shared machine an import of 600
+        # conversations held the write lock ~25 s (SQLite: ~5 s), and three writers queue
         settings += f"database_url = {json.dumps(library_config.database_url)}\n"
         settings += "busy_timeout = 120.0\n"
     (root / "config.toml").write_text(settings, encoding="utf-8")
@@ -147,9 +147,9 @@ def shared_home(library_config) -> Path:
 
 
 def test_imports_rebuild_and_web_edits_at_the_same_time(shared_home, tmp_path, small_library):
-    first = write_conversations(tmp_path / "a.jsonl", 0, 600, turns=2)
-    # overlaps conversations 300-599 of the first file: the same messages, then more of them
-    second = write_conversations(tmp_path / "b.jsonl", 300, 900, turns=3)
+    first = write_conversations(tmp_path / "a.jsonl", 0, 300, turns=2)
+    # overlaps conversations 150-299 of the first file: the same messages, then more of them
+    second = write_conversations(tmp_path / "b.jsonl", 150, 450, turns=3)
     by_id = {r["id"]: r for r in small_library}
     replies = tmp_path / "replies.jsonl"
     with open(replies, "w", encoding="utf-8") as out:

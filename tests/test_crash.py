@@ -524,7 +524,12 @@ def test_attachment_writes_remove_temp_files_left_by_a_killed_writer(home, small
 
 @pytest.mark.both_backends
 @pytest.mark.parametrize("name", ["import conversations", "replies import", "index rebuild"])
-def test_killed_command_leaves_a_consistent_home(cases, tmp_path, name):
+def test_killed_command_leaves_a_consistent_home(cases, tmp_path, name, backend):
+    if (backend == "postgresql" and name != "import conversations"
+            and os.environ.get("REPLYKIT_TEST_BACKEND") != "postgresql"):
+        # suite time: on PostgreSQL `make test` kills the conversations import (one
+        # transaction and its vectors); `make test-postgres` and `make crash` kill all three
+        pytest.skip("on PostgreSQL in make test-postgres and make crash")
     tally = crash_runs(cases[name], RUNS, tmp_path, SEED, spread=0.5)
     report(name, tally)
     assert tally.killed == tally.runs, tally
