@@ -67,6 +67,16 @@ class Source(Protocol):
         ...
 
 
+def helpdesk_number(source: str, conversation_id: str, id_prefix: str) -> int:
+    """The helpdesk's own ticket/conversation number in replykit's conversation id
+    (`id_prefix` + number); ConnectorError for an id of another source."""
+    number = str(conversation_id).removeprefix(id_prefix)
+    if not number.isdigit():
+        raise ConnectorError(f"{source}: conversation {conversation_id!r} did not come from this "
+                             f"source (its ids are {id_prefix}NUMBER)")
+    return int(number)
+
+
 def source_settings(sections: dict, name: str) -> dict:
     """The `[sync.NAME]` table of config.toml (`sections` of the Config), checked: it exists,
     has a known `type`, and holds no secret itself."""

@@ -24,8 +24,8 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from connectors.base import Batch, ConnectorError, secret, setting
-from connectors.http import Client, public_url
+from connectors.base import Batch, ConnectorError, helpdesk_number, secret, setting
+from connectors.http import Client
 from suggest.importers.common import objects, text
 
 MESSAGES_PAGE = 100  # what `messages?after=` returns at most
@@ -87,7 +87,7 @@ class ChatwootSource:
         if self.csat_report and since:  # (a first pull lists every conversation anyway)
             listed = {c["id"] for c in changed}
             for number in sorted(self._rated(max(0, since - CSAT_OVERLAP)) - listed):
-                conversation = self._get(f"{self.base}conversations/{number}")
+                conversation = self.client.get_object(f"{self.base}conversations/{number}")
                 if _number(conversation.get("id")) == number:
                     changed.append(conversation)
         for conversation in sorted(changed, key=_activity_key):
@@ -114,7 +114,7 @@ class ChatwootSource:
         """The conversations whose last activity is at or after `since` (unix seconds)."""
         changed, seen, page = [], set(), 1
         while True:
-            data = self._get(self.base + "conversations", {
+            data = self.client.get_object(self.base + "conversations", {
                 "status": "all", "assignee_type": "all", "page": page}).get("data")
             listed = objects(data.get("payload") if isinstance(data, dict) else None)
             fresh = [c for c in listed if _activity(c) >= since]
@@ -129,7 +129,7 @@ class ChatwootSource:
         """All messages of conversation `number`, oldest first."""
         after = 0
         while True:
-            page = self._get(f"{self.base}conversations/{number}/messages",
+            page = self.client.get_object(f"{self.base}conversations/{number}/messages",
                              {"after": after}).get("payload")
             new = [m for m in objects(page) if (_number(m.get("id")) or 0) > after]
             yield from new
@@ -177,7 +177,7 @@ class ChatwootSource:
 
     def post_reply(self, conversation_id: str, text: str, private: bool) -> str:
         """Post `text` as an outgoing message (private: a private note); its message id."""
-        number = self._number_of(conversation_id)
+        number = helpdesk_number(self.name, conversation_id, self.id_prefix)
         answer = self.client.request(
             "POST", f"{self.base}conversations/{number}/messages",
             json={"content": text, "message_type": "outgoing", "private": bool(private)})
@@ -191,7 +191,7 @@ class ChatwootSource:
         """Labels (`set_tags`, `add_tags`, `remove_tags`), `set_status` (open, resolved,
         pending, snoozed; solved/closed mean resolved), `snooze`, `set_priority`,
         `set_assignee` and `set_team` (Chatwoot's numeric ids); one line per action."""
-        number = self._number_of(conversation_id)
+        number = helpdesk_number(self.name, conversation_id, self.id_prefix)
         path = f"{self.base}conversations/{number}/"
         lines = []
         for action in actions:
@@ -212,7 +212,7 @@ class ChatwootSource:
             if tags is None:
                 return "not applied: the value is not a list of labels"
             if kind != "set_tags":
-                current = _tags(self._get(path + "labels").get("payload")) or []
+                current = _tags(self.client.get_object(path + "labels").get("payload")) or []
                 tags = ([t for t in current if t not in tags] if kind == "remove_tags"
                         else current + [t for t in tags if t not in current])
             return path + "labels", {"labels": tags}
@@ -233,21 +233,7 @@ class ChatwootSource:
             return path + "assignments", {key: number}
         return "not supported by Chatwoot's API"
 
-    def _get(self, path: str, params: dict | None = None) -> dict:
-        """GET a JSON object (ConnectorError for any other answer)."""
-        answer = self.client.get_json(path, params)
-        if not isinstance(answer, dict):
-            raise ConnectorError(f"{self.name}: GET {public_url(self.client.url(path))}: the "
-                                 "answer is not a JSON object")
-        return answer
 
-    def _number_of(self, conversation_id: str) -> int:
-        """Chatwoot's display id in replykit's conversation id (`id_prefix` + display id)."""
-        number = str(conversation_id).removeprefix(self.id_prefix)
-        if not number.isdigit():
-            raise ConnectorError(f"{self.name}: conversation {conversation_id!r} did not come "
-                                 f"from this source (its ids are {self.id_prefix}NUMBER)")
-        return int(number)
 
 
 def _cursor_time(cursor: str | None, name: str) -> int:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import Batch, ConnectorError, secret, setting, whole_number
+from connectors.base import Batch, ConnectorError, helpdesk_number, secret, setting, whole_number
 from connectors.http import Client
 
 PAGE_SIZE = 100
@@ -225,17 +225,10 @@ class DjangoHelpdesk:
             "team": self.queues.get(str(ticket.get("queue")), f"queue {ticket.get('queue')}"),
         }
 
-    def _ticket_id(self, conversation_id: str) -> int:
-        text = conversation_id.removeprefix(self.id_prefix)
-        if not text.isdigit():
-            raise ConnectorError(f"{self.name}: conversation {conversation_id!r} is not a "
-                                 f"django-helpdesk ticket (expected {self.id_prefix}NUMBER)")
-        return int(text)
-
     def post_reply(self, conversation_id: str, text: str, private: bool) -> str:
         """A follow-up on the ticket (public=False: an internal note); its id."""
         answer = self.client.request("POST", "api/followups/", json={
-            "ticket": self._ticket_id(conversation_id), "comment": text,
+            "ticket": helpdesk_number(self.name, conversation_id, self.id_prefix), "comment": text,
             "public": not private}).json()
         return str(answer["id"])
 
@@ -243,7 +236,7 @@ class DjangoHelpdesk:
         """set_status (a follow-up with the new status, as the helpdesk's UI does),
         set_priority, set_assignee (a user id) and set_subject (the ticket's title); any
         other action is reported as not supported by django-helpdesk's API."""
-        ticket_id = self._ticket_id(conversation_id)
+        ticket_id = helpdesk_number(self.name, conversation_id, self.id_prefix)
         done = []
         for action in actions:
             kind, value = action.get("type"), action.get("value")

@@ -111,6 +111,14 @@ class Client:
             raise ConnectorError(f"{self.source}: GET {public_url(response.url)}: the answer "
                                  "is not JSON") from None
 
+    def get_object(self, path: str, params: dict | None = None) -> dict:
+        """GET a JSON object (ConnectorError for any other answer)."""
+        answer = self.get_json(path, params)
+        if not isinstance(answer, dict):
+            raise ConnectorError(f"{self.source}: GET {public_url(self.url(path))}: the answer "
+                                 "is not a JSON object")
+        return answer
+
 
 def _read_body(response: requests.Response, where: str) -> None:
     """Read the body, refusing one over MAX_BYTES or slower than BODY_SECONDS in all (a

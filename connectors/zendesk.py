@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from connectors.base import Batch, ConnectorError, secret, setting
-from connectors.http import Client, public_url
+from connectors.base import Batch, ConnectorError, helpdesk_number, secret, setting
+from connectors.http import Client
 from suggest.importers.common import objects, text
 
 EXPORT = "api/v2/incremental/tickets/cursor.json"
@@ -75,7 +75,8 @@ class ZendeskSource:
         """A batch per export page from `cursor` (None: from `start_time`) to the end."""
         where = {"cursor": cursor} if cursor else {"start_time": self.start_time}
         while True:
-            page = self._get(EXPORT, {**where, "include": SIDELOADS, "per_page": PAGE_SIZE})
+            page = self.client.get_object(
+                EXPORT, {**where, "include": SIDELOADS, "per_page": PAGE_SIZE})
             after = page.get("after_cursor")
             if not isinstance(after, str) or not after:
                 raise ConnectorError(f"{self.name}: GET {EXPORT}: the page has no after_cursor")
@@ -99,7 +100,7 @@ class ZendeskSource:
         asked = set()
         while path and path not in asked:  # a next link seen before would loop forever
             asked.add(path)
-            page = self._get(path, params)
+            page = self.client.get_object(path, params)
             users.update(_by_id(page.get("users")))
             yield from objects(page.get("comments"))
             more = _object(page.get("meta")).get("has_more") is True
@@ -148,7 +149,7 @@ class ZendeskSource:
     def post_reply(self, conversation_id: str, text: str, private: bool) -> str:
         """Add `text` as a comment (private: an internal note); the new comment's id. Sent
         once (a retry after a server error could add the comment twice)."""
-        number = self._number_of(conversation_id)
+        number = helpdesk_number(self.name, conversation_id, self.id_prefix)
         answer = self.client.request(
             "PUT", f"api/v2/tickets/{number}.json", once=True,
             json={"ticket": {"comment": {"body": text, "public": not private}}})
@@ -163,7 +164,7 @@ class ZendeskSource:
         """One ticket update: `set_status`, `set_priority`, `set_type`, `set_subject`,
         `set_assignee` and `set_group`/`set_team` (Zendesk's numeric ids), `set_tags`,
         `add_tags` (additional_tags) and `remove_tags`; one line per action."""
-        number = self._number_of(conversation_id)
+        number = helpdesk_number(self.name, conversation_id, self.id_prefix)
         lines, ticket = [], {}
         for action in actions:
             kind, value = str(action.get("type", "")), action.get("value")
@@ -181,21 +182,7 @@ class ZendeskSource:
             self.client.request("PUT", f"api/v2/tickets/{number}.json", json={"ticket": ticket})
         return lines
 
-    def _get(self, path: str, params: dict | None = None) -> dict:
-        """GET a JSON object (ConnectorError for any other answer)."""
-        answer = self.client.get_json(path, params)
-        if not isinstance(answer, dict):
-            raise ConnectorError(f"{self.name}: GET {public_url(self.client.url(path))}: the "
-                                 "answer is not a JSON object")
-        return answer
 
-    def _number_of(self, conversation_id: str) -> int:
-        """The ticket id in replykit's conversation id (`id_prefix` + ticket id)."""
-        number = str(conversation_id).removeprefix(self.id_prefix)
-        if not number.isdigit():
-            raise ConnectorError(f"{self.name}: conversation {conversation_id!r} did not come "
-                                 f"from this source (its ids are {self.id_prefix}TICKET)")
-        return int(number)
 
 
 def _field_value(kind: str, value) -> tuple | str:
