@@ -7,13 +7,17 @@ window.replykit = (function () {
     return meta ? meta.content : "";
   }
 
-  async function api(method, url, body) {
-    const options = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
+  // With a `token` (the /embed panel inside a helpdesk's frame): sent as a bearer token,
+  // without cookies and so without the CSRF token they need.
+  async function api(method, url, body, token) {
+    const options = { method, headers: { "Accept": "application/json" },
+                      credentials: token ? "omit" : "same-origin" };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
-    if (method !== "GET") options.headers["X-CSRFToken"] = csrfToken();
+    if (token) options.headers.Authorization = `Bearer ${token}`;
+    else if (method !== "GET") options.headers["X-CSRFToken"] = csrfToken();
     const response = await fetch(url, options);
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }

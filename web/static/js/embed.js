@@ -8,7 +8,7 @@
 "use strict";
 
 (function () {
-  const { el, csrfToken } = window.replykit;
+  const { el, api } = window.replykit;
   const P = window.replykit.placeholders;
   const root = document.getElementById("embed");
   if (!root) return;
@@ -51,23 +51,8 @@
     history.replaceState(null, "", location.pathname + location.search);
   }
 
-  async function call(method, url, body) {
-    const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (state.token) headers.Authorization = `Bearer ${state.token}`;
-    else if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-    const response = await fetch(url, {
-      method, headers, credentials: state.token ? "omit" : "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      const error = new Error((data && data.error) || response.statusText);
-      error.status = response.status;
-      throw error;
-    }
-    return data;
+  function call(method, url, body) {
+    return api(method, url, body, state.token);
   }
 
   function label(name) {
