@@ -29,6 +29,18 @@ window.replykit = (function () {
     return data;
   }
 
+  // Put exactly `text` on the clipboard; where the async clipboard is refused (plain HTTP, a
+  // helpdesk's iframe without the permission) through a one-off copy event.
+  async function copyText(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch (e) {
+      const put = (event) => { event.clipboardData.setData("text/plain", text); event.preventDefault(); };
+      document.addEventListener("copy", put, { once: true });
+      document.execCommand("copy");
+    }
+  }
+
   // el("li", {class: "x", dir: "auto"}, "text", child...) - text is always set as text.
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -107,5 +119,5 @@ window.replykit = (function () {
     if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
   });
 
-  return { api, el, debounce, csrfToken, t, parts, number, readableDate, messages };
+  return { api, copyText, el, debounce, csrfToken, t, parts, number, readableDate, messages };
 })();

@@ -295,14 +295,7 @@
   async function copy() {
     const text = ready();
     if (text === null) return;
-    try {
-      await navigator.clipboard.writeText(text);
-    } catch (e) {
-      // no clipboard permission in the helpdesk's iframe: copy exactly `text` the old way
-      const put = (event) => { event.clipboardData.setData("text/plain", text); event.preventDefault(); };
-      document.addEventListener("copy", put, { once: true });
-      document.execCommand("copy");
-    }
+    await window.replykit.copyText(text);
     status("embed-action-status", t("copied"));
   }
 

@@ -531,14 +531,7 @@
       editor.setSelectionRange(broken.start, broken.end);
       return;
     }
-    try {
-      await navigator.clipboard.writeText(text);
-    } catch (e) {
-      // no async clipboard (plain HTTP): copy exactly `text`, not the editor's raw value
-      const put = (event) => { event.clipboardData.setData("text/plain", text); event.preventDefault(); };
-      document.addEventListener("copy", put, { once: true });
-      document.execCommand("copy");
-    }
+    await window.replykit.copyText(text);  // exactly `text`, not the editor's raw value
     status("action-status", t("Copied"));
     // a stale "Copied" would claim the edited text is on the clipboard
     const copied = editor.value;
