@@ -139,6 +139,22 @@ def api_token(home_dir: Path, name: str) -> str:
         home.close()
 
 
+def wait_listening(server: subprocess.Popen, port: int, limit: float, poll: float) -> None:
+    """Until `replykit serve` (`server`, stderr piped) accepts connections on `port`;
+    RuntimeError with its last output if it exits, or after `limit` seconds."""
+    started = time.monotonic()
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited: {server.stderr.read().decode()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() - started > limit:
+                raise RuntimeError(f"server did not start in {limit:g} s") from None
+            time.sleep(poll)
+
+
 def measure_serve(home_dir: Path, queries: list[str], env: dict) -> dict:
     """`replykit serve`: seconds until it listens, first and second suggestion, its RSS."""
     from bench.suggest_bench import free_port, stop_server
@@ -152,16 +168,7 @@ def measure_serve(home_dir: Path, queries: list[str], env: dict) -> dict:
         [str(exe), "--home", str(home_dir), "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"server exited: {server.stderr.read().decode()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.perf_counter() - started > 300:
-                    raise RuntimeError("server did not start in 300 s") from None
-                time.sleep(0.05)
+        wait_listening(server, port, 300, poll=0.05)
         out = {"listening_s": round(time.perf_counter() - started, 2)}
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         for name, query in (("first_ms", queries[0]), ("second_ms", queries[1])):

@@ -366,17 +366,7 @@ def measure_http(home_dir: Path, queries: list[str], env: dict, deadline_s: floa
     cmd = [str(exe), "--home", str(home_dir), "serve", "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        started = time.monotonic()
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"server exited: {server.stderr.read().decode()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() - started > 120:
-                    raise RuntimeError("server did not start in 120 s") from None
-                time.sleep(0.2)
+        cold_start.wait_listening(server, port, 120, poll=0.2)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         times, first = [], None
         end = time.monotonic() + deadline_s
