@@ -5,16 +5,22 @@ rule. Data is read from ../shared/data (already in the library/query formats of
 docs/evaluation.md); nothing is downloaded.
 
     python -m bench.public_eval [--data ../shared/data] [--sets banking77,...]
-        [--skews balanced,zipf,top75] [--size 600] [--every 1] [--modes dense,lexical,hybrid]
+        [--skews balanced,zipf,top75] [--every 1] [--modes dense,lexical,hybrid]
         [--learn-sets banking77,...] [--ablations] [--json]
 
 Rows per set and variant (balanced, or a skew of `suggest.evaluation.SKEWS`): dense, lexical,
 hybrid (replykit's modes); bm25s (BM25 over each entry's texts); e5 (plain
 multilingual-e5-small, dense alone: an entry scores its best text, nothing else); common (always
 the entries most used in the train side: most example questions when balanced, the skewed
-sample's history otherwise). A skewed variant records its history (never the scored queries)
-as the team's past uses. `learned` rows: hybrid after `replykit learn` on the library's example
-questions, scored on the queries (held out: never used for training)."""
+variant's history otherwise). A skewed variant scores every in-scope query once, weighted by
+its share of the skewed traffic (`suggest.evaluation.skewed_weights`: expected metrics, no
+sampling noise), and records its history (1,000 uses drawn from the same traffic, never the
+scored queries) as the team's past replies sent from saved replies. `--every N` keeps every
+N-th query of each set for all variants (skewed weights over the kept queries). Each row says
+how many distinct questions it scored (`distinct`) and on how many its figures effectively
+rest (`effective`: (Σw)²/Σw², small when one question carries most of the weight).
+`learned` rows: hybrid after `replykit learn` on the library's example questions, scored on
+the queries (held out: never used for training)."""
 
 from __future__ import annotations
 
@@ -30,7 +36,15 @@ import numpy as np
 
 from replykit.textio import read_jsonl
 from suggest import feedback, ranking
-from suggest.evaluation import SKEWS, Query, evaluate, read_queries, skewed_sample
+from suggest.evaluation import (
+    SKEWS,
+    Query,
+    evaluate,
+    question_counts,
+    read_queries,
+    score_results,
+    skewed_weights,
+)
 from suggest.suggester import MODES
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -105,19 +119,21 @@ def common_ranker(uses: Counter) -> Ranker:
     return lambda text: ranked[:10]
 
 
-def baseline_row(name: str, ranker: Ranker, queries: list[Query], memo: dict) -> dict:
-    """top1/top3 of a baseline over the in-scope queries (answers memoised by text)."""
-    hits1 = hits3 = n = 0
-    for query in queries:
+def baseline_row(name: str, ranker: Ranker, queries: list[Query], weights: list[float],
+                 memo: dict) -> dict:
+    """top1/top3 of a baseline over the in-scope queries, weighted as `score_results` does
+    (answers memoised by text), and `question_counts`."""
+    results, kept = [], []
+    for query, weight in zip(queries, weights, strict=True):
         if not query.expected:
             continue
-        n += 1
         if query.text not in memo:
             memo[query.text] = ranker(query.text)
-        ranked = memo[query.text]
-        hits1 += bool(ranked[:1] and ranked[0] in query.expected)
-        hits3 += bool(set(ranked[:3]) & set(query.expected))
-    return {"mode": name, "top1": round(hits1 / n, 4), "top3": round(hits3 / n, 4)}
+        results.append((set(query.expected), [{"id": e} for e in memo[query.text]], False))
+        kept.append(weight)
+    metrics = score_results(results, kept)
+    return {"mode": name, "top1": metrics["top1"], "top3": metrics["top3"],
+            **question_counts(queries, weights)}
 
 
 def _print_row(name: str, variant: str, row: dict, as_json: bool) -> None:
@@ -127,36 +143,42 @@ def _print_row(name: str, variant: str, row: dict, as_json: bool) -> None:
     cells = [row.get(key) for key in
              ("top1", "top3", "mrr10", "coverage", "precision_at_threshold", "qps")]
     print(f"{name:<16}{variant:<10}{row['mode']:<34}"
-          + "".join(f"{'-' if c is None else c:>7}" for c in cells), flush=True)
+          + "".join(f"{'-' if c is None else c:>7}" for c in cells)
+          + f"{row['distinct']:>9}{row['effective']:>10}", flush=True)
 
 
 def run_set(name: str, folder: Path, args) -> None:
     """Every variant of one set: replykit's modes and the baselines; learning; ablations."""
     library, queries_path = folder / "library.jsonl", folder / "queries.jsonl"
-    queries = read_queries(queries_path)
+    queries = read_queries(queries_path)[:: args.every]
     questions = Counter({entry["id"]: len(entry.get("questions", []))
                          for _, entry in read_jsonl(library)})
     rankers = {"bm25s": bm25_ranker(library), "e5": e5_ranker(library)}
     memos: dict[str, dict] = {name: {} for name in rankers}
     for variant in args.skews.split(","):
         if variant == "balanced":
-            sample, history = queries[:: args.every], None
+            sample, weights, history = queries, [1.0] * len(queries), None
         else:
-            sample, history = skewed_sample(queries, variant, size=args.size)
+            weights, history = skewed_weights(queries, variant)
+            # an out-of-scope query weighs 0 under skewed traffic: not run at all
+            sample = [q for q, w in zip(queries, weights, strict=True) if w]
+            weights = [w for w in weights if w]
         modes = tuple(m for m in args.modes.split(",") if m)
         if modes:
             result = evaluate(library, None, modes=modes, queries=sample, history=history,
-                              multilingual_model=args.multilingual_model)
+                              weights=weights, multilingual_model=args.multilingual_model)
             for row in result["rows"]:
                 _print_row(name, variant, row, args.json)
         for baseline, ranker in rankers.items():
-            _print_row(name, variant, baseline_row(baseline, ranker, sample, memos[baseline]),
+            _print_row(name, variant,
+                       baseline_row(baseline, ranker, sample, weights, memos[baseline]),
                        args.json)
         common = common_ranker(history or questions)
-        _print_row(name, variant, baseline_row("common", common, sample, {}), args.json)
+        _print_row(name, variant, baseline_row("common", common, sample, weights, {}),
+                   args.json)
         if name in args.learn_sets.split(","):
             learned = evaluate(library, None, modes=("hybrid",), queries=sample,
-                               history=history, learn=True,
+                               history=history, learn=True, weights=weights,
                                multilingual_model=args.multilingual_model)
             report = learned["learned"]
             _print_row(name, variant, {**learned["rows"][0], "mode": "hybrid, learned"},
@@ -172,7 +194,8 @@ def run_set(name: str, folder: Path, args) -> None:
                 setattr(module, constant, 0.0)
                 try:
                     off = evaluate(library, None, modes=("hybrid",), queries=sample,
-                                   history=history, multilingual_model=args.multilingual_model)
+                                   history=history, weights=weights,
+                                   multilingual_model=args.multilingual_model)
                 finally:
                     setattr(module, constant, kept)
                 _print_row(name, variant, {**off["rows"][0], "mode": f"hybrid, {label}"},
@@ -185,9 +208,9 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--skews", default=",".join(VARIANTS),
                         help="variants: balanced and/or the skews " + ", ".join(SKEWS))
-    parser.add_argument("--size", type=int, default=600, help="queries per skewed sample")
     parser.add_argument("--every", type=int, default=1,
-                        help="balanced: score every n-th query only (a quicker, smaller run)")
+                        help="keep every n-th query of each set, for every variant (a quicker, "
+                             "smaller run; skewed weights are recomputed over the kept queries)")
     parser.add_argument("--modes", default=",".join(MODES),
                         help="replykit's modes to run ('' for the baselines only)")
     parser.add_argument("--learn-sets", default=",".join(SETS),
@@ -203,7 +226,7 @@ def main() -> None:
     print(f"replykit public eval, commit {commit}, {time.strftime('%Y-%m-%d %H:%M')}")
     if not args.json:
         print(f"{'set':<16}{'variant':<10}{'mode':<34}{'top1':>7}{'top3':>7}{'mrr10':>7}"
-              f"{'cover':>7}{'prec':>7}{'qps':>7}")
+              f"{'cover':>7}{'prec':>7}{'qps':>7}{'distinct':>9}{'effective':>10}")
     for name in args.sets.split(","):
         run_set(name, args.data / name, args)
 

@@ -4,13 +4,27 @@ run through import, index and suggester in a throw-away home."""
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli.main import cli
 from replykit.errors import InputError
-from suggest.evaluation import evaluate, first_hit_rank, read_queries, score_results
+from suggest.evaluation import (
+    Query,
+    evaluate,
+    first_hit_rank,
+    is_hit,
+    question_counts,
+    read_queries,
+    record_history,
+    score_results,
+    skewed_weights,
+)
 
 
 def s(reply_id, saved_reply_id=None):
@@ -153,43 +167,105 @@ def test_threshold_sweep_counts_coverage_and_precision_per_threshold():
 
 
 def balanced_queries(entries=20, per_entry=5):
-    from suggest.evaluation import Query
-
     return [Query(i * per_entry + j, f"question {j} about {i}", [f"e{i}"])
             for i in range(entries) for j in range(per_entry)] + [Query(0, "weather?", [])]
 
 
+def old_score_results(results):
+    """score_results as it was before weights (commit 8518945): the balanced reference."""
+    in_scope = [r for r in results if r[0]]
+    ranks = [first_hit_rank(s, e) for e, s, _ in in_scope]
+    n = len(in_scope)
+    confident = [(e, s) for e, s, c in results if c]
+    correct = sum(1 for e, s in confident if e and s and is_hit(s[0], e))
+    return {
+        "top1": round(sum(1 for r in ranks if r == 1) / n, 4) if n else None,
+        "top3": round(sum(1 for r in ranks if r and r <= 3) / n, 4) if n else None,
+        "mrr10": round(sum(1 / r for r in ranks if r and r <= 10) / n, 4) if n else None,
+        "coverage": round(len(confident) / len(results), 4) if results else None,
+        "precision_at_threshold": round(correct / len(confident), 4) if confident else None,
+        "queries": len(results),
+        "in_scope": n,
+    }
+
+
+ids = st.sampled_from("abcdef")
+one_result = st.tuples(st.sets(ids, max_size=2), st.lists(ids.map(s), max_size=12),
+                       st.booleans())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(one_result, max_size=30))
+def test_unweighted_scores_are_the_old_balanced_figures(results):
+    assert score_results(results) == old_score_results(results)
+    assert score_results(results, [1.0] * len(results)) == old_score_results(results)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(one_result, st.integers(1, 4)), min_size=1, max_size=20))
+def test_integer_weights_score_like_repeated_queries(weighted):
+    """Weight w is the same as asking that query w times: the expectation a resample of the
+    traffic only estimates."""
+    repeated = [result for result, times in weighted for _ in range(times)]
+    results = [result for result, _ in weighted]
+    metrics = score_results(results, [float(times) for _, times in weighted])
+    expected = old_score_results(repeated)
+    for key in ("top1", "top3", "mrr10", "coverage", "precision_at_threshold"):
+        assert metrics[key] == expected[key], key
+
+
 @pytest.mark.parametrize("skew", ["zipf", "top75"])
-def test_a_skewed_sample_is_seeded_in_scope_and_skewed(skew):
-    from collections import Counter
-
-    from suggest.evaluation import skewed_sample
-
-    queries = balanced_queries()
-    sample, history = skewed_sample(queries, skew, size=2000, history=2000)
-    again, history_again = skewed_sample(queries, skew, size=2000, history=2000)
-    assert [q.text for q in sample] == [q.text for q in again] and history == history_again
-    assert all(q.expected for q in sample) and sum(history.values()) == 2000
-    drawn = Counter(q.expected[0] for q in sample)
-    top_entry, top_count = drawn.most_common(1)[0]
-    share = top_count / len(sample)
+def test_skewed_weights_are_seeded_shares_of_the_entries(skew):
+    queries = balanced_queries() + [Query(999, "one more about 3", ["e3"])]
+    weights, history = skewed_weights(queries, skew, history=2000)
+    again, history_again = skewed_weights(queries, skew, history=2000)
+    assert weights == again and history == history_again
+    assert weights[-2] == 0.0  # the out-of-scope query
+    assert math.isclose(sum(weights), 1.0)
+    share = Counter()
+    for query, weight in zip(queries, weights, strict=True):
+        if query.expected:
+            share[query.expected[0]] += weight
+    # an entry's share is split evenly over its queries, whatever their number
+    for query, weight in zip(queries, weights, strict=True):
+        if query.expected:
+            entry = query.expected[0]
+            count = sum(1 for q in queries if q.expected[:1] == [entry])
+            assert math.isclose(weight, share[entry] / count)
+    top_entry, top_share = share.most_common(1)[0]
     if skew == "top75":
-        assert 0.72 < share < 0.78
+        assert math.isclose(top_share, 0.75)
     else:  # Zipf s=1.1 over 20 entries: the top one gets 1 / H(20, 1.1) ≈ 0.30
-        assert 0.26 < share < 0.34
-    # the history is a separate draw from the same traffic: same top entry, other counts
-    assert history.most_common(1)[0][0] == top_entry and history != drawn
+        assert 0.28 < top_share < 0.32
+    # the history is a separate draw from the same traffic: same top entry
+    assert sum(history.values()) == 2000 and history.most_common(1)[0][0] == top_entry
 
 
-def test_recorded_history_is_the_usage_of_each_reply(home, tmp_path):
-    from collections import Counter
+def test_question_counts_say_how_many_questions_the_figures_rest_on():
+    queries = balanced_queries(entries=4, per_entry=2) + [Query(9, "question 0 about 0", ["e0"])]
+    assert question_counts(queries, [1.0] * len(queries)) == {"distinct": 8, "effective": 9.0}
+    # one question carrying nearly all the weight: the figures rest on about one question
+    weights = [0.0] * len(queries)
+    weights[0], weights[1] = 0.98, 0.02
+    assert question_counts(queries, weights) == {"distinct": 2, "effective": 1.0}
 
+
+def test_recorded_history_counts_as_sent_replies_not_clicks(home, tmp_path):
+    """The eval's history is the team's past replies sent from saved replies: it moves
+    usage()'s `sent` (the usage prior), adds no feedback balance and no search document."""
+    import storage.search
     from suggest import feedback
-    from suggest.evaluation import record_history
     from suggest.library_io import import_replies
 
     library = write_jsonl(tmp_path / "lib.jsonl", LIBRARY)
     import_replies(home.db, library, home.config.attachments_dir)
-    record_history(home.db, Counter({"refund": 7, "password": 2}))
-    used = {row["reply_id"]: row["used"] for row in feedback.usage(home.db)}
-    assert used["refund"] == 7 and used["password"] == 2
+    documents = storage.search.document_counts_by_kind(home.db)
+    record_history(home.db, Counter({"refund": 7, "password": 2, "not-in-library": 3}))
+    usage = {row["reply_id"]: row for row in feedback.usage(home.db)}
+    assert (usage["refund"]["sent"], usage["password"]["sent"]) == (7, 2)
+    assert usage["refund"]["inserted"] == 0 and usage["shipping"]["sent"] == 0
+    signals = feedback.ranking_signals(home.db)
+    assert signals["feedback"] == {}
+    assert signals["prior"]["refund"] > 0 and signals["prior"]["refund"] > signals["prior"][
+        "password"]
+    assert storage.search.document_counts_by_kind(home.db) == documents
