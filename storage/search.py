@@ -368,3 +368,26 @@ def edited_ratio_by_reply(db: sqlite_utils.Database) -> list[dict]:
         "mean_edit_ratio FROM suggestion_feedback WHERE suggestion_kind = 'saved' "
         "AND event = 'edited' AND edit_ratio IS NOT NULL GROUP BY suggestion_id) f "
         "ON f.suggestion_id = r.id"))
+
+
+# ---- queries used by suggest.feedback's ranking signals, lean form (appended)
+
+
+def reply_uses(db: sqlite_utils.Database) -> tuple[dict[str, int], int]:
+    """({saved reply id: uses} of the replies used at least once, number of saved replies):
+    uses = `inserted` feedback events + agent messages sent from it, as `reply_usage`'s
+    inserted + sent, without the other figures (ranking needs only these)."""
+    uses = dict(db.execute(
+        """SELECT r.id, COALESCE(f.n, 0) + COALESCE(m.n, 0)
+        FROM saved_replies r
+        LEFT JOIN (
+            SELECT suggestion_id, COUNT(*) AS n FROM suggestion_feedback
+            WHERE suggestion_kind = 'saved' AND event = 'inserted' GROUP BY suggestion_id
+        ) f ON f.suggestion_id = r.id
+        LEFT JOIN (
+            SELECT saved_reply_id, COUNT(*) AS n FROM messages
+            WHERE saved_reply_id IS NOT NULL GROUP BY saved_reply_id
+        ) m ON m.saved_reply_id = r.id
+        WHERE f.n IS NOT NULL OR m.n IS NOT NULL""").fetchall())
+    replies = db.execute("SELECT COUNT(*) FROM saved_replies").fetchone()[0]
+    return uses, replies

@@ -168,10 +168,10 @@ def feedback_balance(events: list[dict], today: date) -> dict[str, float]:
 def ranking_signals(db: sqlite_utils.Database, today: date | None = None) -> dict:
     """What the team's use says about each saved reply, for ranking: {"prior": {id: bonus},
     "share": {id: smoothed usage share}, "never_used": (prior, share) of an unused reply,
-    "feedback": {id: adjustment}}. Uses are `usage(db)`'s `used` (inserted + sent)."""
-    rows = usage(db)
-    uses = {row["reply_id"]: row["used"] for row in rows if row["used"]}
-    total, replies = sum(uses.values()), len(rows)
+    "feedback": {id: adjustment}}. Uses are `usage(db)`'s `used` (inserted + sent), read by
+    the lean `storage.search.reply_uses` (a server recomputes this after every write)."""
+    uses, replies = storage.search.reply_uses(db)
+    total = sum(uses.values())
     today = today or datetime.now(UTC).date()
     return {
         "prior": usage_prior(uses, replies),

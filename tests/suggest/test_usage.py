@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+import storage.search
 from replykit import users
 from suggest import conversations, curation, feedback
 from web import create_app
@@ -96,3 +97,14 @@ def test_the_reports_usage_table_agrees(seeded):
         shown = table[row["reply_id"]]
         assert (int(shown["shown"]), int(shown["used"]), shown["last_used"] or None) == (
             row["shown"], row["used"], row["last_used"]), row["reply_id"]
+
+
+def test_ranking_reads_the_same_uses(seeded):
+    """The ranking signals' lean query counts exactly `usage()`'s `used` (inserted + sent),
+    and the reply count of the whole library."""
+    engine, _ = seeded
+    rows = feedback.usage(engine.db)
+    uses, replies = storage.search.reply_uses(engine.db)
+    assert uses == {row["reply_id"]: row["used"] for row in rows if row["used"]}
+    assert uses == {"refund-policy": 2, "invoice-copy": 1, "password-reset": 1}
+    assert replies == len(rows)
