@@ -202,13 +202,21 @@ def run_set(name: str, folder: Path, args) -> None:
                            args.json)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--skews", default=",".join(VARIANTS),
-                        help="variants: balanced and/or the skews " + ", ".join(SKEWS))
-    parser.add_argument("--every", type=int, default=1,
+                        help="variants: balanced and/or the skews " + ", ".join(SKEWS)
+                        + " (a skew scores every query once, weighted by its traffic share: "
+                        "there is no sample size; its history is 1,000 uses)")
+    parser.add_argument("--every", type=_positive, default=1,
                         help="keep every n-th query of each set, for every variant (a quicker, "
                              "smaller run; skewed weights are recomputed over the kept queries)")
     parser.add_argument("--modes", default=",".join(MODES),
@@ -220,6 +228,9 @@ def main() -> None:
     parser.add_argument("--multilingual-model", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    unknown = set(args.skews.split(",")) - set(VARIANTS)
+    if unknown:
+        parser.error(f"--skews: unknown {', '.join(sorted(unknown))}; use {', '.join(VARIANTS)}")
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
