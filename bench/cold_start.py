@@ -249,6 +249,21 @@ def render(size: int, row: dict) -> str:
     return "\n".join(lines)
 
 
+def verdicts(size: int, row: dict) -> list[dict]:
+    """Issue 13's cold-start and memory targets at one size (shaped as suggest_bench's)."""
+    from bench.suggest_bench import TARGET_RSS_RATIO
+
+    first = row["serve"]["first_ms"] / 1000
+    ratio = row["index_growth_mb"] / row["raw_vectors_mb"]
+    return [
+        {"target": f"first suggestion after serve at {size:,}", "value": f"{first:.2f} s",
+         "goal": f"< {TARGET_FIRST_S:g} s", "pass": first < TARGET_FIRST_S},
+        {"target": f"RSS growth of the indexes / raw vectors at {size:,}",
+         "value": f"{row['index_growth_mb']} MB / {row['raw_vectors_mb']} MB = {ratio:.2f}x",
+         "goal": f"<= {TARGET_RSS_RATIO:g}x", "pass": ratio <= TARGET_RSS_RATIO},
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--probe"]:
@@ -271,12 +286,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[cold_start] {size:,}: home built in {time.perf_counter() - started:.0f} s",
                   file=sys.stderr, flush=True)
             rows[size] = measure(home_dir, queries, env)
+            rows[size]["verdicts"] = verdicts(size, rows[size])
         finally:
             shutil.rmtree(root, ignore_errors=True)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print("\n".join(render(size, row) for size, row in rows.items()))
+        from bench.suggest_bench import memory_lines, verdict_lines
+
+        for size, row in rows.items():
+            print("\n".join([render(size, row), *memory_lines({"size": size, "cold_start": row}),
+                             "targets (issue 13)", *verdict_lines(row["verdicts"])]))
     return 0
 
 

@@ -1,7 +1,7 @@
 """IVF rebuild and load benchmark: an unchanged rebuild, the index file's load (a server's
 first suggestion) and IVF recall@10 at several nprobe, at --size vectors, on real texts.
 
-    python -m bench.ivf_bench [--size 100000] [--nprobe 8,16,24,32,48,64] [--queries 200]
+    python -m bench.ivf_bench [--size 100000] [--nprobe 8,16,24,32,48,64] [--queries 200] [--json]
 
 Vectors as in bench.pg_bench: the English public dev sets' saved-reply titles and example
 questions (../shared/data) encoded with MiniLM, each of the --size vectors one of them plus
@@ -76,6 +76,42 @@ def run(size: int, nprobes: list[int], n_queries: int, base_n: int) -> dict:
     return out
 
 
+def verdicts(r: dict) -> list[dict]:
+    """Issue 13's unchanged-rebuild target (the index part of it) and recall@10 at the
+    product's nprobe, shaped as suggest_bench's."""
+    from bench.suggest_bench import TARGET_CACHED_REBUILD_S, TARGET_RECALL
+    from replykit.config import Config
+
+    out = [{"target": f"unchanged rebuild of the IVF index at {r['size']:,} (centroids "
+                      "reused; the engine's rebuild adds reading the cached vectors)",
+            "value": f"{r['build_reuse_s']} s (training k-means: {r['build_train_s']} s)",
+            "goal": f"<= {TARGET_CACHED_REBUILD_S:g} s",
+            "pass": r["build_reuse_s"] <= TARGET_CACHED_REBUILD_S}]
+    nprobe = Config.ivf_nprobe
+    if nprobe in r["nprobe"]:
+        recall = r["nprobe"][nprobe]["recall_at_10"]
+        out.append({"target": f"IVF recall@10 on real texts at {r['size']:,}, nprobe {nprobe} "
+                              "(the product's default)", "value": f"{recall}",
+                    "goal": f">= {TARGET_RECALL}", "pass": recall >= TARGET_RECALL})
+    return out
+
+
+def render(r: dict) -> str:
+    """The figures, the recall per nprobe, then the verdicts."""
+    from bench.suggest_bench import verdict_lines
+
+    lines = [f"IVF at {r['size']:,} vectors ({r['real_texts']:,} real texts + noise, "
+             f"{r['queries']} real questions; nlist {r['nlist']}): build training k-means "
+             f"{r['build_train_s']} s, reusing centroids {r['build_reuse_s']} s; save "
+             f"{r['save_s']} s ({r['file_mb']} MB), load {r['load_s']} s",
+             "  recall@10 vs exact search, one search p50 / p95 ms (one FAISS thread): "
+             + "; ".join(
+                 f"nprobe {k}: {v['recall_at_10']} ({v['p50_ms']} / {v['p95_ms']})"
+                 for k, v in r["nprobe"].items()),
+             "targets (issue 13)", *verdict_lines(r["verdicts"])]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ivf_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,11 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nprobe", default="8,16,24,32,48,64")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--base", type=int, default=8000, help="real texts encoded (at most)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     result = {"machine": machine(),
               **run(args.size, [int(x) for x in args.nprobe.split(",")], args.queries,
                     args.base)}
-    print(json.dumps(result, indent=2))
+    result["verdicts"] = verdicts(result)
+    print(json.dumps(result, indent=2) if args.json else render(result))
     return 0
 
 

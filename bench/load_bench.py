@@ -40,7 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.suggest_bench import free_port, log, stop_server
+from bench.suggest_bench import free_port, log, stop_server, verdict_lines
+
+TARGET_RPS_RATIO = 0.8  # requests/s / the raw floor's with as many threads (issue 13)
+TARGET_P95_GROWTH = 3.0  # p95 at 8 clients / p95 at 1 client (issue 13)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -382,7 +385,30 @@ def sweep(home_dir: Path, args, env: dict, log_dir: Path) -> dict:
         for server in servers.values():
             stop_server(server, 15)
         revoke(home_dir, token_id)
-    return {"seconds_each": args.sweep_seconds, "loadavg_end": os.getloadavg(), "rows": rows}
+    return {"seconds_each": args.sweep_seconds, "loadavg_end": os.getloadavg(), "rows": rows,
+            "verdicts": sweep_verdicts(rows)}
+
+
+def sweep_verdicts(rows: list[dict]) -> list[dict]:
+    """Issue 13's many-agents targets (shaped as suggest_bench's verdicts): requests/s at
+    each client count >= 0.8x the floor's with as many threads, and p95 at the most clients
+    <= 3x p95 at the fewest; for batching on (the shipped default) and off."""
+    out = []
+    first, last = rows[0], rows[-1]
+    for name, label in (("batched", "batched, shipped default"), ("unbatched", "unbatched")):
+        for r in rows:
+            c = r[name]
+            out.append({"target": f"requests/s with {r['clients']} clients ({label})",
+                        "value": f"{c['rps']}/s / floor {r['floor']['rps']}/s = "
+                                 f"{c['rps_over_floor']}x",
+                        "goal": f">= {TARGET_RPS_RATIO}x",
+                        "pass": c["rps_over_floor"] >= TARGET_RPS_RATIO})
+        ratio = round(last[name]["p95_ms"] / first[name]["p95_ms"], 2)
+        out.append({"target": f"p95 at {last['clients']} clients / p95 at {first['clients']} "
+                              f"({label})",
+                    "value": f"{last[name]['p95_ms']} / {first[name]['p95_ms']} ms = {ratio}x",
+                    "goal": f"<= {TARGET_P95_GROWTH}x", "pass": ratio <= TARGET_P95_GROWTH})
+    return out
 
 
 def render_sweep(s: dict) -> str:
@@ -400,6 +426,8 @@ def render_sweep(s: dict) -> str:
     for name in ("batched", "unbatched"):
         lines.append(f"  {name}: p95 at {last['clients']} clients / p95 at {first['clients']}: "
                      f"{last[name]['p95_ms'] / first[name]['p95_ms']:.2f}x")
+    lines.append("targets (issue 13)")
+    lines.extend(verdict_lines(s["verdicts"]))
     return "\n".join(lines)
 
 
