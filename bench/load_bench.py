@@ -401,13 +401,13 @@ def sweep_verdicts(rows: list[dict]) -> list[dict]:
             out.append({"target": f"requests/s with {r['clients']} clients ({label})",
                         "value": f"{c['rps']}/s / floor {r['floor']['rps']}/s = "
                                  f"{c['rps_over_floor']}x",
-                        "goal": f">= {TARGET_RPS_RATIO}x",
+                        "goal": f">= {TARGET_RPS_RATIO:g}x",
                         "pass": c["rps_over_floor"] >= TARGET_RPS_RATIO})
         ratio = round(last[name]["p95_ms"] / first[name]["p95_ms"], 2)
         out.append({"target": f"p95 at {last['clients']} clients / p95 at {first['clients']} "
                               f"({label})",
                     "value": f"{last[name]['p95_ms']} / {first[name]['p95_ms']} ms = {ratio}x",
-                    "goal": f"<= {TARGET_P95_GROWTH}x", "pass": ratio <= TARGET_P95_GROWTH})
+                    "goal": f"<= {TARGET_P95_GROWTH:g}x", "pass": ratio <= TARGET_P95_GROWTH})
     return out
 
 

@@ -776,11 +776,16 @@ def memory_lines(row: dict) -> list[str]:
     cold = row.get("cold_start", {})
     if "serve" not in cold:
         return []
-    models = [f"{st['step'][len('load model '):]} +{st['VmRSS'] - before['VmRSS']:.1f} MB"
-              for before, st in zip(cold["stages"], cold["stages"][1:], strict=False)
-              if st["step"].startswith("load model ")]
+    growth = {}  # step -> MB it added
+    for before, st in zip(cold["stages"], cold["stages"][1:], strict=False):
+        growth[st["step"]] = st["VmRSS"] - before["VmRSS"]
+    loads = [s for s in growth if s.startswith("load model ")]
+    firsts = [s for s in growth if s.startswith("first question encoded by ")]
+    models = [f"{load[len('load model '):]} +{growth[load]:.1f} MB loaded, "
+              f"+{growth[first]:.1f} MB at its first question"  # its weights mapped in
+              for load, first in zip(loads, firsts, strict=False)]
     return [f"RSS at {row['size']:,}: per worker (serve, after 2 suggestions) "
-            f"{cold['serve']['server_rss_mb']['VmRSS']} MB; per model: {', '.join(models)}"]
+            f"{cold['serve']['server_rss_mb']['VmRSS']} MB; per model: {'; '.join(models)}"]
 
 
 def render(result: dict) -> str:
