@@ -46,3 +46,15 @@ def test_load_bench_main_run_and_sweep():
         for name in ("batched", "unbatched"):
             assert row[name]["errors"] == 0
             assert row[name]["rps_over_floor"] == round(row[name]["rps"] / row["floor"]["rps"], 2)
+
+    from bench.load_bench import render_sweep
+    from bench.suggest_bench import verdict_lines
+
+    labels = ("batched, shipped default", "unbatched")
+    assert [v["target"] for v in sweep["verdicts"]] == [
+        t for label in labels for t in (f"requests/s with 1 clients ({label})",
+                                        f"requests/s with 2 clients ({label})",
+                                        f"p95 at 2 clients / p95 at 1 ({label})")]
+    assert [v["goal"] for v in sweep["verdicts"]] == [">= 0.8x", ">= 0.8x", "<= 3x"] * 2
+    text = render_sweep(sweep)
+    assert all(line in text for line in verdict_lines(sweep["verdicts"]))
