@@ -44,6 +44,8 @@ STEPS = 100
 BATCH = 512  # training questions per step
 LEARNING_RATE = 5e-3
 IDENTITY_PULL = 1.0  # weight of ‖W − I‖² / dim in the loss
+HEAD_L2 = 3e-6  # weight of ‖H‖² in the reply head's loss (chosen on the public dev sets)
+HEAD_STEPS = 200  # L-BFGS iterations of the reply head
 
 
 def models_dir(engine: SuggestEngine) -> Path:
@@ -117,6 +119,34 @@ def _contrastive_fit(anchors, anchor_owner, anchor_doc, targets, target_owner) -
         return (torch.eye(dim) + u @ v.T).numpy().astype(np.float32)
 
 
+def _reply_head(vectors: np.ndarray, owner: list[str]):
+    """Softmax regression over the saved replies on the adapted, normalised question vectors:
+    (reply ids, weights (dim, replies), bias (replies,)) minimising the cross-entropy of each
+    training question's reply plus HEAD_L2 · ‖weights‖². Its probability is a bounded ranking
+    signal (`suggest.ranking.LEARNT_WEIGHT`): a reply's questions as a whole, not only its
+    nearest few, vote for it."""
+    import torch
+
+    replies = sorted(set(owner))
+    code = {reply: i for i, reply in enumerate(replies)}
+    x = torch.from_numpy(adapters.normalized(vectors))
+    y = torch.tensor([code[o] for o in owner])
+    weights = torch.zeros(x.shape[1], len(replies), requires_grad=True)
+    bias = torch.zeros(len(replies), requires_grad=True)
+    optimiser = torch.optim.LBFGS([weights, bias], max_iter=HEAD_STEPS,
+                                  line_search_fn="strong_wolfe")
+
+    def closure():
+        optimiser.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x @ weights + bias, y)
+        loss = loss + HEAD_L2 * (weights**2).sum()
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return replies, weights.detach().numpy(), bias.detach().numpy()
+
+
 def _top1(anchors, anchor_owner, targets, target_owner, matrix) -> float | None:
     """Share of anchors whose most similar target (after `matrix`) belongs to their reply."""
     if not len(anchors):
@@ -171,7 +201,7 @@ def _learn(engine: SuggestEngine) -> dict:
     work.mkdir(parents=True)
     replies = [d for d in storage.search.document_rows(
         engine.db, ("id", "kind", "saved_reply_id", "text")) if d["kind"] == "reply"]
-    files, evaluation = {}, {}
+    files, heads, evaluation = {}, {}, {}
     # train from the base models, whatever version is active now
     active = {e.name: e for e in engine.embedders()}
     bases = [getattr(e, "base", e) for e in active.values()]
@@ -183,16 +213,20 @@ def _learn(engine: SuggestEngine) -> dict:
         anchor_doc = [len(replies) + j for j in range(len(train))]
         matrix = _contrastive_fit(questions, [p["reply_id"] for p in train], anchor_doc,
                                   targets, target_owner)
+        head = adapters.ReplyHead(*_reply_head(questions @ matrix, [p["reply_id"] for p in train]))
         tests = _vectors(engine, embedder, [p["question"] for p in test], True)
         test_owner = [p["reply_id"] for p in test]
         identity = np.eye(embedder.dim, dtype=np.float32)
         evaluation[embedder.name] = {
             "before": _top1(tests, test_owner, targets, target_owner, identity),
             "after": _top1(tests, test_owner, targets, target_owner, matrix),
+            "reply_head": head.top1(adapters.normalized(tests @ matrix), test_owner),
         }
         files[embedder.name] = f"adapter-{i}.npy"
+        heads[embedder.name] = f"head-{i}.npz"
         with open(work / files[embedder.name], "wb") as out:
             np.save(out, matrix)
+        head.save(work / heads[embedder.name])
     before = [e["before"] for e in evaluation.values() if e["before"] is not None]
     after = [e["after"] for e in evaluation.values() if e["after"] is not None]
     activated = sum(after) >= sum(before)
@@ -201,7 +235,9 @@ def _learn(engine: SuggestEngine) -> dict:
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "base_models": [e.name for e in bases],
         "adapters": files,
-        "kind": "linear map on the base embeddings (supervised contrastive loss)",
+        "heads": heads,
+        "kind": "linear map on the base embeddings (supervised contrastive loss) and a softmax "
+                "reply head on the mapped vectors",
         "pairs": {
             "total": len(pairs),
             "train": len(train),

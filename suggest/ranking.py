@@ -46,6 +46,13 @@ AMBIGUITY_NEIGHBOURS = 10
 # (`suggest.feedback.usage_share`; 0 while nothing was used), so three quarters of the traffic
 # keep a quarter of the penalty.
 COMMON_ANSWER_RELIEF = 1.0
+# After `replykit learn`, each adapted embedder's reply head gives the probability of each
+# saved reply for the question (softmax regression on the team's labelled questions,
+# index.adapters.ReplyHead); a saved reply's rank score adds LEARNT_WEIGHT × that probability,
+# averaged over the dense models with their weights: at most LEARNT_WEIGHT, and only for
+# candidates already found. Chosen on the public dev sets, one setting for all
+# (docs/evaluation.md).
+LEARNT_WEIGHT = 0.15
 
 
 def weights(script: str, multilingual: bool, mode: str) -> tuple[float, float, float]:

@@ -10,9 +10,10 @@
    past replies sent from it) or a past reply. For ranking, each document's score loses half
    its ambiguity: how close it is to the candidates of other suggestions
    (`ranking.ambiguity`). Suggestions are ranked by their best document plus decaying support
-   from the next two (`ranking.support_score`); a suggestion's `score` is its best document's
-   plain score (capped so scores never rise down the list). Near-identical answers collapse
-   into the higher-ranked one.
+   from the next two (`ranking.support_score`) (plus usage prior, feedback and, after
+   `replykit learn`, the learnt reply heads' probability); a suggestion's `score` is its best
+   document's plain score (capped so scores never rise down the list). Near-identical answers
+   collapse into the higher-ranked one.
 5. Below the confidence threshold (on the first suggestion's score) the answer is "no
    confident suggestion".
 """
@@ -199,7 +200,13 @@ def suggest(
         doc_id: signals["share"].get(key[1], signals["never_used"][1]) if key[0] == "saved" else 0
         for doc_id, key in group_of.items()
     }
+    learnt = {}  # saved reply id -> the learnt reply heads' probability (`ranking.LEARNT_WEIGHT`)
+    dense_weight = sum(w for _, w, *_ in searched)
     for embedder, w, index, vector, hits in searched:
+        head = getattr(embedder, "head", None)
+        if head is not None:
+            for reply_id, probability in head.of(vector).items():
+                learnt[reply_id] = learnt.get(reply_id, 0.0) + w / dense_weight * probability
         scores, vectors = _exact_dense(engine, embedder, index, vector, docs, hits)
         for doc_id, score in scores.items():
             fused[doc_id] += w * score
@@ -225,6 +232,7 @@ def suggest(
         if key[0] == "saved":
             score += signals["prior"].get(key[1], signals["never_used"][0])
             score += signals["feedback"].get(key[1], 0.0)
+            score += ranking.LEARNT_WEIGHT * learnt.get(key[1], 0.0)
         elif ranking.thread_bound(pasts[unit["doc"]["ref"]]["answer"]):
             score -= ranking.THREAD_BOUND_PENALTY
         return score

@@ -172,3 +172,57 @@ def test_two_learn_runs_at_once_make_two_versions(engine):
         thread.join()
     assert errors == [] and sorted(results) == [1, 2]
     assert learning.status(engine)["active"] in (1, 2)
+
+
+def write_version(engine, head: adapters.ReplyHead) -> None:
+    """Make version 1 active by hand: MiniLM unchanged (identity map) and `head`."""
+    folder = engine.config.home / "models" / "1"
+    folder.mkdir(parents=True)
+    np.save(folder / "adapter-0.npy", np.eye(384, dtype=np.float32))
+    head.save(folder / "head-0.npz")
+    (folder / "manifest.json").write_text(json.dumps({
+        "version": 1, "adapters": {"all-MiniLM-L6-v2": "adapter-0.npy"},
+        "heads": {"all-MiniLM-L6-v2": "head-0.npz"}}))
+    adapters.set_active(folder.parent, 1)
+    engine.rebuild()
+
+
+def test_the_learnt_reply_head_reorders_close_candidates_but_not_a_clear_match(engine):
+    replies = {
+        "blender": ("Broken blender", "Send us a photo of the blender and we refund it in five "
+                    "days.", "my blender arrived broken, can I get a refund?"),
+        "toaster": ("Broken toaster", "Toasters have a two-year warranty: we replace them for "
+                    "free.", "my toaster arrived broken, can I get a refund?"),
+        "password": ("Reset your password", "Use the link on the sign-in page to set a new "
+                     "password.", "I forgot my password"),
+        "address": ("Change the delivery address", "Write to us before the order ships.",
+                    "can I send my order to another address?"),
+    }
+    for reply_id, (title, body, question) in replies.items():
+        with engine.writing() as db:
+            library.add_reply(db, {"id": reply_id, "title": title, "body": body,
+                                   "questions": [question], "status": "approved"})
+    close = "my kitchen appliance arrived broken"
+    clear = "my blender arrived broken, can I get a refund?"
+
+    def first(question):
+        return suggest(engine, question, k=2, mode="hybrid")["suggestions"][0]["id"]
+
+    assert (first(close), first(clear)) == ("blender", "blender")
+    # a head sure of "toaster" whatever the question adds at most LEARNT_WEIGHT to its score
+    write_version(engine, adapters.ReplyHead(
+        ["blender", "toaster"], np.zeros((384, 2), np.float32), np.array([0.0, 30.0])))
+    assert engine.embedders()[0].head.of(np.ones(384, np.float32))["toaster"] > 0.999
+    assert (first(close), first(clear)) == ("toaster", "blender")
+
+
+def test_a_reply_head_that_cannot_be_read_is_a_clear_error(engine):
+    add_desks(engine)
+    manifest = learning.learn(engine)
+    assert manifest["heads"] == {"all-MiniLM-L6-v2": "head-0.npz"}
+    head = engine.embedders()[0].head
+    assert head.replies == ["north-desk", "south-desk"] and head.weights.shape == (384, 2)
+    assert manifest["eval"]["models"]["all-MiniLM-L6-v2"]["reply_head"] is not None
+    (engine.config.home / "models" / "1" / "head-0.npz").write_bytes(b"not a head")
+    with pytest.raises(adapters.AdapterError, match=r"head-0\.npz: cannot read the reply head"):
+        engine.embedders()
