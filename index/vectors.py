@@ -43,7 +43,9 @@ BASELINE_PAIRS = 2000
 
 
 def baseline_similarity(vectors: np.ndarray, seed: int = 0) -> float:
-    """Median cosine similarity of random pairs of distinct rows (0.0 with fewer than 2)."""
+    """Median cosine similarity of random pairs of distinct rows (0.0 with fewer than 2);
+    zero rows (documents the model does not encode, suggest.engine) are left out."""
+    vectors = vectors[np.any(vectors != 0, axis=1)]
     n = len(vectors)
     if n < 2:
         return 0.0

@@ -30,6 +30,7 @@ from index.adapters import adapt_all
 from index.cache import embed_cached
 from index.embedders import Embedder, EmbedderUnavailable, load_embedder
 from index.lexical import LexicalIndex
+from index.normalize import dominant_script
 from index.pg_lexical import PgLexicalIndex
 from index.pg_vectors import PgVectorIndex
 from index.vectors import VectorIndex
@@ -37,7 +38,7 @@ from replykit.config import Config
 from replykit.errors import IndexMismatch
 from replykit.home import Home
 from storage.db import is_postgres, write_transaction
-from suggest import feedback, pg_index
+from suggest import feedback, pg_index, ranking
 
 if TYPE_CHECKING:
     from suggest.index_writer import IndexWriter
@@ -128,13 +129,30 @@ class SuggestEngine:
         rows = storage.search.document_rows(self.db, ("id", "text", "kind"), ids)
         return [(row["id"], row["text"], row["kind"]) for row in rows]
 
+    def _needed(self, embedder: Embedder, rows) -> list[int]:
+        """Positions of the rows the embedder must encode: all of them, except that on SQLite
+        the primary embedder skips documents written in a script it is not used for
+        (`ranking.embedder_used`: Thai, Persian... when the multilingual one is installed).
+        Those keep a zero vector: cosine 0 with every question, so never a candidate above
+        a real match, and half the encoding of a Thai or Persian library saved. PostgreSQL
+        gets every vector (pgvector's cosine distance is undefined for a zero vector)."""
+        embedders = self.embedders()
+        position = [e.name for e in embedders].index(embedder.name)
+        multilingual = len(embedders) > 1
+        if is_postgres(self.db) or ranking.embedder_used(position, "other", multilingual):
+            return list(range(len(rows)))
+        return [i for i, row in enumerate(rows)
+                if ranking.embedder_used(position, dominant_script(row[1]), multilingual)]
+
     def _vectors(self, embedder: Embedder, rows) -> tuple[np.ndarray, int]:
-        """Vectors of documents: customer questions (example and past) encoded as queries,
-        saved-reply texts as passages (it matters to e5, which was trained that way)."""
+        """Vectors of documents (`_needed`; the others stay zero): customer questions
+        (example and past) encoded as queries, saved-reply texts as passages (it matters to
+        e5, which was trained that way)."""
         vectors = np.zeros((len(rows), embedder.dim), dtype=np.float32)
+        needed = self._needed(embedder, rows)
         encoded = 0
         for as_query in (False, True):
-            picked = [i for i, row in enumerate(rows) if is_question(row[2]) == as_query]
+            picked = [i for i in needed if is_question(rows[i][2]) == as_query]
             if picked:
                 found, count = embed_cached(
                     self.db, embedder, [rows[i][1] for i in picked], as_query=as_query

@@ -68,6 +68,14 @@ def weights(script: str, multilingual: bool, mode: str) -> tuple[float, float, f
     return primary, multi, lexical
 
 
+def embedder_used(position: int, script: str, multilingual: bool) -> bool:
+    """Whether the embedder at `position` (0 the primary, 1 the multilingual one) scores
+    questions written in `script` in some mode. With a multilingual embedder installed the
+    primary one is not used for Thai, Persian and other non-Latin questions, so documents in
+    those scripts need no vector of it (`SuggestEngine` gives them none)."""
+    return any(weights(script, multilingual, mode)[position] > 0 for mode in ("dense", "hybrid"))
+
+
 def lexical_candidates(script: str, multilingual: bool, mode: str) -> bool:
     """Whether to fetch candidates from the FTS5 index, or only re-score the dense ones with
     trigram similarity. Where dense scores carry most of the weight (Latin script, hybrid) a

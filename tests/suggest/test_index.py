@@ -514,6 +514,55 @@ def test_e5_indexes_customer_questions_as_queries_and_replies_as_passages(tmp_pa
     home.close()
 
 
+def test_minilm_encodes_no_thai_or_persian_document_when_e5_is_installed(tmp_path):
+    """MiniLM is not used for Thai or Persian questions when e5 is installed, so their
+    documents are not encoded by it (a zero vector, outside its baseline), while e5 encodes
+    every document; each language still finds its own reply, on a rebuild and a sync."""
+    from index.cache import cache_model, cached_vectors, text_hash
+
+    home = Home(load_config(tmp_path / "home"))
+    replies = [
+        {"id": "refund", "title": "Refund policy", "body": "Refunds within 30 days.",
+         "questions": ["can I get my money back?"]},
+        {"id": "th-refund", "title": "นโยบายคืนเงิน", "body": "คืนเงินภายใน 30 วัน",
+         "questions": ["ขอคืนเงินได้ไหม"]},
+    ]
+    library.add_reply(home.db, replies[0])
+    engine = SuggestEngine(home)
+    report = {row["model"]: row for row in engine.rebuild()}
+    library.add_reply(home.db, replies[1])
+    library.add_reply(home.db, {"id": "fa-refund", "title": "بازپرداخت",
+                                "body": "بازپرداخت تا ۳۰ روز", "questions": ["پولم را پس بدهید"]})
+    engine.sync()
+    minilm, e5 = engine.embedders()
+    assert report[minilm.name]["encoded"] == report[e5.name]["encoded"] > 0
+    texts = [row[1] for row in engine._documents()]
+    thai_persian = [t for t in texts if dominant_script(t) != "latin"]
+    assert len(thai_persian) == 6
+    assert not cached_vectors(home.db, cache_model(minilm, False),
+                              [text_hash(t) for t in thai_persian])
+    assert len(cached_vectors(home.db, cache_model(e5, True), [text_hash("ขอคืนเงินได้ไหม")])) == 1
+    for embedder in (minilm, e5):
+        assert engine.vector_index(embedder).ids == engine.document_ids()
+    for question, expected in (("I want a refund", "refund"), ("ขอเงินคืน", "th-refund"),
+                               ("پولم را می‌خواهم", "fa-refund")):
+        assert suggest(engine, question)["suggestions"][0]["id"] == expected, question
+    engine.rebuild()
+    assert not cached_vectors(home.db, cache_model(minilm, False),
+                              [text_hash(t) for t in thai_persian])
+    home.close()
+
+
+def test_baseline_leaves_out_zero_vectors():
+    from index.vectors import baseline_similarity
+
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(50, 8)).astype(np.float32)
+    real /= np.linalg.norm(real, axis=1, keepdims=True)
+    with_zeros = np.vstack([real, np.zeros((200, 8), dtype=np.float32)])
+    assert baseline_similarity(with_zeros) == baseline_similarity(real) != 0.0
+
+
 # ------------------------------------------------------------------ IVF rebuild reuse
 
 
