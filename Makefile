@@ -68,8 +68,10 @@ bench: $(STAMP)
 bench-servers: $(STAMP)
 	$(PY) -m bench.pg_servers_bench $(or $(ARGS),--database embedded)
 
+# Suggestion quality on the public sets, balanced and skewed, learning before/after and the
+# effect of each ranking rule (docs/evaluation.md); ARGS="--every 5" for a quicker run.
 eval: $(STAMP)
-	$(PY) -m bench.public_eval
+	$(PY) -m bench.public_eval --ablations $(ARGS)
 
 # Kill the CLI's imports and rebuild at random moments, 50 times each (docs/crash-safety.md).
 crash: $(STAMP)
