@@ -211,7 +211,8 @@ def test_integer_weights_score_like_repeated_queries(weighted):
     metrics = score_results(results, [float(times) for _, times in weighted])
     expected = old_score_results(repeated)
     for key in ("top1", "top3", "mrr10", "coverage", "precision_at_threshold"):
-        assert metrics[key] == expected[key], key
+        # w/r and 1/r + ... + 1/r may differ in the last bit, then round to 4 places apart
+        assert metrics[key] == pytest.approx(expected[key], abs=1.5e-4), key
 
 
 @pytest.mark.parametrize("skew", ["zipf", "top75"])
