@@ -11,9 +11,11 @@ MiniLM and for the 4-bit multilingual e5 (which cannot be fine-tuned), and a ver
 small matrix per model. Training uses the cached base vectors and a supervised contrastive
 loss: each training question should be closer to the other documents of its saved reply
 (its text, its other questions) than to any other reply's, with a pull towards the identity
-map so that what the base model knew is kept (docs/suggestions.md).
+map so that what the base model knew is kept. On the mapped vectors a softmax reply head
+(`_reply_head`) learns which saved reply each training question belongs to; its probability
+is a small bounded ranking signal (`suggest.ranking.LEARNT_WEIGHT`, docs/suggestions.md).
 
-Each run writes HOME/models/<n>/ (manifest + matrices), makes it active when the held-out
+Each run writes HOME/models/<n>/ (manifest, matrices, heads), makes it active when the held-out
 top-1 did not drop, and rebuilds the indexes against it (`SuggestEngine.rebuild`);
 `rollback` returns to the version that was active before."""
 
@@ -40,7 +42,7 @@ from suggest.engine import SuggestEngine, is_question
 HELD_OUT_RULE = "md5(question) % 5 == 0"
 SCALE = 20.0  # logit scale of the contrastive loss (sentence-transformers' MNRL default)
 RANK = 64
-STEPS = 100
+STEPS = 300
 BATCH = 512  # training questions per step
 LEARNING_RATE = 5e-3
 IDENTITY_PULL = 1.0  # weight of ‖W − I‖² / dim in the loss
