@@ -6,7 +6,7 @@ inserted suggestions with their question. A fixed fifth of the distinct question
 (md5(question) % 5 == 0) is held out: never trained on, only used to compare before and after.
 
 What is learnt is a linear map on top of each embedder (index.adapters), not new model
-weights: it fits on two CPU cores in seconds for thousands of pairs, works the same for
+weights: it fits on two CPU cores in minutes for thousands of pairs, works the same for
 MiniLM and for the 4-bit multilingual e5 (which cannot be fine-tuned), and a version is one
 small matrix per model. Training uses the cached base vectors and a supervised contrastive
 loss: each training question should be closer to the other documents of its saved reply
