@@ -42,6 +42,7 @@ class ReplyHead:
 
     def __init__(self, replies: list[str], weights: np.ndarray, bias: np.ndarray):
         self.replies = [str(r) for r in replies]
+        self.known = frozenset(self.replies)
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
 

@@ -53,6 +53,11 @@ COMMON_ANSWER_RELIEF = 1.0
 # candidates already found. Chosen on the public dev sets, one setting for all
 # (docs/evaluation.md).
 LEARNT_WEIGHT = 0.15
+# The heads know only the saved replies there were when `replykit learn` ran. A reply added
+# since would lose up to LEARNT_WEIGHT to a known neighbour for the very questions it was added
+# for, so the heads stay silent on a question unless they know each saved reply among its
+# LEARNT_CONTENDERS best suggestions (ranked without them); `learn` again brings them back.
+LEARNT_CONTENDERS = 5
 
 
 def weights(script: str, multilingual: bool, mode: str) -> tuple[float, float, float]:

@@ -201,10 +201,12 @@ def suggest(
         for doc_id, key in group_of.items()
     }
     learnt = {}  # saved reply id -> the learnt reply heads' probability (`ranking.LEARNT_WEIGHT`)
+    head_knows = None  # the saved replies every head was trained on
     dense_weight = sum(w for _, w, *_ in searched)
     for embedder, w, index, vector, hits in searched:
         head = getattr(embedder, "head", None)
         if head is not None:
+            head_knows = head.known if head_knows is None else head_knows & head.known
             for reply_id, probability in head.of(vector).items():
                 learnt[reply_id] = learnt.get(reply_id, 0.0) + w / dense_weight * probability
         scores, vectors = _exact_dense(engine, embedder, index, vector, docs, hits)
@@ -237,7 +239,15 @@ def suggest(
             score -= ranking.THREAD_BOUND_PENALTY
         return score
 
-    ranked = sorted(units.items(), key=lambda item: (-rank_score(*item), item[0]))
+    def ranked_units() -> list:
+        return sorted(units.items(), key=lambda item: (-rank_score(*item), item[0]))
+
+    if learnt:
+        heard, learnt = learnt, {}
+        contenders = ranked_units()[: ranking.LEARNT_CONTENDERS]
+        if all(key[1] in head_knows for key, _ in contenders if key[0] == "saved"):
+            learnt = heard
+    ranked = ranked_units()
     suggestions = []
     for (kind, _), unit in ranked:
         suggestion = _suggestion(kind, unit, replies, pasts)

@@ -211,9 +211,17 @@ def test_the_learnt_reply_head_reorders_close_candidates_but_not_a_clear_match(e
     assert (first(close), first(clear)) == ("blender", "blender")
     # a head sure of "toaster" whatever the question adds at most LEARNT_WEIGHT to its score
     write_version(engine, adapters.ReplyHead(
-        ["blender", "toaster"], np.zeros((384, 2), np.float32), np.array([0.0, 30.0])))
+        list(replies), np.zeros((384, 4), np.float32), np.array([0.0, 30.0, 0.0, 0.0])))
     assert engine.embedders()[0].head.of(np.ones(384, np.float32))["toaster"] > 0.999
     assert (first(close), first(clear)) == ("toaster", "blender")
+    # a reply added since the head was learnt is unknown to it: among the question's best
+    # suggestions, it silences the head (the ranking is the one without it)
+    with engine.writing() as db:
+        library.add_reply(db, {"id": "damaged", "title": "Damaged goods", "body": "Tell us what "
+                               "arrived damaged and we send a courier.", "questions":
+                               ["my kitchen gadget came broken"], "status": "approved"})
+    assert first(close) == "damaged"  # with the head heard: toaster (measured)
+    assert first(clear) == "blender"
 
 
 def test_a_reply_head_that_cannot_be_read_is_a_clear_error(engine):
