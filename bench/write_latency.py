@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import logging
 import os
 import re
 import subprocess
@@ -83,6 +84,7 @@ def run_mode(root: Path, records: list[dict], background: bool, interval: float)
     if not background:
         app.extensions["replykit.index_writer"] = None  # web/db.py: the engine syncs inline
     port = free_port()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{port}"
