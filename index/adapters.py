@@ -124,13 +124,21 @@ def read_manifest(models_dir: Path, version: int) -> dict:
 
 @lru_cache(maxsize=16)
 def _matrix(path: str, mtime_ns: int) -> np.ndarray:
-    return np.load(path, allow_pickle=False)
+    """The adapter matrix stored at `path` (read once per file version)."""
+    matrix = np.load(path, allow_pickle=False)
+    if not np.isfinite(matrix).all():
+        raise AdapterError(f"{path}: the adapter holds NaN or infinite numbers")
+    return matrix
 
 
 @lru_cache(maxsize=16)
 def _head(path: str, mtime_ns: int) -> ReplyHead:
+    """The head stored at `path` (read once per file version)."""
     with np.load(path, allow_pickle=False) as stored:
-        return ReplyHead(stored["replies"].tolist(), stored["weights"], stored["bias"])
+        head = ReplyHead(stored["replies"].tolist(), stored["weights"], stored["bias"])
+    if not (np.isfinite(head.weights).all() and np.isfinite(head.bias).all()):
+        raise AdapterError(f"{path}: the reply head holds NaN or infinite numbers")
+    return head
 
 
 def _load_head(path: Path, dim: int) -> ReplyHead:

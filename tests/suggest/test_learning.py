@@ -234,3 +234,12 @@ def test_a_reply_head_that_cannot_be_read_is_a_clear_error(engine):
     (engine.config.home / "models" / "1" / "head-0.npz").write_bytes(b"not a head")
     with pytest.raises(adapters.AdapterError, match=r"head-0\.npz: cannot read the reply head"):
         engine.embedders()
+    adapters.ReplyHead(["north-desk", "south-desk"], np.full((384, 2), np.nan, np.float32),
+                       np.zeros(2, np.float32)).save(engine.config.home / "models" / "1" /
+                                                     "head-0.npz")
+    with pytest.raises(adapters.AdapterError, match=r"head-0\.npz: the reply head holds NaN"):
+        engine.embedders()
+    np.save(engine.config.home / "models" / "1" / "adapter-0.npy",
+            np.full((384, 384), np.inf, np.float32))
+    with pytest.raises(adapters.AdapterError, match=r"adapter-0\.npy: the adapter holds NaN"):
+        engine.embedders()
