@@ -58,6 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
+import index as _product_openmp_policy  # noqa: F401  (index/__init__, before any runtime)
 from bench import cold_start, synth, thai_persian
 
 CANDIDATES_K = 60  # what suggest.suggester asks FAISS and FTS5 for (CANDIDATES)
