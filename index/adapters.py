@@ -42,7 +42,7 @@ class ReplyHead:
 
     def __init__(self, replies: list[str], weights: np.ndarray, bias: np.ndarray):
         self.replies = [str(r) for r in replies]
-        self.known = frozenset(self.replies)
+        self.column = {reply: i for i, reply in enumerate(self.replies)}
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self.bias = np.ascontiguousarray(bias, dtype=np.float32)
 
@@ -52,9 +52,11 @@ class ReplyHead:
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         return exp / exp.sum(axis=1, keepdims=True)
 
-    def of(self, vector: np.ndarray) -> dict[str, float]:
-        """{reply id: probability} for one question vector."""
-        return dict(zip(self.replies, self.probabilities(vector)[0].tolist(), strict=True))
+    def of(self, vector: np.ndarray, reply_ids) -> dict[str, float]:
+        """{reply id: probability} for one question vector, of those of `reply_ids` the head
+        was trained on (a question's candidates, not every reply)."""
+        row = self.probabilities(vector)[0]
+        return {r: float(row[self.column[r]]) for r in reply_ids if r in self.column}
 
     def top1(self, vectors: np.ndarray, owner: list[str]) -> float | None:
         """Share of rows whose most probable reply is their `owner` (None without rows)."""

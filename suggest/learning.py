@@ -154,11 +154,8 @@ def _top1(anchors, anchor_owner, targets, target_owner, matrix) -> float | None:
     if not len(anchors):
         return None
 
-    def mapped(v):
-        v = v @ matrix
-        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-
-    best = np.argmax(mapped(anchors) @ mapped(targets).T, axis=1)
+    best = np.argmax(adapters.normalized(anchors @ matrix)
+                     @ adapters.normalized(targets @ matrix).T, axis=1)
     return round(float(np.mean(np.asarray(target_owner)[best] == np.asarray(anchor_owner))), 4)
 
 

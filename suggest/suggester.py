@@ -200,15 +200,16 @@ def suggest(
         doc_id: signals["share"].get(key[1], signals["never_used"][1]) if key[0] == "saved" else 0
         for doc_id, key in group_of.items()
     }
-    learnt = {}  # saved reply id -> the learnt reply heads' probability (`ranking.LEARNT_WEIGHT`)
-    head_knows = None  # the saved replies every head was trained on
+    heard = {}  # saved reply id -> the learnt reply heads' probability (`ranking.LEARNT_WEIGHT`)
+    unheard = set()  # candidate saved replies that some head was not trained on
     dense_weight = sum(w for _, w, *_ in searched)
     for embedder, w, index, vector, hits in searched:
         head = getattr(embedder, "head", None)
         if head is not None:
-            head_knows = head.known if head_knows is None else head_knows & head.known
-            for reply_id, probability in head.of(vector).items():
-                learnt[reply_id] = learnt.get(reply_id, 0.0) + w / dense_weight * probability
+            found = head.of(vector, replies)
+            unheard |= replies.keys() - found.keys()
+            for reply_id, probability in found.items():
+                heard[reply_id] = heard.get(reply_id, 0.0) + w / dense_weight * probability
         scores, vectors = _exact_dense(engine, embedder, index, vector, docs, hits)
         for doc_id, score in scores.items():
             fused[doc_id] += w * score
@@ -242,12 +243,12 @@ def suggest(
     def ranked_units() -> list:
         return sorted(units.items(), key=lambda item: (-rank_score(*item), item[0]))
 
-    if learnt:
-        heard, learnt = learnt, {}
-        contenders = ranked_units()[: ranking.LEARNT_CONTENDERS]
-        if all(key[1] in head_knows for key, _ in contenders if key[0] == "saved"):
-            learnt = heard
+    learnt = {}  # the heads are heard only if they know each of the best suggestions
     ranked = ranked_units()
+    contenders = ranked[: ranking.LEARNT_CONTENDERS]
+    if heard and not any(kind == "saved" and ref in unheard for (kind, ref), _ in contenders):
+        learnt = heard
+        ranked = ranked_units()
     suggestions = []
     for (kind, _), unit in ranked:
         suggestion = _suggestion(kind, unit, replies, pasts)

@@ -212,7 +212,7 @@ def test_the_learnt_reply_head_reorders_close_candidates_but_not_a_clear_match(e
     # a head sure of "toaster" whatever the question adds at most LEARNT_WEIGHT to its score
     write_version(engine, adapters.ReplyHead(
         list(replies), np.zeros((384, 4), np.float32), np.array([0.0, 30.0, 0.0, 0.0])))
-    assert engine.embedders()[0].head.of(np.ones(384, np.float32))["toaster"] > 0.999
+    assert engine.embedders()[0].head.of(np.ones(384, np.float32), ["toaster"])["toaster"] > 0.999
     assert (first(close), first(clear)) == ("toaster", "blender")
     # a reply added since the head was learnt is unknown to it: among the question's best
     # suggestions, it silences the head (the ranking is the one without it)
